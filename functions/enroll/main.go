@@ -1,0 +1,14 @@
+// Command enroll is the Lambda starting enrollments: it sends one-time codes
+// by SMS (SNS) or email (SES).
+package main
+
+import (
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/cloud"
+	"github.com/loyalty/cashback/shared/phone/libphone"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+func main() {
+	app.ServeHTTP(routes.FnEnroll, app.WithPhones(libphone.Normalize), cloud.OTPSecret, cloud.Notifier)
+}

@@ -1,0 +1,10 @@
+// Command verify-otp is the Lambda checking one-time codes and creating members.
+package main
+
+import (
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/cloud"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+func main() { app.ServeHTTP(routes.FnVerifyOTP, cloud.OTPSecret) }

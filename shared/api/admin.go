@@ -1,0 +1,51 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+type SweepOutput struct {
+	Body loyalty.SweepResult
+}
+
+func (s *server) registerSweep(r routes.Route) {
+	o := op(r, "Run the expiry sweep now for this tenant (admin)", "admin")
+	o.Description = "Expires lots whose time has come, matures pending points and releases holds past their timeout — the same code the scheduled sweep runs, limited to the caller's tenant."
+	huma.Register(s.api, o, func(ctx context.Context, _ *struct{}) (*SweepOutput, error) {
+		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
+			return nil, err
+		}
+		res, err := s.deps.Service.Sweep(ctx, callerOf(ctx).TenantID)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &SweepOutput{res}, nil
+	})
+}
+
+type HealthOutput struct {
+	Body struct {
+		Status string `json:"status" enum:"ok"`
+	}
+}
+
+func (s *server) registerHealth(r routes.Route) {
+	huma.Register(s.api, op(r, "Health: 200 when the store answers", "admin"), func(ctx context.Context, _ *struct{}) (*HealthOutput, error) {
+		if s.deps.Ping != nil {
+			if err := s.deps.Ping(ctx); err != nil {
+				p := newProblem(loyalty.CodeInternal, "store unavailable")
+				p.Status, p.Title = http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
+				return nil, p
+			}
+		}
+		out := &HealthOutput{}
+		out.Body.Status = "ok"
+		return out, nil
+	})
+}

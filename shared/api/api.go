@@ -1,0 +1,257 @@
+// Package api serves the loyalty service over HTTP: every operation is a huma
+// v2 operation on a net/http ServeMux, so typed inputs give request
+// validation, RFC 9457 problems and the OpenAPI 3.1 document from one
+// definition. A Lambda serves the operations of its function; the local
+// server serves them all. No business logic lives here: handlers translate
+// HTTP to Service calls and errors to problems.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	Service *loyalty.Service
+	// Ping checks the store for /healthz.
+	Ping func(context.Context) error
+	// RateLimit counts one public request from a source (IP) and refuses past the limit.
+	RateLimit func(ctx context.Context, scope string) error
+	Logger    *slog.Logger
+	// Phones normalises phone numbers: the full library (phone.Normalize)
+	// where numbers are stored, the lean lookup form elsewhere.
+	Phones PhoneNormalizer
+}
+
+// MaxBodyBytes bounds every request body; nothing legitimate comes near it.
+const MaxBodyBytes = 64 << 10
+
+// Version of the API document.
+const Version = "1.0.0"
+
+type server struct {
+	deps Deps
+	api  huma.API
+}
+
+// New returns the handler serving the operations of the given functions
+// (routes.Fn…), or all operations when none is given.
+func New(deps Deps, functions ...string) http.Handler {
+	mux, _ := NewAPI(deps, functions...)
+	return mux
+}
+
+// NewAPI is New that also returns the huma API (for the OpenAPI document).
+func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
+	if deps.Phones == nil {
+		panic("api: Deps.Phones is required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("Loyalty cashback API", Version)
+	cfg.CreateHooks = nil // no $schema fields or Link headers
+	cfg.DocsPath = ""     // the docs page would load scripts from a CDN
+	cfg.OpenAPIPath = "/openapi"
+	cfg.Info.Description = "Cashback and loyalty for small businesses: enroll customers by phone, accrue cashback on closed orders, redeem points with a two-phase hold, refund, expire. Money is in minor units, points in hundredths of a point."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"apiKey": {Type: "http", Scheme: "bearer", Description: "API key of a tenant's owner, admin or cashier: `Authorization: Bearer lk_live_…`"},
+	}
+	hapi := humago.New(mux, cfg)
+	s := &server{deps: deps, api: hapi}
+	hapi.UseMiddleware(s.logRequests, s.authenticate)
+
+	for _, r := range routes.Routes {
+		if len(functions) > 0 && !slices.Contains(functions, r.Function) {
+			continue
+		}
+		register, ok := s.registrations()[r.OperationID]
+		if !ok {
+			panic("api: no handler for operation " + r.OperationID)
+		}
+		register(r)
+	}
+	// Unknown paths and methods answer with problems too, not text/plain.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))
+	})
+	return limitBody(mux), hapi
+}
+
+// limitBody caps request bodies before anything reads them.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeProblem(w, newProblem(codeBodyTooLarge, "request body too large"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			// JSON is the only body we take; a body sent without a type, or
+			// with curl's default form type, is read as JSON (and refused
+			// as malformed JSON when it is not).
+			r.Header.Set("Content-Type", "application/json")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// op builds the huma operation of a route.
+func op(r routes.Route, summary string, tags ...string) huma.Operation {
+	o := huma.Operation{
+		OperationID:   r.OperationID,
+		Method:        r.Method,
+		Path:          r.Path,
+		Summary:       summary,
+		Tags:          tags,
+		MaxBodyBytes:  MaxBodyBytes,
+		DefaultStatus: http.StatusOK,
+		Metadata:      map[string]any{"function": r.Function},
+	}
+	if !isPublic(r.OperationID) {
+		o.Security = []map[string][]string{{"apiKey": {}}}
+	}
+	return o
+}
+
+func isPublic(operationID string) bool {
+	switch operationID {
+	case "start-public-enrollment", "verify-enrollment", "healthz":
+		return true
+	}
+	return false
+}
+
+type callerKey struct{}
+
+// callerOf returns the authenticated caller of a request.
+func callerOf(ctx context.Context) loyalty.Caller {
+	c, _ := ctx.Value(callerKey{}).(loyalty.Caller)
+	return c
+}
+
+// authenticate checks the bearer key of every operation that has security,
+// with a strongly consistent read on every request (no cache), so a revoked
+// key stops at once.
+func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	ctx = huma.WithValue(ctx, sourceKey{}, sourceOf(ctx.RemoteAddr()))
+	if len(ctx.Operation().Security) == 0 {
+		next(ctx)
+		return
+	}
+	auth := ctx.Header("Authorization")
+	key, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || strings.TrimSpace(key) == "" || len(key) > 200 {
+		s.writeErr(ctx, newProblem(loyalty.CodeUnauthorized, "send the API key as Authorization: Bearer <key>"))
+		return
+	}
+	caller, err := s.deps.Service.Authenticate(ctx.Context(), loyalty.HashAPIKey(strings.TrimSpace(key)))
+	if err != nil {
+		s.writeErr(ctx, problemOf(err))
+		return
+	}
+	if who, ok := ctx.Context().Value(logKey{}).(*loyalty.Caller); ok {
+		*who = caller
+	}
+	next(huma.WithValue(ctx, callerKey{}, caller))
+}
+
+func (s *server) writeErr(ctx huma.Context, p *Problem) {
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	_ = json.NewEncoder(ctx.BodyWriter()).Encode(p)
+}
+
+type logKey struct{}
+
+// logRequests writes one structured line per request: operation, tenant,
+// key id, status, latency. Never bodies, keys, codes or phone numbers.
+func (s *server) logRequests(ctx huma.Context, next func(huma.Context)) {
+	start := time.Now()
+	who := &loyalty.Caller{} // filled in by authenticate
+	next(huma.WithValue(ctx, logKey{}, who))
+	status := ctx.Status()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.deps.Logger.LogAttrs(ctx.Context(), level, "request",
+		slog.String("op", ctx.Operation().OperationID),
+		slog.String("tenant", who.TenantID),
+		slog.String("key", who.KeyID),
+		slog.Int("status", status),
+		slog.Duration("latency", time.Since(start)),
+	)
+}
+
+// sourceOf is the caller's address: API Gateway's sourceIp behind Lambda
+// (the proxy adapter puts it in RemoteAddr), the socket peer locally; never a
+// client-supplied header.
+func sourceOf(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
+}
+
+type sourceKey struct{}
+
+func sourceFromContext(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey{}).(string)
+	return s
+}
+
+// idemOf builds the idempotency part of a request: the key and a hash of the
+// operation, its path parameters and its raw body.
+func idemOf(key, operationID string, params []string, body []byte) loyalty.Idem {
+	h := sha256.New()
+	h.Write([]byte(operationID))
+	for _, p := range params {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	h.Write([]byte{0})
+	h.Write(body)
+	return loyalty.Idem{Key: key, Hash: hex.EncodeToString(h.Sum(nil))}
+}
+
+// requireRole refuses callers below a role.
+func requireRole(ctx context.Context, want loyalty.Role) error {
+	if !callerOf(ctx).Role.AtLeast(want) {
+		return newProblem(loyalty.CodeForbidden, "this key's role may not do that")
+	}
+	return nil
+}
+
+// replayHeader is the value of Idempotent-Replayed.
+func replayHeader(replayed bool) string {
+	if replayed {
+		return "true"
+	}
+	return ""
+}

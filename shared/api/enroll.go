@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+type EnrollBody struct {
+	Phone   string `json:"phone" minLength:"1" maxLength:"32" doc:"Phone in national or international form; stored as E.164"`
+	Email   string `json:"email,omitempty" maxLength:"254" format:"email"`
+	Channel string `json:"channel,omitempty" enum:"sms,email" doc:"Where to send the code (default sms)"`
+	Profile *struct {
+		Name      string `json:"name,omitempty" maxLength:"200"`
+		BirthDate string `json:"birthDate,omitempty" format:"date"`
+	} `json:"profile,omitempty"`
+	Consent struct {
+		Terms     bool `json:"terms" doc:"The customer accepts the program terms (required)"`
+		Marketing bool `json:"marketing,omitempty" doc:"The customer agrees to marketing messages"`
+	} `json:"consent"`
+}
+
+func (b *EnrollBody) domain(normalize PhoneNormalizer) (loyalty.EnrollRequest, error) {
+	e164, err := normalizePhone(normalize, "phone", b.Phone)
+	if err != nil {
+		return loyalty.EnrollRequest{}, err
+	}
+	req := loyalty.EnrollRequest{Phone: e164, Email: trimmed(b.Email), Channel: b.Channel, Terms: b.Consent.Terms, Marketing: b.Consent.Marketing}
+	if b.Profile != nil {
+		req.Name, req.BirthDate = trimmed(b.Profile.Name), b.Profile.BirthDate
+	}
+	return req, nil
+}
+
+type EnrollInput struct {
+	IdemOptional
+	RawBody []byte
+	Body    EnrollBody
+}
+
+type EnrollOutput struct {
+	ReplayedHeader
+	Body loyalty.EnrollResult
+}
+
+func (s *server) registerEnroll(r routes.Route) {
+	o := op(r, "Start enrolling a customer: send a one-time code", "enrollment")
+	o.DefaultStatus = http.StatusCreated
+	huma.Register(s.api, o, func(ctx context.Context, in *EnrollInput) (*EnrollOutput, error) {
+		req, err := in.Body.domain(s.deps.Phones)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		c := callerOf(ctx)
+		res, replayed, err := s.deps.Service.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &EnrollOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+type PublicEnrollInput struct {
+	TenantSlug string `path:"tenantSlug" pattern:"^[a-z0-9-]{1,64}$"`
+	IdemOptional
+	RawBody []byte
+	Body    EnrollBody
+}
+
+// Public enrollment limits per source address (besides the per-phone limit).
+const (
+	PublicLimit  = 20
+	PublicWindow = 10 * time.Minute
+)
+
+func (s *server) registerPublicEnroll(r routes.Route) {
+	o := op(r, "Start enrolling from a partner site or the enrollment page (no key)", "enrollment")
+	o.DefaultStatus = http.StatusCreated
+	o.Description = "Same as POST /v1/enrollments without an API key, rate limited per source address. It never reveals whether a phone is a member."
+	huma.Register(s.api, o, func(ctx context.Context, in *PublicEnrollInput) (*EnrollOutput, error) {
+		t, err := s.deps.Service.Store.TenantBySlug(ctx, in.TenantSlug)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		if s.deps.RateLimit != nil {
+			if err := s.deps.RateLimit(ctx, t.ID+"|ip:"+sourceFromContext(ctx)); err != nil {
+				return nil, problemOf(err)
+			}
+		}
+		req, err := in.Body.domain(s.deps.Phones)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		res, replayed, err := s.deps.Service.StartEnrollment(ctx, t.ID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.TenantSlug}, in.RawBody), req, true)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &EnrollOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+type VerifyInput struct {
+	ChallengeID string `path:"challengeId" pattern:"^ch_[a-z0-9]{1,64}\\.t_[a-z0-9]{1,64}$" maxLength:"140"`
+	IdemOptional
+	RawBody []byte
+	Body    struct {
+		Code string `json:"code" minLength:"1" maxLength:"16" pattern:"^[0-9]+$" doc:"The code sent to the customer"`
+	}
+}
+
+type VerifyOutput struct {
+	ReplayedHeader
+	Body loyalty.VerifyResult
+}
+
+func (s *server) registerVerify(r routes.Route) {
+	o := op(r, "Check the one-time code and create the member", "enrollment")
+	o.DefaultStatus = http.StatusCreated
+	o.Description = "Works with or without an API key: the challenge id identifies the enrollment. Five wrong codes lock it; it expires after ten minutes and verifies once."
+	huma.Register(s.api, o, func(ctx context.Context, in *VerifyInput) (*VerifyOutput, error) {
+		tenantID, ok := loyalty.TenantOfChallenge(in.ChallengeID)
+		if !ok {
+			return nil, problemOf(loyalty.ErrChallengeNotFound)
+		}
+		res, replayed, err := s.deps.Service.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &VerifyOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// MemberView is a member's card as a cashier sees it.
+type MemberView struct {
+	MemberID   string          `json:"memberId"`
+	CardNumber string          `json:"cardNumber"`
+	Phone      string          `json:"phone" doc:"E.164"`
+	Email      string          `json:"email,omitempty"`
+	Name       string          `json:"name,omitempty"`
+	Status     string          `json:"status" enum:"active,blocked"`
+	Tier       string          `json:"tier,omitempty"`
+	Balance    loyalty.Balance `json:"balance"`
+	CreatedAt  time.Time       `json:"createdAt"`
+}
+
+func memberView(a *loyalty.Account) MemberView {
+	return MemberView{MemberID: a.MemberID, CardNumber: a.Card, Phone: a.Phone, Email: a.Email, Name: a.Name,
+		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt}
+}
+
+type MemberPath struct {
+	MemberID string `path:"memberId" pattern:"^m_[a-z0-9]{1,64}$"`
+}
+
+type MemberOutput struct {
+	Body MemberView
+}
+
+func (s *server) registerGetMember(r routes.Route) {
+	o := op(r, "Read a member and balance (one read)", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
+		a, err := s.deps.Service.GetMember(ctx, callerOf(ctx), in.MemberID)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &MemberOutput{memberView(a)}, nil
+	})
+}
+
+type FindMemberInput struct {
+	Phone string `query:"phone" maxLength:"32" doc:"Phone in any common form"`
+	Card  string `query:"card" maxLength:"19" pattern:"^[0-9]*$"`
+}
+
+func (s *server) registerFindMember(r routes.Route) {
+	o := op(r, "Find a member by phone or card", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *FindMemberInput) (*MemberOutput, error) {
+		ref := loyalty.MemberRef{Card: in.Card}
+		switch {
+		case (in.Phone == "") == (in.Card == ""):
+			return nil, problemOf(loyalty.Invalid("phone", "give exactly one of phone or card"))
+		case in.Phone != "":
+			e164, err := normalizePhone(s.deps.Phones, "phone", in.Phone)
+			if err != nil {
+				return nil, problemOf(err)
+			}
+			ref = loyalty.MemberRef{Phone: e164}
+		}
+		a, err := s.deps.Service.FindMember(ctx, callerOf(ctx), ref)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &MemberOutput{memberView(a)}, nil
+	})
+}
+
+type LedgerInput struct {
+	MemberPath
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Cursor string `query:"cursor" maxLength:"20" pattern:"^[0-9]*$" doc:"nextCursor of the previous page"`
+}
+
+// EntryView is one ledger entry.
+type EntryView struct {
+	Seq       int64            `json:"seq"`
+	Kind      string           `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust"`
+	Amount    int64            `json:"amount" doc:"Change of available + pending points (hundredths)"`
+	Available int64            `json:"available" doc:"Change of available points"`
+	Pending   int64            `json:"pending" doc:"Change of pending points"`
+	Held      int64            `json:"held" doc:"Change of held points"`
+	OrderID   string           `json:"orderId,omitempty"`
+	RefundID  string           `json:"refundId,omitempty"`
+	Lots      map[string]int64 `json:"lots,omitempty"`
+	Note      string           `json:"note,omitempty"`
+	At        time.Time        `json:"at"`
+	Hash      string           `json:"hash"`
+}
+
+type LedgerOutput struct {
+	Body struct {
+		Entries    []EntryView `json:"entries"`
+		NextCursor string      `json:"nextCursor,omitempty"`
+	}
+}
+
+func (s *server) registerLedger(r routes.Route) {
+	o := op(r, "A member's ledger, newest first", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *LedgerInput) (*LedgerOutput, error) {
+		var before int64
+		if in.Cursor != "" {
+			before, _ = strconv.ParseInt(in.Cursor, 10, 64)
+		}
+		limit := in.Limit
+		if limit == 0 {
+			limit = 50
+		}
+		entries, err := s.deps.Service.Ledger(ctx, callerOf(ctx), in.MemberID, limit, before)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		out := &LedgerOutput{}
+		out.Body.Entries = make([]EntryView, 0, len(entries))
+		for _, e := range entries {
+			v := EntryView{Seq: e.Seq, Kind: e.Kind, Amount: int64(e.Amount), Available: int64(e.Available), Pending: int64(e.Pending),
+				Held: int64(e.Held), OrderID: e.OrderID, RefundID: e.RefundID, Note: e.Note, At: e.At, Hash: e.Hash}
+			if len(e.Lots) > 0 {
+				v.Lots = map[string]int64{}
+				for id, n := range e.Lots {
+					v.Lots[id] = int64(n)
+				}
+			}
+			out.Body.Entries = append(out.Body.Entries, v)
+		}
+		if len(entries) == limit && entries[len(entries)-1].Seq > 1 {
+			out.Body.NextCursor = strconv.FormatInt(entries[len(entries)-1].Seq, 10)
+		}
+		return out, nil
+	})
+}

@@ -1,0 +1,252 @@
+package api
+
+import (
+	"context"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// registrations maps operation ids to the functions registering them.
+func (s *server) registrations() map[string]func(routes.Route) {
+	return map[string]func(routes.Route){
+		"redeem-points":           s.registerRedeem,
+		"close-order":             s.registerClose,
+		"refund-order":            s.registerRefund,
+		"quote-order":             s.registerQuote,
+		"cancel-order":            s.registerCancel,
+		"get-order":               s.registerGetOrder,
+		"start-enrollment":        s.registerEnroll,
+		"start-public-enrollment": s.registerPublicEnroll,
+		"verify-enrollment":       s.registerVerify,
+		"create-program":          s.registerCreateProgram,
+		"list-programs":           s.registerListPrograms,
+		"get-program":             s.registerGetProgram,
+		"activate-program":        s.registerProgramStatus(loyalty.ProgramActive),
+		"stop-program":            s.registerProgramStatus(loyalty.ProgramStopped),
+		"get-member":              s.registerGetMember,
+		"find-member":             s.registerFindMember,
+		"list-member-ledger":      s.registerLedger,
+		"run-expiry-sweep":        s.registerSweep,
+		"healthz":                 s.registerHealth,
+	}
+}
+
+// Inputs common to balance writes.
+type OrderPath struct {
+	OrderID string `path:"orderId" pattern:"^[A-Za-z0-9._:-]{1,128}$" doc:"The shop's order id"`
+}
+
+type IdemRequired struct {
+	IdempotencyKey string `header:"Idempotency-Key" required:"true" minLength:"1" maxLength:"255" doc:"Client key making a retry safe: the same key and body return the first response"`
+}
+
+type IdemOptional struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional client key making a retry safe"`
+}
+
+type ReplayedHeader struct {
+	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored response of an earlier request with the same Idempotency-Key"`
+}
+
+// ---- redeem ----
+
+type RedeemInput struct {
+	OrderPath
+	IdemRequired
+	RawBody []byte
+	Body    struct {
+		Member MemberRef `json:"member"`
+		Total  int64     `json:"total" minimum:"1" maximum:"1000000000000" doc:"Order total, money minor units"`
+		Points int64     `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points to hold (hundredths)"`
+	}
+}
+
+type RedeemOutput struct {
+	ReplayedHeader
+	Body loyalty.RedeemResult
+}
+
+func (s *server) registerRedeem(r routes.Route) {
+	o := op(r, "Hold points on an open order", "orders")
+	o.Description = "Places a hold of points on the order (replacing an earlier hold on it), within the program's maximum share of the total. Close captures the hold; cancel or the hold timeout releases it."
+	huma.Register(s.api, o, func(ctx context.Context, in *RedeemInput) (*RedeemOutput, error) {
+		ref, err := in.Body.Member.domain(s.deps.Phones)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
+		res, replayed, err := s.deps.Service.RedeemPoints(ctx, callerOf(ctx), idem, ref,
+			loyalty.RedeemRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Points: loyalty.Points(in.Body.Points)})
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &RedeemOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+// ---- close ----
+
+type ItemInput struct {
+	SKU        string `json:"sku" minLength:"1" maxLength:"128"`
+	Category   string `json:"category,omitempty" maxLength:"64"`
+	Amount     int64  `json:"amount" minimum:"0" maximum:"1000000000000" doc:"Line amount, money minor units"`
+	Discounted bool   `json:"discounted,omitempty" doc:"The line was sold at a discount"`
+}
+
+func itemsOf(in []ItemInput) []loyalty.Item {
+	out := make([]loyalty.Item, len(in))
+	for i, it := range in {
+		out[i] = loyalty.Item{SKU: it.SKU, Category: it.Category, Amount: loyalty.Money(it.Amount), Discounted: it.Discounted}
+	}
+	return out
+}
+
+type CloseInput struct {
+	OrderPath
+	IdemRequired
+	RawBody []byte
+	Body    struct {
+		Member    MemberRef   `json:"member"`
+		Total     int64       `json:"total" minimum:"0" maximum:"1000000000000" doc:"Order total, money minor units"`
+		MoneyPaid *int64      `json:"moneyPaid,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money paid, when it differs from the total less points (e.g. after discounts)"`
+		Items     []ItemInput `json:"items,omitempty" maxItems:"500"`
+	}
+}
+
+type CloseOutput struct {
+	ReplayedHeader
+	Body loyalty.CloseResult
+}
+
+func (s *server) registerClose(r routes.Route) {
+	o := op(r, "Close an order: capture the hold and accrue cashback", "orders")
+	o.Description = "Captures the order's hold (the points are spent) and accrues cashback on the part paid in money. An order closes once."
+	huma.Register(s.api, o, func(ctx context.Context, in *CloseInput) (*CloseOutput, error) {
+		ref, err := in.Body.Member.domain(s.deps.Phones)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)}
+		if in.Body.MoneyPaid != nil {
+			m := loyalty.Money(*in.Body.MoneyPaid)
+			req.MoneyPaid = &m
+		}
+		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
+		res, replayed, err := s.deps.Service.CloseOrder(ctx, callerOf(ctx), idem, ref, req)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &CloseOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+// ---- refund ----
+
+type RefundInput struct {
+	OrderPath
+	IdemRequired
+	RawBody []byte
+	Body    struct {
+		RefundID string `json:"refundId" minLength:"1" maxLength:"128" doc:"The shop's refund id; applying it again changes nothing"`
+		Amount   int64  `json:"amount" minimum:"0" maximum:"1000000000000" doc:"Money refunded, minor units"`
+	}
+}
+
+type RefundOutput struct {
+	ReplayedHeader
+	Body loyalty.RefundResult
+}
+
+func (s *server) registerRefund(r routes.Route) {
+	o := op(r, "Refund a closed order, fully or partly", "orders")
+	o.Description = "Reverses the cashback accrued and returns the points spent, in proportion to the money refunded. Refunds in total may not exceed the money paid."
+	huma.Register(s.api, o, func(ctx context.Context, in *RefundInput) (*RefundOutput, error) {
+		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
+		res, replayed, err := s.deps.Service.RefundOrder(ctx, callerOf(ctx), idem, in.OrderID,
+			loyalty.RefundRequest{RefundID: in.Body.RefundID, Amount: loyalty.Money(in.Body.Amount)})
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &RefundOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+// ---- cancel ----
+
+type CancelInput struct {
+	OrderPath
+	IdemRequired
+	RawBody []byte
+}
+
+type CancelOutput struct {
+	ReplayedHeader
+	Body loyalty.CancelResult
+}
+
+func (s *server) registerCancel(r routes.Route) {
+	o := op(r, "Release the hold of an open order", "orders")
+	huma.Register(s.api, o, func(ctx context.Context, in *CancelInput) (*CancelOutput, error) {
+		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
+		res, replayed, err := s.deps.Service.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &CancelOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+// ---- quote ----
+
+type QuoteInput struct {
+	OrderPath
+	Body struct {
+		Member MemberRef   `json:"member"`
+		Total  int64       `json:"total" minimum:"0" maximum:"1000000000000" doc:"Order total, money minor units"`
+		Items  []ItemInput `json:"items,omitempty" maxItems:"500"`
+	}
+}
+
+type QuoteOutput struct {
+	Body loyalty.QuoteResult
+}
+
+func (s *server) registerQuote(r routes.Route) {
+	o := op(r, "What the order may use and earn (reads only)", "orders")
+	huma.Register(s.api, o, func(ctx context.Context, in *QuoteInput) (*QuoteOutput, error) {
+		ref, err := in.Body.Member.domain(s.deps.Phones)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		res, err := s.deps.Service.Quote(ctx, callerOf(ctx), ref,
+			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)})
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &QuoteOutput{res}, nil
+	})
+}
+
+// ---- get order ----
+
+type GetOrderInput struct {
+	OrderPath
+}
+
+type GetOrderOutput struct {
+	Body loyalty.Order
+}
+
+func (s *server) registerGetOrder(r routes.Route) {
+	o := op(r, "Read an order's points state", "orders")
+	huma.Register(s.api, o, func(ctx context.Context, in *GetOrderInput) (*GetOrderOutput, error) {
+		ord, err := s.deps.Service.GetOrder(ctx, callerOf(ctx), in.OrderID)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &GetOrderOutput{*ord}, nil
+	})
+}

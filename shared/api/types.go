@@ -1,0 +1,87 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+)
+
+// Percent is a JSON number with at most two decimals (5, 12.5, 0.75), read
+// exactly into basis points: no floating point on the way.
+type Percent struct{ BP loyalty.BasisPoints }
+
+// UnmarshalJSON reads the number's literal text.
+func (p *Percent) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("percent must be a number")
+	}
+	bp, err := loyalty.ParsePercent(n.String())
+	if err != nil {
+		return err
+	}
+	p.BP = bp
+	return nil
+}
+
+// MarshalJSON writes the shortest decimal form.
+func (p Percent) MarshalJSON() ([]byte, error) {
+	return []byte(p.BP.String()), nil
+}
+
+// Schema describes Percent in the OpenAPI document.
+func (Percent) Schema(huma.Registry) *huma.Schema {
+	zero, hundred := 0.0, 100.0
+	return &huma.Schema{Type: "number", Minimum: &zero, Maximum: &hundred,
+		Description: "Percent, at most two decimals", Examples: []any{5}}
+}
+
+// MemberRef addresses a member by exactly one of id, card or phone.
+type MemberRef struct {
+	ID    string `json:"id,omitempty" maxLength:"64" pattern:"^m_[a-z0-9]+$" doc:"Member id"`
+	Card  string `json:"card,omitempty" maxLength:"19" pattern:"^[0-9]+$" doc:"Card number"`
+	Phone string `json:"phone,omitempty" maxLength:"32" doc:"Phone in national or international form"`
+}
+
+func (m MemberRef) domain(normalize PhoneNormalizer) (loyalty.MemberRef, error) {
+	n := 0
+	for _, v := range []string{m.ID, m.Card, m.Phone} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return loyalty.MemberRef{}, loyalty.Invalid("member", "give exactly one of id, card or phone")
+	}
+	if m.Phone != "" {
+		e164, err := normalizePhone(normalize, "member.phone", m.Phone)
+		if err != nil {
+			return loyalty.MemberRef{}, err
+		}
+		return loyalty.MemberRef{Phone: e164}, nil
+	}
+	return loyalty.MemberRef{ID: m.ID, Card: m.Card}, nil
+}
+
+// PhoneNormalizer turns a typed phone number into E.164.
+type PhoneNormalizer func(string) (string, error)
+
+// normalizePhone parses a phone, reporting the field at fault.
+func normalizePhone(normalize PhoneNormalizer, field, s string) (string, error) {
+	e164, err := normalize(s)
+	if err != nil {
+		return "", &loyalty.Error{Code: loyalty.CodeInvalidPhone, Field: field, Message: "not a valid phone number"}
+	}
+	return e164, nil
+}
+
+// Bounds shared by request fields (see loyalty.MaxMoney).
+const (
+	pathIDPattern = `^[A-Za-z0-9._:-]{1,128}$`
+)
+
+func trimmed(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,169 @@
+// Package app wires the service from its environment: DynamoDB client, store,
+// notifier, OTP secret and logger, built once per process (Lambda init or the
+// local server) and shared by every request.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/notify"
+	"github.com/loyalty/cashback/shared/otp"
+	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/routes"
+	"github.com/loyalty/cashback/shared/store"
+)
+
+// Notifier modes (routes.EnvNotifier).
+const (
+	NotifierAWS    = "aws"    // SNS for SMS, SES for email
+	NotifierTable  = "table"  // kept in the table, for smoke tests of a deployed stack
+	NotifierOutbox = "outbox" // appended to a local file
+)
+
+// Config says how to build the app.
+type Config struct {
+	Table      string
+	Notifier   string
+	OutboxPath string // NotifierOutbox
+	EmailFrom  string
+	OTPSecret  []byte
+	// DynamoDB overrides the client (local server, tests); nil builds one
+	// from the AWS environment (which honours AWS_ENDPOINT_URL_DYNAMODB).
+	DynamoDB store.API
+	// Sender overrides the notifier (the enroll function injects SNS + SES,
+	// so only its binary carries those clients).
+	Sender loyalty.Sender
+	// Phones parses phone numbers; nil uses the lean lookup parser, and the
+	// functions that store numbers pass phone.Normalize.
+	Phones api.PhoneNormalizer
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// App is the wired service.
+type App struct {
+	Store   *store.Store
+	Service *loyalty.Service
+	Logger  *slog.Logger
+	phones  api.PhoneNormalizer
+}
+
+// New builds the app from cfg.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Table == "" {
+		return nil, errors.New("no table name: set " + routes.EnvTable)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	db := cfg.DynamoDB
+	if db == nil {
+		c, err := AWSConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		db = dynamodb.NewFromConfig(c)
+	}
+	st := store.New(db, cfg.Table)
+
+	sender := cfg.Sender
+	if sender == nil {
+		sender = noSender{}
+	}
+	switch cfg.Notifier {
+	case NotifierOutbox:
+		if cfg.OutboxPath == "" {
+			return nil, errors.New("outbox notifier needs an outbox path")
+		}
+		sender = &notify.Outbox{Path: cfg.OutboxPath}
+	case NotifierTable:
+		sender = store.TableOutbox{Store: st}
+	case NotifierAWS, "":
+		// Injected through cfg.Sender by the functions that send.
+	default:
+		return nil, fmt.Errorf("unknown notifier %q (want aws, table or outbox)", cfg.Notifier)
+	}
+	svc := &loyalty.Service{Store: st, Sender: sender, Now: cfg.Now}
+	if len(cfg.OTPSecret) > 0 {
+		codes, err := otp.New(cfg.OTPSecret)
+		if err != nil {
+			return nil, err
+		}
+		svc.Codes = codes
+	}
+	phones := cfg.Phones
+	if phones == nil {
+		phones = phone.NormalizeForLookup
+	}
+	return &App{Store: st, Service: svc, Logger: logger, phones: phones}, nil
+}
+
+// Option adjusts the configuration read from the environment.
+type Option func(ctx context.Context, cfg *Config) error
+
+// FromEnv builds the app of a Lambda function from its environment.
+func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
+	cfg := Config{
+		Table:     os.Getenv(routes.EnvTable),
+		Notifier:  os.Getenv(routes.EnvNotifier),
+		EmailFrom: os.Getenv(routes.EnvEmailFrom),
+		OTPSecret: []byte(os.Getenv(routes.EnvOTPSecret)),
+	}
+	for _, o := range opts {
+		if err := o(ctx, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	return New(ctx, cfg)
+}
+
+// AWSConfig loads the AWS configuration of the environment.
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	c, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return c, fmt.Errorf("load AWS config: %w", err)
+	}
+	return c, nil
+}
+
+// WithPhones sets the phone parser: the functions that store numbers
+// (enroll) and the local server pass libphone.Normalize.
+func WithPhones(normalize api.PhoneNormalizer) Option {
+	return func(_ context.Context, cfg *Config) error {
+		cfg.Phones = normalize
+		return nil
+	}
+}
+
+// noSender stands in where a function sends nothing.
+type noSender struct{}
+
+func (noSender) Send(context.Context, loyalty.Message) error {
+	return errors.New("this function has no notifier configured")
+}
+
+// Handler serves the operations of the given functions (all when none).
+func (a *App) Handler(functions ...string) http.Handler {
+	return api.New(api.Deps{
+		Service: a.Service,
+		Ping:    a.Store.Ping,
+		RateLimit: func(ctx context.Context, scope string) error {
+			return a.Store.Hit(ctx, "public", scope, time.Now(), api.PublicWindow, api.PublicLimit)
+		},
+		Logger: a.Logger,
+		Phones: a.phones,
+	}, functions...)
+}

@@ -1,0 +1,106 @@
+// Package cloud holds the app options only some functions need in AWS: the
+// OTP secret from Secrets Manager and the SNS/SES notifier. Keeping them here
+// keeps those clients out of the other functions' binaries.
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// OTPSecret reads the OTP key from Secrets Manager when its ARN is set.
+func OTPSecret(ctx context.Context, cfg *app.Config) error {
+	arn := os.Getenv(routes.EnvOTPSecretARN)
+	if arn == "" {
+		return nil
+	}
+	c, err := app.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := secretsmanager.NewFromConfig(c).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+	if err != nil {
+		return fmt.Errorf("read OTP secret: %w", err)
+	}
+	cfg.OTPSecret = []byte(aws.ToString(out.SecretString))
+	return nil
+}
+
+// Notifier sends through SNS and SES when the notifier mode is aws.
+func Notifier(ctx context.Context, cfg *app.Config) error {
+	if cfg.Notifier != app.NotifierAWS && cfg.Notifier != "" {
+		return nil
+	}
+	c, err := app.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	cfg.Sender = &AWSSender{SNS: sns.NewFromConfig(c), SES: sesv2.NewFromConfig(c), EmailFrom: cfg.EmailFrom}
+	return nil
+}
+
+// SNSPublisher is the part of the SNS client used.
+type SNSPublisher interface {
+	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// SESSender is the part of the SES v2 client used.
+type SESSender interface {
+	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// AWSSender sends SMS through SNS and email through SES.
+type AWSSender struct {
+	SNS       SNSPublisher
+	SES       SESSender
+	EmailFrom string
+}
+
+// Send delivers m on its channel.
+func (a *AWSSender) Send(ctx context.Context, m loyalty.Message) error {
+	switch m.Channel {
+	case "sms":
+		_, err := a.SNS.Publish(ctx, &sns.PublishInput{
+			PhoneNumber: aws.String(m.To),
+			Message:     aws.String(m.Body),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{
+				// One-time codes must arrive: transactional, not promotional.
+				"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("sns publish: %w", err)
+		}
+		return nil
+	case "email":
+		if a.EmailFrom == "" {
+			return errors.New("email sender address is not configured")
+		}
+		_, err := a.SES.SendEmail(ctx, &sesv2.SendEmailInput{
+			FromEmailAddress: aws.String(a.EmailFrom),
+			Destination:      &sestypes.Destination{ToAddresses: []string{m.To}},
+			Content: &sestypes.EmailContent{Simple: &sestypes.Message{
+				Subject: &sestypes.Content{Data: aws.String("Your code"), Charset: aws.String("UTF-8")},
+				Body:    &sestypes.Body{Text: &sestypes.Content{Data: aws.String(m.Body), Charset: aws.String("UTF-8")}},
+			}},
+		})
+		if err != nil {
+			return fmt.Errorf("ses send: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown channel %q", m.Channel)
+}

@@ -1,0 +1,275 @@
+package loyalty
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// NewID returns a random identifier with a prefix ("m_", "ch_", "p_").
+func NewID(prefix string) string {
+	b := make([]byte, 15)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// NewCardNumber draws a 16-digit card number with a Luhn check digit, so a
+// mistyped number is caught at the till before any lookup.
+func NewCardNumber() string {
+	digits := make([]byte, 15)
+	digits[0], digits[1] = '7', '7'
+	for i := 2; i < 15; i++ {
+		n, _ := rand.Int(rand.Reader, big.NewInt(10))
+		digits[i] = byte('0' + n.Int64())
+	}
+	return string(digits) + string(byte('0'+luhnDigit(string(digits))))
+}
+
+func luhnDigit(payload string) int {
+	sum := 0
+	double := true
+	for i := len(payload) - 1; i >= 0; i-- {
+		d := int(payload[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return (10 - sum%10) % 10
+}
+
+// ValidCardNumber checks the shape and check digit of a card number.
+func ValidCardNumber(s string) bool {
+	if len(s) < 8 || len(s) > 19 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return luhnDigit(s[:len(s)-1]) == int(s[len(s)-1]-'0')
+}
+
+// ChallengeID makes a challenge id that names its tenant, so the public verify
+// route finds the challenge without an API key and without a global lookup.
+func ChallengeID(tenantID string) string { return NewID("ch_") + "." + tenantID }
+
+// TenantOfChallenge returns the tenant a challenge id names.
+func TenantOfChallenge(id string) (string, bool) {
+	_, t, ok := strings.Cut(id, ".")
+	return t, ok && t != ""
+}
+
+// EnrollRequest starts an enrollment. Phone is already E.164.
+type EnrollRequest struct {
+	Phone     string
+	Email     string
+	Channel   string // "sms" (default) or "email"
+	Name      string
+	BirthDate string
+	Terms     bool
+	Marketing bool
+}
+
+// EnrollResult tells the caller where to send the code.
+type EnrollResult struct {
+	ChallengeID string    `json:"challengeId"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	CodeLength  int       `json:"codeLength"`
+}
+
+func (s *Service) otpSettings() (length, attempts int, ttl time.Duration) {
+	length, attempts, ttl = s.CodeLength, s.CodeAttempts, s.CodeTTL
+	if length <= 0 {
+		length = DefaultCodeLength
+	}
+	if attempts <= 0 {
+		attempts = DefaultCodeAttempts
+	}
+	if ttl <= 0 {
+		ttl = DefaultCodeTTL
+	}
+	return
+}
+
+// StartEnrollment sends a one-time code to the phone (or email). On the
+// public route (public = true) it never tells whether the phone is a member:
+// a member gets a code too, and verify answers already_enrolled to whoever
+// proves they own the phone.
+func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Idem, req EnrollRequest, public bool) (EnrollResult, bool, error) {
+	if !req.Terms {
+		return EnrollResult{}, false, &Error{Code: CodeConsentRequired, Field: "consent.terms", Message: "the customer must accept the program terms"}
+	}
+	channel := req.Channel
+	if channel == "" {
+		channel = "sms"
+	}
+	if channel == "email" && req.Email == "" {
+		return EnrollResult{}, false, Invalid("email", "email is required when the channel is email")
+	}
+	if idem.Key != "" {
+		rec, err := s.Store.GetIdem(ctx, tenantID, idem.Key)
+		if err != nil {
+			return EnrollResult{}, false, err
+		}
+		if rec != nil {
+			out, err := replay[EnrollResult](rec, idem)
+			return out, err == nil, err
+		}
+	}
+	t, err := s.Store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return EnrollResult{}, false, err
+	}
+	if p := t.CurrentProgram; p == nil || p.Status != ProgramActive {
+		return EnrollResult{}, false, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
+	}
+	if !public {
+		if id, err := s.Store.ResolveMember(ctx, tenantID, MemberRef{Phone: req.Phone}); err != nil {
+			return EnrollResult{}, false, err
+		} else if id != "" {
+			return EnrollResult{}, false, ErrAlreadyEnrolled
+		}
+	}
+	limit, window := s.SendLimit, s.SendWindow
+	if limit <= 0 {
+		limit = DefaultSendLimit
+	}
+	if window <= 0 {
+		window = DefaultSendWindow
+	}
+	if err := s.Store.Hit(ctx, tenantID, "otp:"+req.Phone, s.now(), window, limit); err != nil {
+		return EnrollResult{}, false, err
+	}
+	length, attempts, ttl := s.otpSettings()
+	code, err := s.Codes.New(length)
+	if err != nil {
+		return EnrollResult{}, false, err
+	}
+	now := s.now()
+	ch := &Challenge{
+		ID: ChallengeID(tenantID), TenantID: tenantID, Purpose: PurposeEnroll, Phone: req.Phone, Email: req.Email,
+		Channel: channel, Name: req.Name, BirthDate: req.BirthDate, Marketing: req.Marketing,
+		CodeLength: length, AttemptsLeft: attempts, ExpiresAt: now.Add(ttl), CreatedAt: now,
+	}
+	ch.CodeHash = s.Codes.Hash(ch.ID, code)
+	res := EnrollResult{ChallengeID: ch.ID, ExpiresAt: ch.ExpiresAt, CodeLength: length}
+	rec, err := s.idemRecord(idem, res)
+	if err != nil {
+		return EnrollResult{}, false, err
+	}
+	if err := s.Store.PutChallenge(ctx, ch, rec); err != nil {
+		if errors.Is(err, ErrIdempotencyRace) {
+			return s.StartEnrollment(ctx, tenantID, idem, req, public)
+		}
+		return EnrollResult{}, false, err
+	}
+	to := req.Phone
+	if channel == "email" {
+		to = req.Email
+	}
+	body := fmt.Sprintf("%s is your code to join %s. It is valid for %d minutes.", code, t.Name, int(ttl.Minutes()))
+	if err := s.Sender.Send(ctx, Message{To: to, Channel: channel, Body: body, SentAt: now}); err != nil {
+		return EnrollResult{}, false, fmt.Errorf("send code: %w", err)
+	}
+	return res, false, nil
+}
+
+// VerifyResult is the new member.
+type VerifyResult struct {
+	MemberID   string  `json:"memberId"`
+	CardNumber string  `json:"cardNumber"`
+	Balance    Balance `json:"balance"`
+}
+
+// VerifyEnrollment checks the code and, when right, creates the member, the
+// card and the welcome bonus in one transaction that also marks the challenge
+// used, so a challenge verifies once.
+func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Idem, challengeID, code string) (VerifyResult, bool, error) {
+	var out VerifyResult
+	var replayed bool
+	err := retry(ctx, func() error {
+		if idem.Key != "" {
+			rec, err := s.Store.GetIdem(ctx, tenantID, idem.Key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				out, err = replay[VerifyResult](rec, idem)
+				replayed = err == nil
+				return err
+			}
+		}
+		ch, err := s.Store.GetChallenge(ctx, tenantID, challengeID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case ch.Used:
+			return Errorf(CodeOTPUsed, "this code was already used")
+		case !now.Before(ch.ExpiresAt):
+			return Errorf(CodeOTPExpired, "the code has expired; ask for a new one")
+		case ch.AttemptsLeft <= 0:
+			return Errorf(CodeOTPLocked, "too many wrong codes; ask for a new one")
+		}
+		if !s.Codes.Match(ch.CodeHash, ch.ID, code) {
+			if err := s.Store.FailAttempt(ctx, tenantID, ch.ID, ch.AttemptsLeft); err != nil {
+				return err
+			}
+			left := ch.AttemptsLeft - 1
+			return &Error{Code: CodeOTPInvalid, Message: "wrong code", Extra: map[string]any{"attemptsLeft": left}}
+		}
+		t, err := s.Store.GetTenant(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		p := t.CurrentProgram
+		if p == nil || p.Status != ProgramActive {
+			return Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
+		}
+		acct := Account{
+			TenantID: tenantID, MemberID: NewID("m_"), ProgramID: p.ID, Phone: ch.Phone, Email: ch.Email,
+			Name: ch.Name, BirthDate: ch.BirthDate, Marketing: ch.Marketing, Card: NewCardNumber(),
+			Status: MemberActive, CreatedAt: now,
+		}
+		d := newMemberDraft(acct, now, "")
+		if wb := p.WelcomeBonus; wb != nil && wb.Points > 0 {
+			lifetime := p.Lifetime()
+			if wb.Lifetime != "" {
+				lifetime = optionalDuration(wb.Lifetime)
+			}
+			var expires time.Time
+			if !lifetime.IsZero() {
+				expires = lifetime.AddTo(now)
+			}
+			lot := d.addLot(wb.Points, time.Time{}, expires, "")
+			d.record(Entry{Kind: KindWelcome, Available: wb.Points, Lots: map[string]Points{lot.ID: wb.Points}})
+		}
+		c := d.Commit(tenantID)
+		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card}
+		res := VerifyResult{MemberID: acct.MemberID, CardNumber: acct.Card, Balance: c.Account.Balance()}
+		if c.Idem, err = s.idemRecord(idem, res); err != nil {
+			return err
+		}
+		if err := s.Store.Commit(ctx, c); err != nil {
+			if errors.Is(err, ErrCardTaken) {
+				return ErrConflict // draw another card number
+			}
+			return err
+		}
+		out = res
+		return nil
+	})
+	return out, replayed, err
+}

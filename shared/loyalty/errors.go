@@ -1,0 +1,114 @@
+package loyalty
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable machine-readable error code (snake_case). Callers match on
+// it, so a code, once published, never changes meaning. The HTTP layer owns the
+// one table that turns codes into statuses.
+type Code string
+
+const (
+	CodeInvalidRequest       Code = "invalid_request"
+	CodeValidationFailed     Code = "validation_failed"
+	CodeInvalidPhone         Code = "invalid_phone"
+	CodeConsentRequired      Code = "consent_required"
+	CodeAlreadyEnrolled      Code = "already_enrolled"
+	CodeTooManyRequests      Code = "too_many_requests"
+	CodeChallengeNotFound    Code = "challenge_not_found"
+	CodeOTPInvalid           Code = "otp_invalid"
+	CodeOTPLocked            Code = "otp_locked"
+	CodeOTPExpired           Code = "otp_expired"
+	CodeOTPUsed              Code = "otp_used"
+	CodeMemberNotFound       Code = "member_not_found"
+	CodeMemberBlocked        Code = "member_blocked"
+	CodeOrderNotFound        Code = "order_not_found"
+	CodeOrderClosed          Code = "order_closed"
+	CodeOrderNotClosed       Code = "order_not_closed"
+	CodeOrderMemberMismatch  Code = "order_member_mismatch"
+	CodeInsufficientPoints   Code = "insufficient_points"
+	CodeRedeemLimitExceeded  Code = "redeem_limit_exceeded"
+	CodeRefundExceedsOrder   Code = "refund_exceeds_order"
+	CodeRefundIDReused       Code = "refund_id_reused"
+	CodeProgramNotFound      Code = "program_not_found"
+	CodeNoActiveProgram      Code = "no_active_program"
+	CodeProgramStatus        Code = "program_status_conflict"
+	CodeActiveProgramExists  Code = "active_program_exists"
+	CodeEnrollmentClosed     Code = "enrollment_closed"
+	CodeIdempotencyKeyNeeded Code = "idempotency_key_required"
+	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
+	CodeConflict             Code = "concurrent_update"
+	CodeUnauthorized         Code = "unauthorized"
+	CodeForbidden            Code = "forbidden"
+	CodeNotFound             Code = "not_found"
+	CodeTenantNotFound       Code = "tenant_not_found"
+	CodeInternal             Code = "internal_error"
+)
+
+// Error is a domain error with a stable code. Field names the offending input
+// field when there is one; Extra carries machine-readable details (for example
+// attemptsLeft on a wrong one-time code).
+type Error struct {
+	Code    Code
+	Message string
+	Field   string
+	Extra   map[string]any
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Is makes errors.Is match on the code alone, so sentinel values below match
+// any error carrying the same code.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	return errors.As(target, &t) && t.Code == e.Code
+}
+
+// Errorf builds an error with a code and a message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid reports bad input in one field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: CodeValidationFailed, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the code of err, or CodeInternal when err carries none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrConflict           = &Error{Code: CodeConflict, Message: "the member changed concurrently; retry"}
+	ErrAlreadyEnrolled    = &Error{Code: CodeAlreadyEnrolled, Message: "this phone is already a member"}
+	ErrInsufficientPoints = &Error{Code: CodeInsufficientPoints, Message: "not enough points"}
+	ErrMemberNotFound     = &Error{Code: CodeMemberNotFound, Message: "member not found"}
+	ErrOrderNotFound      = &Error{Code: CodeOrderNotFound, Message: "order not found"}
+	ErrProgramNotFound    = &Error{Code: CodeProgramNotFound, Message: "program not found"}
+	ErrChallengeNotFound  = &Error{Code: CodeChallengeNotFound, Message: "enrollment challenge not found"}
+	ErrTenantNotFound     = &Error{Code: CodeTenantNotFound, Message: "tenant not found"}
+	ErrIdempotencyReused  = &Error{Code: CodeIdempotencyKeyReused, Message: "this Idempotency-Key was used with a different request"}
+	ErrTooManyRequests    = &Error{Code: CodeTooManyRequests, Message: "too many requests; try again later"}
+)
+
+// ErrIdempotencyRace is returned by a store when the idempotency record of a
+// commit already exists: a concurrent duplicate of the same request won. The
+// service then reads that record and answers with it.
+var ErrIdempotencyRace = errors.New("idempotency record written concurrently")
+
+// ErrCardTaken is returned by a store when a generated card number collides;
+// the caller draws another number.
+var ErrCardTaken = errors.New("card number already issued")

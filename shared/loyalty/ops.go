@@ -1,0 +1,378 @@
+package loyalty
+
+import (
+	"strconv"
+	"time"
+)
+
+// This file holds the decisions of each balance-changing operation as pure
+// functions of (program, member state, order, request, now). Each returns a
+// Draft with the entries to append and the order as it should become; the
+// Service commits them.
+
+func requireSpendingProgram(p *Program) error {
+	if p == nil || (p.Status != ProgramActive && p.Status != ProgramStopped) {
+		return Errorf(CodeNoActiveProgram, "the business has no active loyalty program")
+	}
+	return nil
+}
+
+func checkOrderMember(o *Order, memberID string) error {
+	if o != nil && o.MemberID != memberID {
+		return Errorf(CodeOrderMemberMismatch, "order %s belongs to another member", o.ID)
+	}
+	return nil
+}
+
+// releaseHold returns an open order's held points to the lots they came from.
+func releaseHold(d *Draft, o *Order) Points {
+	if o == nil || o.Held == 0 {
+		return 0
+	}
+	lots := map[string]Points{}
+	for _, t := range o.HeldLots {
+		id, _ := d.give(t, t.Points)
+		lots[id] += t.Points
+	}
+	released := o.Held
+	d.record(Entry{Kind: KindRelease, Available: released, Held: -released, OrderID: o.ID, Lots: lots})
+	o.Held, o.HeldLots, o.HoldExpiresAt = 0, nil, time.Time{}
+	return released
+}
+
+// RedeemRequest asks to hold points on an open order.
+type RedeemRequest struct {
+	OrderID string
+	Total   Money
+	Points  Points
+}
+
+// RedeemResult is what the cashier gets back.
+type RedeemResult struct {
+	Held          Points  `json:"held"`
+	MaxRedeemable Points  `json:"maxRedeemable"`
+	Balance       Balance `json:"balance"`
+}
+
+// Redeem places a hold of req.Points on the order, replacing any earlier hold
+// on it. Points come from available lots, soonest-expiring first.
+func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now time.Time, keyID string) (*Draft, *Order, RedeemResult, error) {
+	if err := requireSpendingProgram(p); err != nil {
+		return nil, nil, RedeemResult{}, err
+	}
+	if st.Account.Status == MemberBlocked {
+		return nil, nil, RedeemResult{}, Errorf(CodeMemberBlocked, "the card is blocked")
+	}
+	if err := checkOrderMember(order, st.Account.MemberID); err != nil {
+		return nil, nil, RedeemResult{}, err
+	}
+	if order != nil && order.State == OrderClosed {
+		return nil, nil, RedeemResult{}, Errorf(CodeOrderClosed, "order %s is closed", order.ID)
+	}
+	o := Order{ID: req.OrderID, MemberID: st.Account.MemberID, State: OrderOpen, CreatedAt: now}
+	if order != nil {
+		o = *order
+	}
+	d := NewDraft(st, now, keyID)
+	limit := RedeemLimit(p, req.Total)
+	if req.Points > limit {
+		return nil, nil, RedeemResult{}, &Error{Code: CodeRedeemLimitExceeded,
+			Message: "points exceed the share of the order payable with points",
+			Extra:   map[string]any{"maxRedeemable": MaxRedeemable(p, req.Total, st.Account.Available+o.Held), "maxRedeemPercent": p.MaxRedeemPercent.String()}}
+	}
+	if o.Held == req.Points && o.Total == req.Total {
+		// The same hold again: nothing to change.
+		return d, &o, RedeemResult{Held: o.Held, MaxRedeemable: MaxRedeemable(p, req.Total, st.Account.Available+o.Held), Balance: st.Account.Balance()}, nil
+	}
+	releaseHold(d, &o)
+	available := d.acct.Available
+	if req.Points > available {
+		return nil, nil, RedeemResult{}, &Error{Code: CodeInsufficientPoints,
+			Message: "not enough points", Extra: map[string]any{"available": available}}
+	}
+	taken, got := d.takeAvailable(req.Points, "")
+	lots := map[string]Points{}
+	for _, t := range taken {
+		lots[t.Lot] -= t.Points
+	}
+	d.record(Entry{Kind: KindRedeem, Available: -got, Held: got, OrderID: o.ID, Lots: lots})
+	o.Total, o.Held, o.HeldLots = req.Total, got, taken
+	o.HoldExpiresAt = p.HoldTTL().AddTo(now)
+	return d, &o, RedeemResult{Held: got, MaxRedeemable: MaxRedeemable(p, req.Total, available), Balance: d.acct.Balance()}, nil
+}
+
+// CloseRequest closes an order: captures its hold and accrues cashback.
+type CloseRequest struct {
+	OrderID   string
+	Total     Money
+	MoneyPaid *Money
+	Items     []Item
+}
+
+// CloseResult is what the cashier gets back.
+type CloseResult struct {
+	Accrued   Points  `json:"accrued"`
+	Redeemed  Points  `json:"redeemed"`
+	MoneyPaid Money   `json:"moneyPaid"`
+	Pending   bool    `json:"pending"`
+	Balance   Balance `json:"balance"`
+}
+
+// Close captures the order's hold (the points are spent) and accrues cashback
+// on the part of the total paid in money.
+func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.Time, keyID string) (*Draft, *Order, CloseResult, error) {
+	if err := checkOrderMember(order, st.Account.MemberID); err != nil {
+		return nil, nil, CloseResult{}, err
+	}
+	if order != nil && order.State == OrderClosed {
+		return nil, nil, CloseResult{}, Errorf(CodeOrderClosed, "order %s is already closed", order.ID)
+	}
+	o := Order{ID: req.OrderID, MemberID: st.Account.MemberID, CreatedAt: now}
+	if order != nil {
+		o = *order
+	}
+	d := NewDraft(st, now, keyID)
+	value := DefaultPointValue
+	if p != nil {
+		value = p.Value()
+	}
+	held := o.Held
+	if held > 0 && p != nil && held > RedeemLimit(p, req.Total) {
+		return nil, nil, CloseResult{}, &Error{Code: CodeRedeemLimitExceeded,
+			Message: "the points held exceed the share payable with points of the closing total; redeem again or cancel first",
+			Extra:   map[string]any{"held": held, "maxRedeemable": RedeemLimit(p, req.Total)}}
+	}
+	pointsMoney := PointsToMoney(held, value)
+	moneyPaid := max(0, req.Total-pointsMoney)
+	if req.MoneyPaid != nil {
+		if *req.MoneyPaid > moneyPaid {
+			return nil, nil, CloseResult{}, Invalid("moneyPaid", "money paid (%d) exceeds the total less points (%d)", *req.MoneyPaid, moneyPaid)
+		}
+		moneyPaid = *req.MoneyPaid
+	}
+	if held > 0 {
+		d.record(Entry{Kind: KindCapture, Held: -held, OrderID: o.ID})
+	}
+	o.Redeemed, o.SpentLots = held, o.HeldLots
+	o.Held, o.HeldLots, o.HoldExpiresAt = 0, nil, time.Time{}
+
+	var accrued Points
+	var pending bool
+	if st.Account.Status != MemberBlocked {
+		accrued = Accrual(p, moneyPaid, req.Items)
+	}
+	if accrued > 0 {
+		var expires time.Time
+		if lt := p.Lifetime(); !lt.IsZero() {
+			expires = lt.AddTo(now)
+		}
+		var until time.Time
+		if pp := p.Pending(); !pp.IsZero() {
+			until = pp.AddTo(now)
+		}
+		lot := d.addLot(accrued, until, expires, o.ID)
+		pending = lot.Pending
+		e := Entry{Kind: KindAccrue, OrderID: o.ID, Lots: map[string]Points{lot.ID: accrued}}
+		if pending {
+			e.Pending = accrued
+		} else {
+			e.Available = accrued
+		}
+		d.record(e)
+		o.AccrualLot = lot.ID
+	}
+	o.State, o.Total, o.MoneyPaid, o.Accrued, o.ClosedAt = OrderClosed, req.Total, moneyPaid, accrued, now
+	return d, &o, CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending, Balance: d.acct.Balance()}, nil
+}
+
+// CancelResult reports a released hold.
+type CancelResult struct {
+	Released Points  `json:"released"`
+	Balance  Balance `json:"balance"`
+}
+
+// Cancel releases the hold of an open order. The order stays open and can
+// still be closed (paid fully in money).
+func Cancel(st MemberState, order *Order, now time.Time, keyID string) (*Draft, *Order, CancelResult, error) {
+	if order.State == OrderClosed {
+		return nil, nil, CancelResult{}, Errorf(CodeOrderClosed, "order %s is closed; refund it instead", order.ID)
+	}
+	d := NewDraft(st, now, keyID)
+	o := *order
+	released := releaseHold(d, &o)
+	return d, &o, CancelResult{Released: released, Balance: d.acct.Balance()}, nil
+}
+
+// ReleaseStaleHold is the sweep's cancel: it releases a hold whose timeout
+// has passed and does nothing otherwise.
+func ReleaseStaleHold(st MemberState, order *Order, now time.Time) (*Draft, *Order) {
+	d := NewDraft(st, now, "sweep")
+	o := *order
+	if o.State == OrderOpen && o.Held > 0 && !o.HoldExpiresAt.After(now) {
+		releaseHold(d, &o)
+	}
+	return d, &o
+}
+
+// RefundRequest refunds part or all of a closed order's money.
+type RefundRequest struct {
+	RefundID string
+	Amount   Money
+}
+
+// RefundResult reports what a refund did to points.
+type RefundResult struct {
+	RefundID        string  `json:"refundId"`
+	ReversedAccrual Points  `json:"reversedAccrual"`
+	ReturnedPoints  Points  `json:"returnedPoints"`
+	Shortfall       Points  `json:"shortfall"`
+	RefundedTotal   Money   `json:"refundedTotal"`
+	Balance         Balance `json:"balance"`
+}
+
+// Refund applies a (partial) refund. Cashback accrued on the order is
+// reversed and points spent on it are returned, each in proportion to the
+// money refunded so far (cumulative, so the last refund settles any rounding).
+// Reversal takes from the order's own accrual lot first, then from available
+// lots; what the member has already spent is reported as shortfall, never
+// taken below zero. Returned points go back to the lots they were spent from,
+// keeping their original expiry.
+func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now time.Time, keyID string) (*Draft, *Order, RefundResult, error) {
+	if order.State != OrderClosed {
+		return nil, nil, RefundResult{}, Errorf(CodeOrderNotClosed, "order %s is not closed; cancel it instead", order.ID)
+	}
+	for _, r := range order.Refunds {
+		if r.ID == req.RefundID {
+			if r.Amount != req.Amount {
+				return nil, nil, RefundResult{}, Errorf(CodeRefundIDReused, "refund %s was applied with another amount", r.ID)
+			}
+			// Applied before: answer as then, change nothing.
+			return NewDraft(st, now, keyID), order, RefundResult{RefundID: r.ID, ReversedAccrual: r.ReversedAccrual,
+				ReturnedPoints: r.ReturnedPoints, Shortfall: r.Shortfall, RefundedTotal: order.Refunded, Balance: st.Account.Balance()}, nil
+		}
+	}
+	bound := order.MoneyPaid
+	if bound == 0 {
+		bound = order.Total // paid entirely with points: refunds are measured against the goods' value
+	}
+	before, after := order.Refunded, order.Refunded+req.Amount
+	if after > bound {
+		return nil, nil, RefundResult{}, &Error{Code: CodeRefundExceedsOrder,
+			Message: "refunds would exceed what was paid for the order", Extra: map[string]any{"refundable": bound - before}}
+	}
+	returnSpent := p == nil || p.ReturnSpentOnRefund
+	reverseDue := proportion(order.Accrued, after, bound) - proportion(order.Accrued, before, bound)
+	var returnDue Points
+	if returnSpent {
+		returnDue = proportion(order.Redeemed, after, bound) - proportion(order.Redeemed, before, bound)
+	}
+
+	d := NewDraft(st, now, keyID)
+	o := *order
+	o.SpentLots = append([]LotTake(nil), order.SpentLots...)
+	e := Entry{Kind: KindRefund, OrderID: o.ID, RefundID: req.RefundID, Lots: map[string]Points{}}
+
+	// Return spent points where they live longest: latest expiry first.
+	var returned Points
+	for _, i := range byLatestExpiry(o.SpentLots) {
+		n := min(o.SpentLots[i].Points, returnDue-returned)
+		if n <= 0 {
+			continue
+		}
+		id, pending := d.give(o.SpentLots[i], n)
+		o.SpentLots[i].Points -= n
+		e.Lots[id] += n
+		if pending {
+			e.Pending += n
+		} else {
+			e.Available += n
+		}
+		returned += n
+	}
+
+	// Reverse cashback: the order's own lot first (pending or not), then others.
+	var reversed Points
+	if lot, ok := d.lots[o.AccrualLot]; ok && reverseDue > 0 && lot.Remaining > 0 {
+		n := d.takeFrom(lot, reverseDue)
+		e.Lots[lot.ID] -= n
+		if lot.Pending {
+			e.Pending -= n
+		} else {
+			e.Available -= n
+		}
+		reversed += n
+	}
+	if reversed < reverseDue {
+		taken, got := d.takeAvailable(reverseDue-reversed, o.AccrualLot)
+		for _, t := range taken {
+			e.Lots[t.Lot] -= t.Points
+		}
+		e.Available -= got
+		reversed += got
+	}
+	shortfall := reverseDue - reversed
+	if returned > 0 || reversed > 0 {
+		if shortfall > 0 {
+			e.Note = "shortfall " + strconv.FormatInt(int64(shortfall), 10)
+		}
+		d.record(e)
+	}
+	r := AppliedRefund{ID: req.RefundID, Amount: req.Amount, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall, At: now}
+	o.Refunds = append(o.Refunds, r)
+	o.Refunded, o.Reversed, o.Returned = after, o.Reversed+reversed, o.Returned+returned
+	return d, &o, RefundResult{RefundID: r.ID, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall,
+		RefundedTotal: after, Balance: d.acct.Balance()}, nil
+}
+
+// SweepResult counts what one sweep did.
+type SweepResult struct {
+	ExpiredLots   int    `json:"expiredLots"`
+	ExpiredPoints Points `json:"expiredPoints"`
+	ReleasedHolds int    `json:"releasedHolds"`
+	MaturedLots   int    `json:"maturedLots"`
+}
+
+// Add sums two results.
+func (r *SweepResult) Add(o SweepResult) {
+	r.ExpiredLots += o.ExpiredLots
+	r.ExpiredPoints += o.ExpiredPoints
+	r.ReleasedHolds += o.ReleasedHolds
+	r.MaturedLots += o.MaturedLots
+}
+
+// SweepMember matures the member's pending lots that are due and expires the
+// lots whose time has come. Run twice, it does nothing the second time.
+func SweepMember(st MemberState, now time.Time) (*Draft, SweepResult) {
+	d := NewDraft(st, now, "sweep")
+	var res SweepResult
+	mature := Entry{Kind: KindMature, Lots: map[string]Points{}}
+	expire := Entry{Kind: KindExpire, Lots: map[string]Points{}}
+	for _, l := range d.spendOrder(func(*Lot) bool { return true }) {
+		switch {
+		case l.Expires() && !l.ExpiresAt.After(now):
+			n := l.Remaining
+			d.takeFrom(l, n)
+			expire.Lots[l.ID] = -n
+			if l.Pending {
+				expire.Pending -= n
+			} else {
+				expire.Available -= n
+			}
+			res.ExpiredLots++
+			res.ExpiredPoints += n
+		case l.Pending && !l.AvailableFrom.After(now):
+			d.touch(l.ID).Pending = false
+			mature.Lots[l.ID] = l.Remaining
+			mature.Pending -= l.Remaining
+			mature.Available += l.Remaining
+			res.MaturedLots++
+		}
+	}
+	if len(mature.Lots) > 0 {
+		d.record(mature)
+	}
+	if len(expire.Lots) > 0 {
+		d.record(expire)
+	}
+	return d, res
+}

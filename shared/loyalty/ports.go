@@ -1,0 +1,109 @@
+package loyalty
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the domain needs from persistence. Every method that changes
+// a balance takes a Commit and writes it atomically; a store reports a lost
+// race as ErrConflict and an existing idempotency record as ErrIdempotencyRace.
+type Store interface {
+	// Tenants and keys.
+	GetTenant(ctx context.Context, tenantID string) (*Tenant, error)
+	TenantBySlug(ctx context.Context, slug string) (*Tenant, error)
+	CreateTenant(ctx context.Context, t *Tenant, key APIKey) error
+	GetAPIKey(ctx context.Context, keyHash string) (*APIKey, error)
+
+	// Reads for an order operation: tenant (with its current program), the
+	// order, the idempotency record and, for a member given by card or phone,
+	// the member id — in one round trip.
+	LoadOrderContext(ctx context.Context, q OrderQuery) (*OrderContext, error)
+	// LoadMember reads an account and its lots in one consistent query.
+	LoadMember(ctx context.Context, tenantID, memberID string) (*MemberState, error)
+	GetAccount(ctx context.Context, tenantID, memberID string) (*Account, error)
+	ResolveMember(ctx context.Context, tenantID string, ref MemberRef) (string, error)
+	GetOrder(ctx context.Context, tenantID, orderID string) (*Order, error)
+	GetIdem(ctx context.Context, tenantID, key string) (*IdemRecord, error)
+	Commit(ctx context.Context, c *Commit) error
+	ListLedger(ctx context.Context, tenantID, memberID string, limit int, beforeSeq int64) ([]Entry, error)
+
+	// Programs.
+	GetProgram(ctx context.Context, tenantID, programID string) (*Program, error)
+	ListPrograms(ctx context.Context, tenantID string) ([]Program, error)
+	// SaveProgram writes a program conditioned on its previous version (0:
+	// new); with makeCurrent it also sets the tenant's current program,
+	// conditioned on the current program id read (prevCurrentID).
+	SaveProgram(ctx context.Context, p *Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *IdemRecord) error
+
+	// Enrollment.
+	// Hit counts one event against a rate limit and fails with
+	// ErrTooManyRequests once limit events fall in the current window.
+	Hit(ctx context.Context, tenantID, scope string, now time.Time, window time.Duration, limit int) error
+	PutChallenge(ctx context.Context, c *Challenge, idem *IdemRecord) error
+	GetChallenge(ctx context.Context, tenantID, challengeID string) (*Challenge, error)
+	// FailAttempt spends one attempt, conditioned on the attempts read.
+	FailAttempt(ctx context.Context, tenantID, challengeID string, attemptsRead int) error
+
+	// Sweep.
+	DueWork(ctx context.Context, now time.Time, tenantID string) (*DueWork, error)
+	AdvanceSweep(ctx context.Context, now time.Time) error
+}
+
+// APIKey is a stored API key: only its hash identifies it.
+type APIKey struct {
+	Hash        string
+	KeyID       string
+	TenantID    string
+	Role        Role
+	PointOfSale string
+	Revoked     bool
+	CreatedAt   time.Time
+}
+
+// OrderQuery names what an order operation reads first.
+type OrderQuery struct {
+	TenantID string
+	OrderID  string
+	IdemKey  string
+	Member   *MemberRef
+}
+
+// OrderContext is the first read of an order operation.
+type OrderContext struct {
+	Tenant   *Tenant
+	Order    *Order
+	Idem     *IdemRecord
+	MemberID string // resolved from the reference; "" when unknown
+}
+
+// MemberKey and OrderKey name work the sweep found due.
+type MemberKey struct{ TenantID, MemberID string }
+type OrderKey struct{ TenantID, OrderID string }
+
+// DueWork is what the sweep must look at: members with lots to expire or
+// mature, and orders whose hold timed out.
+type DueWork struct {
+	Members []MemberKey
+	Orders  []OrderKey
+}
+
+// Sender delivers one-time codes and notices (SMS or email).
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Message is one SMS or email.
+type Message struct {
+	To      string    `json:"to"`
+	Channel string    `json:"channel"` // "sms" or "email"
+	Body    string    `json:"body"`
+	SentAt  time.Time `json:"sentAt"`
+}
+
+// Codes makes and checks one-time codes; only keyed hashes are stored.
+type Codes interface {
+	New(length int) (string, error)
+	Hash(challengeID, code string) string
+	Match(hash, challengeID, code string) bool
+}

@@ -1,0 +1,170 @@
+package loyalty
+
+import (
+	"context"
+	"errors"
+)
+
+// CreateProgram stores a new program in status new.
+func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Program) (Program, bool, error) {
+	if err := ValidateProgram(&p); err != nil {
+		return Program{}, false, err
+	}
+	var out Program
+	var replayed bool
+	err := retry(ctx, func() error {
+		if idem.Key != "" {
+			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				out, err = replay[Program](rec, idem)
+				replayed = err == nil
+				return err
+			}
+		}
+		now := s.now()
+		np := p
+		np.ID, np.TenantID, np.Status, np.Version, np.CreatedAt, np.UpdatedAt = NewID("p_"), c.TenantID, ProgramNew, 1, now, now
+		if np.PointValue == 0 {
+			np.PointValue = DefaultPointValue
+		}
+		rec, err := s.idemRecord(idem, np)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SaveProgram(ctx, &np, 0, false, "", rec); err != nil {
+			return err
+		}
+		out = np
+		return nil
+	})
+	return out, replayed, err
+}
+
+// SetProgramStatus activates or stops a program. Activation makes it the
+// tenant's current program; only one program is active at a time.
+func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, programID string, to ProgramStatus) (Program, bool, error) {
+	var out Program
+	var replayed bool
+	err := retry(ctx, func() error {
+		if idem.Key != "" {
+			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				out, err = replay[Program](rec, idem)
+				replayed = err == nil
+				return err
+			}
+		}
+		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
+		if err != nil {
+			return err
+		}
+		t, err := s.Store.GetTenant(ctx, c.TenantID)
+		if err != nil {
+			return err
+		}
+		currentID := ""
+		if t.CurrentProgram != nil {
+			currentID = t.CurrentProgram.ID
+		}
+		if p.Status == to {
+			out = *p // already there: nothing to do
+			return nil
+		}
+		switch to {
+		case ProgramActive:
+			if p.Status == ProgramDeleted {
+				return Errorf(CodeProgramStatus, "a deleted program cannot be activated")
+			}
+			if cur := t.CurrentProgram; cur != nil && cur.ID != p.ID && cur.Status == ProgramActive {
+				return &Error{Code: CodeActiveProgramExists, Message: "another program is active; stop it first",
+					Extra: map[string]any{"activeProgramId": cur.ID}}
+			}
+		case ProgramStopped:
+			if p.Status != ProgramActive {
+				return Errorf(CodeProgramStatus, "only an active program can be stopped")
+			}
+		default:
+			return Invalid("status", "unsupported status %q", to)
+		}
+		prev := p.Version
+		np := *p
+		np.Status, np.Version, np.UpdatedAt = to, prev+1, s.now()
+		rec, err := s.idemRecord(idem, np)
+		if err != nil {
+			return err
+		}
+		// The tenant's copy follows the program when it is (or becomes) current.
+		makeCurrent := to == ProgramActive || currentID == p.ID
+		if err := s.Store.SaveProgram(ctx, &np, prev, makeCurrent, currentID, rec); err != nil {
+			return err
+		}
+		out = np
+		return nil
+	})
+	return out, replayed, err
+}
+
+// GetProgram reads one program.
+func (s *Service) GetProgram(ctx context.Context, c Caller, id string) (*Program, error) {
+	return s.Store.GetProgram(ctx, c.TenantID, id)
+}
+
+// ListPrograms lists the tenant's programs.
+func (s *Service) ListPrograms(ctx context.Context, c Caller) ([]Program, error) {
+	return s.Store.ListPrograms(ctx, c.TenantID)
+}
+
+// GetMember reads a member's account: one read, never a history scan.
+func (s *Service) GetMember(ctx context.Context, c Caller, memberID string) (*Account, error) {
+	return s.Store.GetAccount(ctx, c.TenantID, memberID)
+}
+
+// FindMember looks a member up by card or phone.
+func (s *Service) FindMember(ctx context.Context, c Caller, ref MemberRef) (*Account, error) {
+	id, err := s.Store.ResolveMember(ctx, c.TenantID, ref)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, ErrMemberNotFound
+	}
+	return s.Store.GetAccount(ctx, c.TenantID, id)
+}
+
+// Ledger pages through a member's entries, newest first.
+func (s *Service) Ledger(ctx context.Context, c Caller, memberID string, limit int, beforeSeq int64) ([]Entry, error) {
+	if _, err := s.Store.GetAccount(ctx, c.TenantID, memberID); err != nil {
+		return nil, err
+	}
+	return s.Store.ListLedger(ctx, c.TenantID, memberID, limit, beforeSeq)
+}
+
+// GetOrder reads an order.
+func (s *Service) GetOrder(ctx context.Context, c Caller, id string) (*Order, error) {
+	return s.Store.GetOrder(ctx, c.TenantID, id)
+}
+
+// Authenticate finds the caller of an API key hash; revoked and unknown keys
+// are both unauthorized.
+func (s *Service) Authenticate(ctx context.Context, keyHash string) (Caller, error) {
+	k, err := s.Store.GetAPIKey(ctx, keyHash)
+	if err != nil {
+		if errors.Is(err, ErrNotFoundKey) {
+			return Caller{}, Errorf(CodeUnauthorized, "unknown or revoked API key")
+		}
+		return Caller{}, err
+	}
+	if k.Revoked {
+		return Caller{}, Errorf(CodeUnauthorized, "unknown or revoked API key")
+	}
+	return Caller{TenantID: k.TenantID, Role: k.Role, KeyID: k.KeyID, PointOfSale: k.PointOfSale}, nil
+}
+
+// ErrNotFoundKey is returned by a store for an unknown API key.
+var ErrNotFoundKey = errors.New("api key not found")

@@ -1,0 +1,323 @@
+package loyalty
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"time"
+)
+
+// Service runs the operations: read, decide with the pure rules, write one
+// conditioned commit, and on a lost race read again and retry, boundedly.
+type Service struct {
+	Store  Store
+	Sender Sender
+	Codes  Codes
+	Now    func() time.Time
+	// OTP settings; zero values take the defaults below.
+	CodeLength   int
+	CodeAttempts int
+	CodeTTL      time.Duration
+	// SendLimit codes per phone per SendWindow.
+	SendLimit  int
+	SendWindow time.Duration
+}
+
+// Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
+const (
+	DefaultCodeLength   = 4
+	DefaultCodeAttempts = 5
+	DefaultCodeTTL      = 10 * time.Minute
+	DefaultSendLimit    = 3
+	DefaultSendWindow   = 10 * time.Minute
+	// maxAttempts bounds the retries of one operation on write conflicts.
+	maxAttempts = 8
+	// IdemTTL is how long idempotency records are kept.
+	IdemTTL = 7 * 24 * time.Hour
+)
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Idem is the idempotency part of a request: the client's key and a hash of
+// what was asked (method, path and body).
+type Idem struct {
+	Key  string
+	Hash string
+}
+
+// replay answers from a stored record, or refuses a key reused for another request.
+func replay[T any](rec *IdemRecord, idem Idem) (T, error) {
+	var out T
+	if rec.RequestHash != idem.Hash {
+		return out, ErrIdempotencyReused
+	}
+	if err := json.Unmarshal(rec.Response, &out); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func (s *Service) idemRecord(idem Idem, result any) (*IdemRecord, error) {
+	if idem.Key == "" {
+		return nil, nil
+	}
+	body, err := json.Marshal(result)
+	if err != nil {
+		return nil, err
+	}
+	return &IdemRecord{Key: idem.Key, RequestHash: idem.Hash, Status: 200, Response: body, CreatedAt: s.now()}, nil
+}
+
+// backoff sleeps a little before a retry, more after each conflict, jittered so
+// that racing writers spread out.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	d += time.Duration(rand.Int64N(int64(d) + 1))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// retry runs one attempt of an operation until it stops losing races. An
+// attempt returns ErrConflict to be run again and ErrIdempotencyRace when a
+// duplicate of the same request committed first (the next attempt finds its
+// record and answers with it).
+func retry(ctx context.Context, attempt func() error) error {
+	for i := 0; ; i++ {
+		err := attempt()
+		if err == nil || !(errors.Is(err, ErrConflict) || errors.Is(err, ErrIdempotencyRace)) {
+			return err
+		}
+		if i+1 >= maxAttempts {
+			return ErrConflict
+		}
+		if err := backoff(ctx, i); err != nil {
+			return err
+		}
+	}
+}
+
+// orderDecision is the pure part of an order operation.
+type orderDecision[T any] func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, T, error)
+
+// orderOp runs an order operation: three round trips at most (the context
+// read, the member read, the commit), plus retries on conflicts.
+func orderOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (out T, replayed bool, err error) {
+	err = retry(ctx, func() error {
+		oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: orderID, IdemKey: idem.Key, Member: ref})
+		if err != nil {
+			return err
+		}
+		if oc.Idem != nil {
+			out, err = replay[T](oc.Idem, idem)
+			replayed = err == nil
+			return err
+		}
+		memberID := oc.MemberID
+		if ref == nil {
+			if oc.Order == nil {
+				return ErrOrderNotFound
+			}
+			memberID = oc.Order.MemberID
+		}
+		if memberID == "" {
+			return ErrMemberNotFound
+		}
+		st, err := s.Store.LoadMember(ctx, c.TenantID, memberID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		draft, order, res, err := decide(oc, *st, now)
+		if err != nil {
+			return err
+		}
+		commit := draft.Commit(c.TenantID)
+		if order != nil && (oc.Order == nil || !reflect.DeepEqual(*order, *oc.Order)) {
+			var prev int64
+			if oc.Order != nil {
+				prev = oc.Order.Version
+			}
+			o := *order
+			o.TenantID, o.Version = c.TenantID, prev+1
+			commit.Order = &OrderWrite{Order: o, PrevVersion: prev}
+		}
+		if commit.Idem, err = s.idemRecord(idem, res); err != nil {
+			return err
+		}
+		if err := s.Store.Commit(ctx, commit); err != nil {
+			return err
+		}
+		out = res
+		return nil
+	})
+	return out, replayed, err
+}
+
+func currentProgram(oc *OrderContext) *Program {
+	if oc.Tenant == nil {
+		return nil
+	}
+	return oc.Tenant.CurrentProgram
+}
+
+// RedeemPoints holds points on an open order.
+func (s *Service) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref MemberRef, req RedeemRequest) (RedeemResult, bool, error) {
+	return orderOp(ctx, s, c, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
+		return Redeem(currentProgram(oc), st, oc.Order, req, now, c.KeyID)
+	})
+}
+
+// CloseOrder captures the hold and accrues cashback.
+func (s *Service) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
+	return orderOp(ctx, s, c, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+		return Close(currentProgram(oc), st, oc.Order, req, now, c.KeyID)
+	})
+}
+
+// CancelOrder releases the hold of an open order.
+func (s *Service) CancelOrder(ctx context.Context, c Caller, idem Idem, orderID string) (CancelResult, bool, error) {
+	return orderOp(ctx, s, c, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
+		return Cancel(st, oc.Order, now, c.KeyID)
+	})
+}
+
+// RefundOrder applies a refund to a closed order.
+func (s *Service) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID string, req RefundRequest) (RefundResult, bool, error) {
+	return orderOp(ctx, s, c, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
+		return Refund(currentProgram(oc), st, oc.Order, req, now, c.KeyID)
+	})
+}
+
+// QuoteRequest asks what an order could use and earn.
+type QuoteRequest struct {
+	OrderID string
+	Total   Money
+	Items   []Item
+}
+
+// Accrual quote of an order.
+type AccrualPreview struct {
+	IfNoPoints  Points `json:"ifNoPoints"`
+	IfMaxPoints Points `json:"ifMaxPoints"`
+}
+
+// QuoteResult is what the cashier shows before the customer decides.
+type QuoteResult struct {
+	Balance          Balance        `json:"balance"`
+	MaxRedeemable    Points         `json:"maxRedeemable"`
+	MaxRedeemPercent string         `json:"maxRedeemPercent"`
+	Accrual          AccrualPreview `json:"accrual"`
+}
+
+// Quote reads and computes; it writes nothing.
+func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
+	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref})
+	if err != nil {
+		return QuoteResult{}, err
+	}
+	if oc.MemberID == "" {
+		return QuoteResult{}, ErrMemberNotFound
+	}
+	p := currentProgram(oc)
+	if err := requireSpendingProgram(p); err != nil {
+		return QuoteResult{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, c.TenantID, oc.MemberID)
+	if err != nil {
+		return QuoteResult{}, err
+	}
+	if err := checkOrderMember(oc.Order, acct.MemberID); err != nil {
+		return QuoteResult{}, err
+	}
+	available := acct.Available
+	if oc.Order != nil && oc.Order.State == OrderOpen {
+		available += oc.Order.Held // the order's own hold may be re-planned
+	}
+	maxPts := MaxRedeemable(p, req.Total, available)
+	if acct.Status == MemberBlocked {
+		maxPts = 0
+	}
+	no, withMax := AccrualQuote(p, req.Total, maxPts, req.Items)
+	return QuoteResult{Balance: acct.Balance(), MaxRedeemable: maxPts, MaxRedeemPercent: p.MaxRedeemPercent.String(),
+		Accrual: AccrualPreview{IfNoPoints: no, IfMaxPoints: withMax}}, nil
+}
+
+// Sweep expires due lots, matures pending ones and releases stale holds.
+// tenantID limits it to one tenant (the admin route); "" sweeps all and
+// advances the sweep's cursor. Each member and order is its own conditioned
+// commit, so a concurrent or repeated sweep does nothing twice.
+func (s *Service) Sweep(ctx context.Context, tenantID string) (SweepResult, error) {
+	var total SweepResult
+	now := s.now()
+	due, err := s.Store.DueWork(ctx, now, tenantID)
+	if err != nil {
+		return total, err
+	}
+	for _, ok := range due.Orders {
+		var res SweepResult
+		err := retry(ctx, func() error {
+			res = SweepResult{}
+			order, err := s.Store.GetOrder(ctx, ok.TenantID, ok.OrderID)
+			if err != nil {
+				return err
+			}
+			st, err := s.Store.LoadMember(ctx, ok.TenantID, order.MemberID)
+			if err != nil {
+				return err
+			}
+			d, o := ReleaseStaleHold(*st, order, now)
+			if !d.Changed() {
+				return nil
+			}
+			c := d.Commit(ok.TenantID)
+			o.TenantID, o.Version = ok.TenantID, order.Version+1
+			c.Order = &OrderWrite{Order: *o, PrevVersion: order.Version}
+			res.ReleasedHolds = 1
+			return s.Store.Commit(ctx, c)
+		})
+		if err != nil && !errors.Is(err, ErrOrderNotFound) && !errors.Is(err, ErrMemberNotFound) {
+			return total, err
+		}
+		if err == nil {
+			total.Add(res)
+		}
+	}
+	for _, mk := range due.Members {
+		var res SweepResult
+		err := retry(ctx, func() error {
+			st, err := s.Store.LoadMember(ctx, mk.TenantID, mk.MemberID)
+			if err != nil {
+				return err
+			}
+			var d *Draft
+			d, res = SweepMember(*st, now)
+			if !d.Changed() {
+				return nil
+			}
+			return s.Store.Commit(ctx, d.Commit(mk.TenantID))
+		})
+		if err != nil && !errors.Is(err, ErrMemberNotFound) {
+			return total, err
+		}
+		if err == nil {
+			total.Add(res)
+		}
+	}
+	if tenantID == "" {
+		if err := s.Store.AdvanceSweep(ctx, now); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

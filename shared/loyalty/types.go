@@ -1,0 +1,302 @@
+// Package loyalty is the domain of the cashback service: its types, its errors
+// with stable codes, the program rules as pure functions, and the Service that
+// runs each operation as read → decide (pure) → one conditioned commit. It
+// imports nothing from AWS; the store behind the Store interface does.
+package loyalty
+
+import (
+	"time"
+)
+
+// ProgramStatus follows the seeds: New → Active → Stopped (members keep and
+// spend points; nobody new joins; no new accruals) → Deleted.
+type ProgramStatus string
+
+const (
+	ProgramNew     ProgramStatus = "new"
+	ProgramActive  ProgramStatus = "active"
+	ProgramStopped ProgramStatus = "stopped"
+	ProgramDeleted ProgramStatus = "deleted"
+)
+
+// WelcomeBonus is credited when a member joins, with its own lifetime.
+type WelcomeBonus struct {
+	Points   Points `json:"points"`
+	Lifetime string `json:"lifetime,omitempty"` // ISO 8601; empty: the program's points lifetime
+}
+
+// Program holds the rules of a bonus program.
+type Program struct {
+	ID                  string        `json:"programId"`
+	TenantID            string        `json:"-"`
+	Name                string        `json:"name"`
+	Type                string        `json:"type"`
+	Status              ProgramStatus `json:"status"`
+	CashbackPercent     BasisPoints   `json:"cashbackBp"`
+	MaxRedeemPercent    BasisPoints   `json:"maxRedeemBp"`
+	PointValue          Money         `json:"pointValue"` // money per whole point
+	PointsLifetime      string        `json:"pointsLifetime,omitempty"`
+	PendingPeriod       string        `json:"pendingPeriod,omitempty"`
+	HoldTimeout         string        `json:"holdTimeout,omitempty"`
+	WelcomeBonus        *WelcomeBonus `json:"welcomeBonus,omitempty"`
+	ReturnSpentOnRefund bool          `json:"returnSpentOnRefund"`
+	TermsURL            string        `json:"termsUrl,omitempty"`
+	Version             int64         `json:"version"`
+	CreatedAt           time.Time     `json:"createdAt"`
+	UpdatedAt           time.Time     `json:"updatedAt"`
+}
+
+// DefaultHoldTimeout releases a forgotten hold so points do not stay locked.
+const DefaultHoldTimeout = "PT30M"
+
+func optionalDuration(s string) Duration {
+	if s == "" {
+		return Duration{}
+	}
+	d, err := ParseDuration(s)
+	if err != nil { // validated at creation; a stored program always parses
+		return Duration{}
+	}
+	return d
+}
+
+// Lifetime is how long accrued points stay spendable; zero means forever.
+func (p *Program) Lifetime() Duration { return optionalDuration(p.PointsLifetime) }
+
+// Pending is how long accrued points wait before they can be spent.
+func (p *Program) Pending() Duration { return optionalDuration(p.PendingPeriod) }
+
+// HoldTTL is how long a hold on an open order lasts before the sweep releases it.
+func (p *Program) HoldTTL() Duration {
+	if p.HoldTimeout == "" {
+		return MustDuration(DefaultHoldTimeout)
+	}
+	return optionalDuration(p.HoldTimeout)
+}
+
+// Value returns the money value of one whole point.
+func (p *Program) Value() Money {
+	if p.PointValue <= 0 {
+		return DefaultPointValue
+	}
+	return p.PointValue
+}
+
+// Tenant is a business using the service. CurrentProgram is a copy of the
+// tenant's current program (active or stopped), kept on the tenant item so the
+// hot path gets rules and tenant in the same read.
+type Tenant struct {
+	ID             string    `json:"tenantId"`
+	Name           string    `json:"name"`
+	Slug           string    `json:"tenantSlug"`
+	Plan           string    `json:"plan"`
+	Status         string    `json:"status"`
+	CurrentProgram *Program  `json:"currentProgram,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// Role of an API key's holder.
+type Role string
+
+const (
+	RoleOwner   Role = "owner"
+	RoleAdmin   Role = "admin"
+	RoleCashier Role = "cashier"
+)
+
+// AtLeast reports whether r has the rights of want (owner > admin > cashier).
+func (r Role) AtLeast(want Role) bool {
+	rank := map[Role]int{RoleCashier: 1, RoleAdmin: 2, RoleOwner: 3}
+	return rank[r] >= rank[want]
+}
+
+// Caller is who an authenticated request comes from.
+type Caller struct {
+	TenantID    string
+	Role        Role
+	KeyID       string // short, non-secret identifier of the API key
+	PointOfSale string
+}
+
+// MemberRef addresses a member by exactly one of id, card or phone.
+type MemberRef struct {
+	ID    string `json:"id,omitempty"`
+	Card  string `json:"card,omitempty"`
+	Phone string `json:"phone,omitempty"` // E.164 once normalised
+}
+
+// Member statuses.
+const (
+	MemberActive  = "active"
+	MemberBlocked = "blocked"
+)
+
+// Account is a member's balance. Available + Pending + Held always equals the
+// sum of remaining points over the member's lots plus the held points, and
+// each field equals the sum of its deltas over the ledger.
+type Account struct {
+	TenantID  string    `json:"-"`
+	MemberID  string    `json:"memberId"`
+	ProgramID string    `json:"programId,omitempty"`
+	Phone     string    `json:"phone"`
+	Email     string    `json:"email,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	BirthDate string    `json:"birthDate,omitempty"`
+	Marketing bool      `json:"marketingConsent"`
+	Card      string    `json:"cardNumber"`
+	Status    string    `json:"status"`
+	Tier      string    `json:"tier,omitempty"`
+	Available Points    `json:"available"`
+	Pending   Points    `json:"pending"`
+	Held      Points    `json:"held"`
+	Seq       int64     `json:"seq"`
+	LastHash  string    `json:"lastHash"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Balance is what a member sees.
+type Balance struct {
+	Available Points `json:"available"`
+	Pending   Points `json:"pending"`
+	Held      Points `json:"held"`
+}
+
+// Balance of the account.
+func (a *Account) Balance() Balance {
+	return Balance{Available: a.Available, Pending: a.Pending, Held: a.Held}
+}
+
+// Lot is a batch of points from one accrual. Points are spent from the lot
+// that expires first; a pending lot cannot be spent until it matures.
+type Lot struct {
+	ID            string    `json:"id"`
+	Original      Points    `json:"original"`
+	Remaining     Points    `json:"remaining"`
+	Pending       bool      `json:"pending"`
+	AvailableFrom time.Time `json:"availableFrom"`
+	ExpiresAt     time.Time `json:"expiresAt"` // zero: never expires
+	OrderID       string    `json:"orderId,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// Expires reports whether the lot has an expiry date.
+func (l *Lot) Expires() bool { return !l.ExpiresAt.IsZero() }
+
+// MemberState is everything a balance change needs about one member: the
+// account and its lots, read together in one strongly consistent query.
+type MemberState struct {
+	Account Account
+	Lots    []Lot
+}
+
+// Order states. An order is open until it closes; cancel releases its hold but
+// leaves it open, so it can still be closed and paid in money.
+const (
+	OrderOpen   = "open"
+	OrderClosed = "closed"
+)
+
+// AppliedRefund is one refund applied to a closed order.
+type AppliedRefund struct {
+	ID              string    `json:"refundId"`
+	Amount          Money     `json:"amount"`
+	ReversedAccrual Points    `json:"reversedAccrual"`
+	ReturnedPoints  Points    `json:"returnedPoints"`
+	Shortfall       Points    `json:"shortfall,omitempty"`
+	At              time.Time `json:"at"`
+}
+
+// LotTake records points taken from a lot, with the lot's expiry so they can
+// be given back with it even after the emptied lot is gone.
+type LotTake struct {
+	Lot       string    `json:"lot"`
+	Points    Points    `json:"points"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Order tracks the points side of a shop's order.
+type Order struct {
+	ID            string          `json:"orderId"`
+	TenantID      string          `json:"-"`
+	MemberID      string          `json:"memberId"`
+	State         string          `json:"state"`
+	Total         Money           `json:"total"`
+	Held          Points          `json:"held"`
+	HeldLots      []LotTake       `json:"heldLots,omitempty"`
+	HoldExpiresAt time.Time       `json:"holdExpiresAt,omitempty"`
+	Redeemed      Points          `json:"redeemed"`
+	SpentLots     []LotTake       `json:"spentLots,omitempty"`
+	MoneyPaid     Money           `json:"moneyPaid"`
+	Accrued       Points          `json:"accrued"`
+	AccrualLot    string          `json:"accrualLot,omitempty"`
+	Refunded      Money           `json:"refunded"`
+	Reversed      Points          `json:"reversedAccrual"`
+	Returned      Points          `json:"returnedPoints"`
+	Refunds       []AppliedRefund `json:"refunds,omitempty"`
+	Version       int64           `json:"version"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	ClosedAt      time.Time       `json:"closedAt,omitempty"`
+}
+
+// Ledger entry kinds.
+const (
+	KindWelcome = "welcome"
+	KindRedeem  = "redeem"  // points move from available to held on an open order
+	KindRelease = "release" // a hold returns to available (cancel, timeout, changed hold)
+	KindCapture = "capture" // held points are spent when the order closes
+	KindAccrue  = "accrue"
+	KindRefund  = "refund" // spent points returned and accrued points reversed
+	KindExpire  = "expire"
+	KindMature  = "mature" // pending points become available
+	KindAdjust  = "adjust"
+)
+
+// Entry is one append-only ledger line. The deltas of every entry summed give
+// the account's balances; Hash chains each entry to the one before.
+type Entry struct {
+	Seq       int64             `json:"seq"`
+	Kind      string            `json:"kind"`
+	Amount    Points            `json:"amount"` // change of available + pending, as the member sees it
+	Available Points            `json:"dAvailable"`
+	Pending   Points            `json:"dPending"`
+	Held      Points            `json:"dHeld"`
+	OrderID   string            `json:"orderId,omitempty"`
+	RefundID  string            `json:"refundId,omitempty"`
+	Lots      map[string]Points `json:"lots,omitempty"` // lot → points added (+) or taken (−)
+	Note      string            `json:"note,omitempty"`
+	KeyID     string            `json:"keyId,omitempty"`
+	At        time.Time         `json:"at"`
+	PrevHash  string            `json:"prevHash"`
+	Hash      string            `json:"hash"`
+}
+
+// OTP challenge purposes.
+const PurposeEnroll = "enroll"
+
+// Challenge is a pending one-time-code check for an enrollment.
+type Challenge struct {
+	ID           string    `json:"challengeId"`
+	TenantID     string    `json:"-"`
+	Purpose      string    `json:"purpose"`
+	Phone        string    `json:"-"`
+	Email        string    `json:"-"`
+	Channel      string    `json:"channel"`
+	Name         string    `json:"-"`
+	BirthDate    string    `json:"-"`
+	Marketing    bool      `json:"-"`
+	CodeHash     string    `json:"-"`
+	CodeLength   int       `json:"codeLength"`
+	AttemptsLeft int       `json:"attemptsLeft"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	Used         bool      `json:"used"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// IdemRecord is the stored outcome of a request made with an Idempotency-Key.
+type IdemRecord struct {
+	Key         string
+	RequestHash string
+	Status      int
+	Response    []byte
+	CreatedAt   time.Time
+}

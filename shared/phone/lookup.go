@@ -1,0 +1,38 @@
+package phone
+
+import "strings"
+
+// NormalizeForLookup maps the forms cashiers type into E.164 without the
+// phone-number metadata (5 MB of it), for functions that only look members up
+// and never store a number: "+<digits>" stays international; Russian
+// national forms (8XXXXXXXXXX, 7XXXXXXXXXX, 9XXXXXXXXX) get +7. Numbers were
+// validated with the full library when the member enrolled, so a form this
+// reads differently only misses the lookup (member_not_found); a fuzz test
+// checks it agrees with Normalize on valid numbers.
+func NormalizeForLookup(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 32 {
+		return "", ErrInvalid
+	}
+	plus := strings.HasPrefix(s, "+")
+	var digits strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')', r == '.':
+		default:
+			return "", ErrInvalid
+		}
+	}
+	d := digits.String()
+	switch {
+	case plus && len(d) >= 8 && len(d) <= 15 && d[0] != '0':
+		return "+" + d, nil
+	case len(d) == 11 && (d[0] == '8' || d[0] == '7'):
+		return "+7" + d[1:], nil
+	case len(d) == 10 && d[0] == '9':
+		return "+7" + d, nil
+	}
+	return "", ErrInvalid
+}

@@ -1,0 +1,120 @@
+// Package routes is the table of HTTP operations and the Lambda function serving each,
+// with what each function may touch. It imports nothing so the CDK app can use it.
+package routes
+
+// Route ties one HTTP operation to the Lambda function that serves it. The table
+// is the single source of truth for three consumers: the handlers register only
+// the operations of the function they run in, the local server registers all of
+// them, and the CDK stack integrates each route with its function.
+type Route struct {
+	Function    string // directory under functions/
+	OperationID string
+	Method      string
+	Path        string // net/http and API Gateway style: /v1/orders/{orderId}/redeem
+}
+
+// Functions that serve HTTP routes. expire-sweep is scheduled and has no route.
+const (
+	FnEnroll    = "enroll"
+	FnVerifyOTP = "verify-otp"
+	FnRedeem    = "redeem"
+	FnAccrue    = "accrue"
+	FnRefund    = "refund"
+	FnOrders    = "orders"
+	FnPrograms  = "programs"
+	FnMembers   = "members"
+	FnAdmin     = "admin"
+
+	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
+	FnExpireSweep = "expire-sweep"
+)
+
+// Routes lists every HTTP operation the service serves.
+var Routes = []Route{
+	{FnEnroll, "start-enrollment", "POST", "/v1/enrollments"},
+	{FnEnroll, "start-public-enrollment", "POST", "/v1/public/{tenantSlug}/enrollments"},
+	{FnVerifyOTP, "verify-enrollment", "POST", "/v1/enrollments/{challengeId}/verify"},
+	{FnRedeem, "redeem-points", "POST", "/v1/orders/{orderId}/redeem"},
+	{FnAccrue, "close-order", "POST", "/v1/orders/{orderId}/close"},
+	{FnRefund, "refund-order", "POST", "/v1/orders/{orderId}/refunds"},
+	{FnOrders, "quote-order", "POST", "/v1/orders/{orderId}/quote"},
+	{FnOrders, "cancel-order", "POST", "/v1/orders/{orderId}/cancel"},
+	{FnOrders, "get-order", "GET", "/v1/orders/{orderId}"},
+	{FnPrograms, "create-program", "POST", "/v1/programs"},
+	{FnPrograms, "list-programs", "GET", "/v1/programs"},
+	{FnPrograms, "get-program", "GET", "/v1/programs/{programId}"},
+	{FnPrograms, "activate-program", "POST", "/v1/programs/{programId}/activate"},
+	{FnPrograms, "stop-program", "POST", "/v1/programs/{programId}/stop"},
+	{FnMembers, "get-member", "GET", "/v1/members/{memberId}"},
+	{FnMembers, "find-member", "GET", "/v1/members"},
+	{FnMembers, "list-member-ledger", "GET", "/v1/members/{memberId}/ledger"},
+	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
+	{FnAdmin, "healthz", "GET", "/healthz"},
+}
+
+// AllFunctions lists every function directory, HTTP-served and scheduled.
+func AllFunctions() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range Routes {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			out = append(out, r.Function)
+		}
+	}
+	return append(out, FnExpireSweep)
+}
+
+// RouteByOperation finds a route by its operation id.
+func RouteByOperation(id string) (Route, bool) {
+	for _, r := range Routes {
+		if r.OperationID == id {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// Access says what a function does with the outside world; the CDK stack grants
+// exactly this and nothing more.
+type Access struct {
+	ReadTable  bool // GetItem, BatchGetItem, Query on the table
+	WriteTable bool // PutItem, UpdateItem, DeleteItem (emptied lots only), ConditionCheckItem; TransactWriteItems is authorised per item
+	QueryIndex bool // Query on the expiry index
+	SendSMS    bool // sns:Publish
+	SendEmail  bool // ses:SendEmail
+	ReadSecret bool // secretsmanager:GetSecretValue on the OTP secret
+}
+
+// Permissions per function. Every function reads the table (API-key check).
+var Permissions = map[string]Access{
+	FnEnroll:      {ReadTable: true, WriteTable: true, SendSMS: true, SendEmail: true, ReadSecret: true},
+	FnVerifyOTP:   {ReadTable: true, WriteTable: true, ReadSecret: true},
+	FnRedeem:      {ReadTable: true, WriteTable: true},
+	FnAccrue:      {ReadTable: true, WriteTable: true},
+	FnRefund:      {ReadTable: true, WriteTable: true},
+	FnOrders:      {ReadTable: true, WriteTable: true},
+	FnPrograms:    {ReadTable: true, WriteTable: true},
+	FnMembers:     {ReadTable: true},
+	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
+	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
+}
+
+// Table layout shared by the store and the CDK stack.
+const (
+	TableHashKey  = "PK"
+	TableRangeKey = "SK"
+	IndexName     = "GSI1"
+	IndexHashKey  = "GSI1PK"
+	IndexRangeKey = "GSI1SK"
+	TTLAttribute  = "ttl"
+)
+
+// Environment variables the functions read (see shared/app).
+const (
+	EnvTable        = "LOYALTY_TABLE"          // table name
+	EnvNotifier     = "LOYALTY_NOTIFIER"       // "aws" (SNS + SES), "table" (stored for tests), "outbox" (local file)
+	EnvEmailFrom    = "LOYALTY_EMAIL_FROM"     // SES sender address
+	EnvOTPSecret    = "LOYALTY_OTP_SECRET"     // HMAC key for OTP codes (local)
+	EnvOTPSecretARN = "LOYALTY_OTP_SECRET_ARN" // Secrets Manager secret holding that key (cloud)
+)

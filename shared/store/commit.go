@@ -1,0 +1,302 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// maxTransactItems is DynamoDB's limit on one TransactWriteItems.
+const maxTransactItems = 100
+
+// onFail says which domain error a failed condition on an item means.
+type onFail error
+
+// txn collects the items of one transaction with the meaning of each item's
+// condition, so cancellation reasons translate into domain errors.
+type txn struct {
+	table string
+	items []types.TransactWriteItem
+	fails []onFail
+}
+
+func (t *txn) put(p *types.Put, fail onFail) {
+	p.TableName = &t.table
+	t.items = append(t.items, types.TransactWriteItem{Put: p})
+	t.fails = append(t.fails, fail)
+}
+
+func (t *txn) update(u *types.Update, fail onFail) {
+	u.TableName = &t.table
+	t.items = append(t.items, types.TransactWriteItem{Update: u})
+	t.fails = append(t.fails, fail)
+}
+
+func (t *txn) del(d *types.Delete, fail onFail) {
+	d.TableName = &t.table
+	t.items = append(t.items, types.TransactWriteItem{Delete: d})
+	t.fails = append(t.fails, fail)
+}
+
+func (t *txn) check(c *types.ConditionCheck, fail onFail) {
+	c.TableName = &t.table
+	t.items = append(t.items, types.TransactWriteItem{ConditionCheck: c})
+	t.fails = append(t.fails, fail)
+}
+
+// run writes the transaction and translates a cancellation into the domain
+// error of the first item whose condition failed.
+func (s *Store) run(ctx context.Context, t *txn) error {
+	if len(t.items) == 0 {
+		return nil
+	}
+	if len(t.items) > maxTransactItems {
+		return fmt.Errorf("transaction of %d items exceeds DynamoDB's limit of %d", len(t.items), maxTransactItems)
+	}
+	out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          t.items,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		track(ctx)
+		return translateCancel(err, t.fails)
+	}
+	track(ctx, out.ConsumedCapacity...)
+	return nil
+}
+
+func translateCancel(err error, fails []onFail) error {
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		for i, r := range tc.CancellationReasons {
+			switch aws.ToString(r.Code) {
+			case "ConditionalCheckFailed":
+				if i < len(fails) && fails[i] != nil {
+					return fails[i]
+				}
+				return loyalty.ErrConflict
+			case "TransactionConflict":
+				return loyalty.ErrConflict
+			}
+		}
+		return loyalty.ErrConflict
+	}
+	var tip *types.TransactionInProgressException
+	if errors.As(err, &tip) {
+		return loyalty.ErrConflict
+	}
+	return fmt.Errorf("transact write: %w", err)
+}
+
+// Commit writes one balance change atomically: the account conditioned on
+// the seq read (or absent, for a new member), the new ledger entries (each
+// absent), every lot touched (conditioned on the points read), the order
+// (conditioned on its version), the idempotency record (absent) and, for an
+// enrollment, the challenge and the phone and card claims.
+func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
+	t := &txn{table: s.table}
+	pk := memberPK(c.TenantID, c.MemberID)
+	switch {
+	case c.NewAccount:
+		item, err := s.accountItem(c.TenantID, c.Account)
+		if err != nil {
+			return err
+		}
+		t.put(putNew(item), loyalty.ErrConflict)
+	case len(c.Entries) > 0:
+		item, err := s.accountItem(c.TenantID, c.Account)
+		if err != nil {
+			return err
+		}
+		t.put(putIf(item, "seq", c.PrevSeq), loyalty.ErrConflict)
+	case c.Order != nil:
+		// No balance change, but the order was decided on this state.
+		t.check(&types.ConditionCheck{
+			Key:                       key(pk, skAccount),
+			ConditionExpression:       strp("seq = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": num(c.PrevSeq)},
+		}, loyalty.ErrConflict)
+	}
+	for i := range c.Entries {
+		e := &c.Entries[i]
+		item, err := marshal(e, pk, entrySK(e.Seq))
+		if err != nil {
+			return err
+		}
+		t.put(putNew(item), loyalty.ErrConflict)
+	}
+	for i := range c.Lots {
+		lw := &c.Lots[i]
+		item, err := s.lotItem(c.TenantID, c.MemberID, &lw.Lot, c.At)
+		if err != nil {
+			return err
+		}
+		switch {
+		case lw.New:
+			t.put(putNew(item), loyalty.ErrConflict)
+		case lw.Delete:
+			t.del(&types.Delete{
+				Key:                       key(pk, lotSK(lw.Lot.ID)),
+				ConditionExpression:       strp("remaining = :c"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":c": num(int64(lw.PrevRemaining))},
+			}, loyalty.ErrConflict)
+		default:
+			t.put(putIf(item, "remaining", int64(lw.PrevRemaining)), loyalty.ErrConflict)
+		}
+	}
+	if ow := c.Order; ow != nil {
+		item, err := s.orderItem(&ow.Order, c.At)
+		if err != nil {
+			return err
+		}
+		if ow.PrevVersion == 0 {
+			t.put(putNew(item), loyalty.ErrConflict)
+		} else {
+			t.put(putIf(item, "version", ow.PrevVersion), loyalty.ErrConflict)
+		}
+	}
+	if c.Idem != nil {
+		p, err := idemPut(c.TenantID, c.Idem)
+		if err != nil {
+			return err
+		}
+		t.put(p, loyalty.ErrIdempotencyRace)
+	}
+	if en := c.Enrollment; en != nil {
+		t.update(&types.Update{
+			Key:                       key(challengePK(c.TenantID, en.ChallengeID), skChallenge),
+			UpdateExpression:          strp("SET used = :t"),
+			ConditionExpression:       strp("used = :f AND attemptsLeft = :a"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false}, ":a": num(int64(en.ChallengeAttempt))},
+		}, loyalty.ErrConflict)
+		phone, err := marshal(uniqItem{MemberID: c.MemberID}, phonePK(c.TenantID, en.Phone), skUniq)
+		if err != nil {
+			return err
+		}
+		t.put(putNew(phone), loyalty.ErrAlreadyEnrolled)
+		card, err := marshal(uniqItem{MemberID: c.MemberID}, cardPK(c.TenantID, en.Card), skUniq)
+		if err != nil {
+			return err
+		}
+		t.put(putNew(card), loyalty.ErrCardTaken)
+	}
+	return s.run(ctx, t)
+}
+
+// SaveProgram writes a program, and with makeCurrent the tenant's copy of it,
+// in one transaction.
+func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *loyalty.IdemRecord) error {
+	t := &txn{table: s.table}
+	item, err := marshal(p, tenantPK(p.TenantID), programSK(p.ID))
+	if err != nil {
+		return err
+	}
+	if prevVersion == 0 {
+		t.put(putNew(item), loyalty.ErrConflict)
+	} else {
+		t.put(putIf(item, "version", prevVersion), loyalty.ErrConflict)
+	}
+	if makeCurrent {
+		copyAV, err := marshal(p, "", "")
+		if err != nil {
+			return err
+		}
+		delete(copyAV, routes.TableHashKey)
+		delete(copyAV, routes.TableRangeKey)
+		cond := "currentProgramId = :prev"
+		vals := map[string]types.AttributeValue{":p": &types.AttributeValueMemberM{Value: copyAV}, ":id": str(p.ID)}
+		if prevCurrentID == "" {
+			cond = "attribute_not_exists(currentProgramId)"
+		} else {
+			vals[":prev"] = str(prevCurrentID)
+		}
+		t.update(&types.Update{
+			Key:                       key(tenantPK(p.TenantID), skTenant),
+			UpdateExpression:          strp("SET currentProgram = :p, currentProgramId = :id"),
+			ConditionExpression:       strp("attribute_exists(PK) AND " + cond),
+			ExpressionAttributeValues: vals,
+		}, loyalty.ErrConflict)
+	}
+	if idem != nil {
+		p, err := idemPut(p.TenantID, idem)
+		if err != nil {
+			return err
+		}
+		t.put(p, loyalty.ErrIdempotencyRace)
+	}
+	return s.run(ctx, t)
+}
+
+// PutChallenge stores a new one-time-code challenge (cleaned by TTL a day
+// after it expires).
+func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *loyalty.IdemRecord) error {
+	t := &txn{table: s.table}
+	item, err := marshal(challengeItem{Challenge: *c, Phone: c.Phone, Email: c.Email, Name: c.Name, BirthDate: c.BirthDate, Marketing: c.Marketing, CodeHash: c.CodeHash},
+		challengePK(c.TenantID, c.ID), skChallenge)
+	if err != nil {
+		return err
+	}
+	withTTL(item, c.ExpiresAt.Add(24*60*60*1e9))
+	t.put(putNew(item), loyalty.ErrConflict)
+	if idem != nil {
+		p, err := idemPut(c.TenantID, idem)
+		if err != nil {
+			return err
+		}
+		t.put(p, loyalty.ErrIdempotencyRace)
+	}
+	return s.run(ctx, t)
+}
+
+// CreateTenant writes the tenant, its slug claim and its owner key.
+func (s *Store) CreateTenant(ctx context.Context, tn *loyalty.Tenant, k loyalty.APIKey) error {
+	t := &txn{table: s.table}
+	item, err := marshal(tn, tenantPK(tn.ID), skTenant)
+	if err != nil {
+		return err
+	}
+	delete(item, "currentProgram")
+	t.put(putNew(item), loyalty.ErrConflict)
+	slug, err := marshal(struct {
+		TenantID string `json:"tenantId"`
+	}{tn.ID}, slugPK(tn.Slug), skUniq)
+	if err != nil {
+		return err
+	}
+	t.put(putNew(slug), loyalty.Errorf(loyalty.CodeConflict, "slug %s is taken", tn.Slug))
+	ki, err := marshal(keyItem{KeyID: k.KeyID, TenantID: k.TenantID, Role: k.Role, PointOfSale: k.PointOfSale, CreatedAt: k.CreatedAt}, keyPK(k.Hash), skKey)
+	if err != nil {
+		return err
+	}
+	t.put(putNew(ki), loyalty.ErrConflict)
+	return s.run(ctx, t)
+}
+
+// FailAttempt spends one attempt of a challenge, conditioned on the attempts
+// read, so concurrent wrong guesses each cost one.
+func (s *Store) FailAttempt(ctx context.Context, tenantID, challengeID string, attemptsRead int) error {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(challengePK(tenantID, challengeID), skChallenge),
+		UpdateExpression:          strp("SET attemptsLeft = attemptsLeft - :one"),
+		ConditionExpression:       strp("attemptsLeft = :a AND used = :f"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":a": num(int64(attemptsRead)), ":f": &types.AttributeValueMemberBOOL{Value: false}},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		track(ctx)
+		if isConditionFailed(err) {
+			return loyalty.ErrConflict
+		}
+		return fmt.Errorf("fail attempt: %w", err)
+	}
+	track(ctx, one(out.ConsumedCapacity)...)
+	return nil
+}

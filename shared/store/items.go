@@ -1,0 +1,139 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// Domain structs are stored under their JSON field names, so an item reads
+// the same in the console as in the API.
+func marshal(v any, pk, sk string) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s/%s: %w", pk, sk, err)
+	}
+	item[routes.TableHashKey] = str(pk)
+	item[routes.TableRangeKey] = str(sk)
+	return item, nil
+}
+
+func unmarshal(item map[string]types.AttributeValue, v any) error {
+	return attributevalue.UnmarshalMapWithOptions(item, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
+}
+
+func withTTL(item map[string]types.AttributeValue, at time.Time) {
+	item[routes.TTLAttribute] = num(at.Unix())
+}
+
+func merge(dst, src map[string]types.AttributeValue) map[string]types.AttributeValue {
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+func (s *Store) accountItem(t string, a *loyalty.Account) (map[string]types.AttributeValue, error) {
+	return marshal(a, memberPK(t, a.MemberID), skAccount)
+}
+
+func (s *Store) lotItem(t, m string, l *loyalty.Lot, now time.Time) (map[string]types.AttributeValue, error) {
+	pk, sk := memberPK(t, m), lotSK(l.ID)
+	item, err := marshal(l, pk, sk)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case l.Remaining <= 0:
+		// Sparse index: a spent or expired lot is nobody's work.
+	case l.Pending:
+		merge(item, s.indexKeys(dueMature, l.AvailableFrom, now, pk, sk))
+	case l.Expires():
+		merge(item, s.indexKeys(dueExpire, l.ExpiresAt, now, pk, sk))
+	}
+	return item, nil
+}
+
+func (s *Store) orderItem(o *loyalty.Order, now time.Time) (map[string]types.AttributeValue, error) {
+	pk := orderPK(o.TenantID, o.ID)
+	item, err := marshal(o, pk, skOrder)
+	if err != nil {
+		return nil, err
+	}
+	if o.State == loyalty.OrderOpen && o.Held > 0 {
+		merge(item, s.indexKeys(dueHold, o.HoldExpiresAt, now, pk, skOrder))
+	}
+	return item, nil
+}
+
+// challengeItem keeps the fields the API never shows (phone, code hash).
+type challengeItem struct {
+	loyalty.Challenge
+	Phone     string `json:"phone"`
+	Email     string `json:"email,omitempty"`
+	Name      string `json:"name,omitempty"`
+	BirthDate string `json:"birthDate,omitempty"`
+	Marketing bool   `json:"marketing"`
+	CodeHash  string `json:"codeHash"`
+}
+
+func (c challengeItem) domain() *loyalty.Challenge {
+	ch := c.Challenge
+	ch.Phone, ch.Email, ch.Name, ch.BirthDate, ch.Marketing, ch.CodeHash = c.Phone, c.Email, c.Name, c.BirthDate, c.Marketing, c.CodeHash
+	return &ch
+}
+
+type idemItem struct {
+	Key         string    `json:"key"`
+	RequestHash string    `json:"requestHash"`
+	Status      int       `json:"status"`
+	Response    []byte    `json:"response"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+func idemPut(t string, r *loyalty.IdemRecord) (*types.Put, error) {
+	item, err := marshal(idemItem{Key: r.Key, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}, idemPK(t, r.Key), skIdem)
+	if err != nil {
+		return nil, err
+	}
+	withTTL(item, r.CreatedAt.Add(loyalty.IdemTTL))
+	return putNew(item), nil
+}
+
+type uniqItem struct {
+	MemberID string `json:"memberId"`
+}
+
+type keyItem struct {
+	KeyID       string       `json:"keyId"`
+	TenantID    string       `json:"tenantId"`
+	Role        loyalty.Role `json:"role"`
+	PointOfSale string       `json:"pointOfSale,omitempty"`
+	Revoked     bool         `json:"revoked"`
+	CreatedAt   time.Time    `json:"createdAt"`
+}
+
+// putNew is a Put that must not overwrite anything.
+func putNew(item map[string]types.AttributeValue) *types.Put {
+	return &types.Put{
+		Item:                item,
+		ConditionExpression: strp("attribute_not_exists(" + routes.TableHashKey + ")"),
+	}
+}
+
+// putIf is a Put conditioned on a numeric attribute still holding the value read.
+func putIf(item map[string]types.AttributeValue, attr string, want int64) *types.Put {
+	return &types.Put{
+		Item:                      item,
+		ConditionExpression:       strp("#c = :c"),
+		ExpressionAttributeNames:  map[string]string{"#c": attr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": num(want)},
+	}
+}
+
+func strp(s string) *string { return &s }
