@@ -32,7 +32,9 @@ func main() {
 	}
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})) }
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
 
 func serveCmd() *cobra.Command {
 	var sweepEvery time.Duration

@@ -179,7 +179,6 @@ func (s *server) registerRefund(r routes.Route) {
 type CancelInput struct {
 	OrderPath
 	IdemRequired
-	RawBody []byte
 }
 
 type CancelOutput struct {
@@ -190,7 +189,7 @@ type CancelOutput struct {
 func (s *server) registerCancel(r routes.Route) {
 	o := op(r, "Release the hold of an open order", "orders")
 	huma.Register(s.api, o, func(ctx context.Context, in *CancelInput) (*CancelOutput, error) {
-		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
+		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, nil)
 		res, replayed, err := s.deps.Service.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
 		if err != nil {
 			return nil, problemOf(err)

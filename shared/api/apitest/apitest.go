@@ -1,0 +1,306 @@
+// Package apitest runs the real HTTP handlers over a real DynamoDB Local
+// table for tests: a tenant with an owner key, an active program, a settable
+// clock and a sender that keeps messages (the SMS gateway is the one thing
+// faked). Use storetest.Main in TestMain.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/phone/libphone"
+	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/store/storetest"
+)
+
+// Clock is a settable clock, safe for concurrent use.
+type Clock struct{ ns atomic.Int64 }
+
+// NewClock starts at t.
+func NewClock(t time.Time) *Clock { c := &Clock{}; c.Set(t); return c }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// Sender keeps every message instead of sending it.
+type Sender struct {
+	mu   sync.Mutex
+	Sent []loyalty.Message
+}
+
+// Send records m.
+func (s *Sender) Send(_ context.Context, m loyalty.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Sent = append(s.Sent, m)
+	return nil
+}
+
+var codeRe = regexp.MustCompile(`\b\d{4,10}\b`)
+
+// LastCode returns the code in the last message sent to `to`.
+func (s *Sender) LastCode(t testing.TB, to string) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.Sent) - 1; i >= 0; i-- {
+		if s.Sent[i].To == to {
+			return codeRe.FindString(s.Sent[i].Body)
+		}
+	}
+	t.Fatalf("no message sent to %s", to)
+	return ""
+}
+
+// Env is a running service for one test.
+type Env struct {
+	T        testing.TB
+	Server   *httptest.Server
+	App      *app.App
+	Store    *store.Store
+	Clock    *Clock
+	Sender   *Sender
+	TenantID string
+	Slug     string
+	APIKey   string
+}
+
+// Options tune New.
+type Options struct {
+	// Program to create and activate; nil takes DefaultProgram. Set
+	// NoProgram to start without one.
+	Program   *loyalty.Program
+	NoProgram bool
+}
+
+// DefaultProgram is the demo program: 5 % cashback, up to 50 % in points.
+func DefaultProgram() loyalty.Program {
+	return loyalty.Program{Name: "Test program", Type: "bonus", CashbackPercent: 500, MaxRedeemPercent: 5000, ReturnSpentOnRefund: true}
+}
+
+// Start is the clock's default start.
+var Start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// New starts the service on a fresh table with a tenant and an active program.
+func New(t testing.TB, opts ...Options) *Env {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	st := storetest.NewStore(t)
+	clock := NewClock(Start)
+	sender := &Sender{}
+	a, err := app.New(context.Background(), app.Config{
+		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
+		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatalf("wire app: %v", err)
+	}
+	a.Store.Shards = st.Shards
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender}
+	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", loyalty.PlanFree)
+	if err != nil {
+		t.Fatalf("create tenant: %v", err)
+	}
+	e.TenantID, e.Slug, e.APIKey = nt.TenantID, nt.Slug, nt.APIKey
+	if !o.NoProgram {
+		p := DefaultProgram()
+		if o.Program != nil {
+			p = *o.Program
+		}
+		e.CreateProgram(p, true)
+	}
+	return e
+}
+
+// CreateProgram creates a program over HTTP and, with activate, activates it.
+func (e *Env) CreateProgram(p loyalty.Program, activate bool) string {
+	e.T.Helper()
+	body := map[string]any{
+		"name": p.Name, "type": p.Type,
+		"cashbackPercent": json.Number(p.CashbackPercent.String()), "maxRedeemPercent": json.Number(p.MaxRedeemPercent.String()),
+		"returnSpentOnRefund": p.ReturnSpentOnRefund,
+	}
+	if p.PointsLifetime != "" {
+		body["pointsLifetime"] = p.PointsLifetime
+	}
+	if p.PendingPeriod != "" {
+		body["pendingPeriod"] = p.PendingPeriod
+	}
+	if p.HoldTimeout != "" {
+		body["holdTimeout"] = p.HoldTimeout
+	}
+	if p.WelcomeBonus != nil {
+		wb := map[string]any{"points": p.WelcomeBonus.Points}
+		if p.WelcomeBonus.Lifetime != "" {
+			wb["lifetime"] = p.WelcomeBonus.Lifetime
+		}
+		body["welcomeBonus"] = wb
+	}
+	r := e.Do("POST", "/v1/programs", body, nil)
+	r.Want(201)
+	id := r.JSON()["programId"].(string)
+	if activate {
+		e.Do("POST", "/v1/programs/"+id+"/activate", nil, nil).Want(200)
+	}
+	return id
+}
+
+// Response is a finished request.
+type Response struct {
+	T      testing.TB
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Want fails the test unless the status is want.
+func (r *Response) Want(want int) *Response {
+	r.T.Helper()
+	if r.Status != want {
+		r.T.Fatalf("status %d, want %d; body: %s", r.Status, want, r.Body)
+	}
+	return r
+}
+
+// JSON decodes the body into a map (numbers as float64).
+func (r *Response) JSON() map[string]any {
+	r.T.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		r.T.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// Decode decodes the body into v.
+func (r *Response) Decode(v any) {
+	r.T.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		r.T.Fatalf("decode %T: %v: %s", v, err, r.Body)
+	}
+}
+
+// Code returns the problem code of an error response.
+func (r *Response) Code() string {
+	r.T.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		r.T.Fatalf("content type %q, want application/problem+json; body %s", ct, r.Body)
+	}
+	c, _ := r.JSON()["code"].(string)
+	return c
+}
+
+// Do sends a request with the tenant's key. body may be nil, a string or
+// []byte (sent as is) or any value (sent as JSON). headers add or override
+// headers; an "Authorization" of "" removes the key.
+func (e *Env) Do(method, path string, body any, headers map[string]string) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatalf("marshal body: %v", err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.Server.URL+path, rd)
+	if err != nil {
+		e.T.Fatalf("request: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.APIKey)
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := e.Server.Client().Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return &Response{T: e.T, Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+var idemSeq atomic.Int64
+
+// Key returns a fresh Idempotency-Key header.
+func Key() map[string]string {
+	return map[string]string{"Idempotency-Key": fmt.Sprintf("key-%d-%d", time.Now().UnixNano(), idemSeq.Add(1))}
+}
+
+// Member is an enrolled member.
+type Member struct {
+	ID, Card, Phone string
+}
+
+// Enroll runs enrollment through HTTP (start, read the code, verify).
+func (e *Env) Enroll(phone string) Member {
+	e.T.Helper()
+	r := e.Do("POST", "/v1/enrollments", map[string]any{"phone": phone, "consent": map[string]any{"terms": true}}, nil).Want(201)
+	ch := r.JSON()["challengeId"].(string)
+	e164, err := libphone.Normalize(phone)
+	if err != nil {
+		e.T.Fatalf("phone %s: %v", phone, err)
+	}
+	v := e.Do("POST", "/v1/enrollments/"+ch+"/verify", map[string]any{"code": e.Sender.LastCode(e.T, e164)}, nil).Want(201).JSON()
+	return Member{ID: v["memberId"].(string), Card: v["cardNumber"].(string), Phone: e164}
+}
+
+// Balance reads a member's balance with one GET.
+func (e *Env) Balance(memberID string) loyalty.Balance {
+	e.T.Helper()
+	var m struct {
+		Balance loyalty.Balance `json:"balance"`
+	}
+	e.Do("GET", "/v1/members/"+memberID, nil, nil).Want(200).Decode(&m)
+	return m.Balance
+}
+
+// Close closes an order paid in money; returns the close response.
+func (e *Env) Close(orderID, memberID string, total int64) *Response {
+	e.T.Helper()
+	return e.Do("POST", "/v1/orders/"+orderID+"/close", map[string]any{"member": map[string]any{"id": memberID}, "total": total}, Key())
+}
+
+// Verify checks a member's hash chain, ledger sums and lot sums.
+func (e *Env) Verify(memberID string) {
+	e.T.Helper()
+	if err := e.Store.VerifyMember(context.Background(), e.TenantID, memberID); err != nil {
+		e.T.Fatalf("ledger verification: %v", err)
+	}
+}
