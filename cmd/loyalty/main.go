@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -69,8 +70,9 @@ func serveCmd() *cobra.Command {
 				defer cancel()
 				_ = srv.Shutdown(shutdown)
 			}()
-			fmt.Fprintf(os.Stdout, "loyalty: serving on %s\n  demo tenant %s (slug %s)\n  API key: see %s\n  outbox: %s/outbox.jsonl\n",
-				baseURL, creds.TenantID, creds.TenantSlug, credentialsPath(), dataDir())
+			// The demo key is printed on purpose: it is a local demo tenant's.
+			fmt.Fprintf(os.Stdout, "loyalty: serving on %s\n  demo tenant %s (slug %s)\n  API key %s (also in %s)\n  messages go to %s\n",
+				baseURL, creds.TenantID, creds.TenantSlug, creds.APIKey, credentialsPath(), filepath.Join(dataDir(), "outbox.jsonl"))
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
