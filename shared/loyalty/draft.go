@@ -25,6 +25,10 @@ type Draft struct {
 	entries []Entry
 	// lotCounter keeps ids of lots created before the same entry distinct.
 	lotCounter int
+	stats      Stats
+	// statsChanged and acctChanged mark writes without a ledger entry
+	// (activity counters and tier changes).
+	statsChanged, acctChanged bool
 }
 
 // NewDraft starts a draft over a member's state as read.
@@ -37,7 +41,53 @@ func NewDraft(st MemberState, now time.Time, keyID string) *Draft {
 		l := l
 		d.lots[l.ID] = &l
 	}
+	d.stats = cloneStats(st.Stats)
 	return d
+}
+
+func cloneStats(s Stats) Stats {
+	out := Stats{Version: s.Version, Groups: append([]string(nil), s.Groups...)}
+	if s.Days != nil {
+		out.Days = make(map[string]Bucket, len(s.Days))
+		for k, b := range s.Days {
+			if b.Categories != nil {
+				c := make(map[string]Money, len(b.Categories))
+				for cat, m := range b.Categories {
+					c[cat] = m
+				}
+				b.Categories = c
+			}
+			out.Days[k] = b
+		}
+	}
+	return out
+}
+
+// recordActivity counts an order towards tiers and refreshes the member's
+// tier schedule.
+func (d *Draft) recordActivity(p *Program, spend Money, visits int, cats map[string]Money) {
+	d.stats.Record(p, d.now, spend, visits, cats)
+	d.statsChanged = true
+	d.refreshTier(p)
+}
+
+// unspend takes a refund off the counted spend.
+func (d *Draft) unspend(p *Program, day int64, amount Money) {
+	d.stats.Unspend(day, amount)
+	d.statsChanged = true
+	d.refreshTier(p)
+}
+
+func (d *Draft) refreshTier(p *Program) {
+	sched := TierSchedule(p, &d.stats, d.now)
+	tier := ""
+	if len(sched) > 0 {
+		tier = sched[0].Tier
+	}
+	if tier != d.acct.Tier || len(sched) != len(d.acct.TierSchedule) || (len(sched) > 0 && !sched[0].Until.Equal(d.acct.TierSchedule[0].Until)) {
+		d.acct.Tier, d.acct.TierSchedule = tier, sched
+		d.acctChanged = true
+	}
 }
 
 // newMemberDraft starts a draft for an account that does not exist yet.
@@ -51,7 +101,7 @@ func newMemberDraft(acct Account, now time.Time, keyID string) *Draft {
 func (d *Draft) Account() Account { return d.acct }
 
 // Changed reports whether the draft has anything to write.
-func (d *Draft) Changed() bool { return len(d.entries) > 0 }
+func (d *Draft) Changed() bool { return len(d.entries) > 0 || d.statsChanged || d.acctChanged }
 
 // nextSeq is the sequence number the next entry will get.
 func (d *Draft) nextSeq() int64 { return d.baseSeq + int64(len(d.entries)) + 1 }
@@ -170,6 +220,10 @@ type Commit struct {
 	NewAccount bool  // account must not exist yet
 	PrevSeq    int64 // account seq read; the write requires it unchanged
 	Account    *Account
+	// AccountChanged: write the account even without an entry (tier change).
+	AccountChanged bool
+	// Stats, when set, are written conditioned on the version read.
+	Stats      *Stats
 	Entries    []Entry
 	Lots       []LotWrite
 	Order      *OrderWrite
@@ -209,7 +263,11 @@ func (d *Draft) Commit(tenantID string) *Commit {
 	acct.LastHash = prev
 	c := &Commit{
 		TenantID: tenantID, MemberID: acct.MemberID, At: d.now,
-		NewAccount: d.isNew, PrevSeq: d.baseSeq, Account: &acct, Entries: entries,
+		NewAccount: d.isNew, PrevSeq: d.baseSeq, Account: &acct, Entries: entries, AccountChanged: d.acctChanged,
+	}
+	if d.statsChanged {
+		st := d.stats
+		c.Stats = &st
 	}
 	ids := make([]string, 0, len(d.lots))
 	for id := range d.lots {

@@ -244,6 +244,9 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 			Status: MemberActive, CreatedAt: now,
 		}
 		d := newMemberDraft(acct, now, "")
+		if len(p.Tiers) > 0 {
+			d.refreshTier(p) // the base tier from the first day
+		}
 		if wb := p.WelcomeBonus; wb != nil && wb.Points > 0 {
 			lifetime := p.Lifetime()
 			if wb.Lifetime != "" {

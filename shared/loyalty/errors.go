@@ -37,6 +37,8 @@ const (
 	CodeProgramStatus        Code = "program_status_conflict"
 	CodeActiveProgramExists  Code = "active_program_exists"
 	CodeEnrollmentClosed     Code = "enrollment_closed"
+	CodeNotBonusProgram      Code = "not_a_bonus_program"
+	CodeProgramTypeLocked    Code = "program_type_locked"
 	CodeIdempotencyKeyNeeded Code = "idempotency_key_required"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
 	CodeConflict             Code = "concurrent_update"

@@ -40,11 +40,13 @@ func releaseHold(d *Draft, o *Order) Points {
 	return released
 }
 
-// RedeemRequest asks to hold points on an open order.
+// RedeemRequest asks to hold points on an open order. Items, when given,
+// apply per-category limits on the share payable with points.
 type RedeemRequest struct {
 	OrderID string
 	Total   Money
 	Points  Points
+	Items   []Item
 }
 
 // RedeemResult is what the cashier gets back.
@@ -60,6 +62,9 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 	if err := requireSpendingProgram(p); err != nil {
 		return nil, nil, RedeemResult{}, err
 	}
+	if p.Type == TypeDiscount {
+		return nil, nil, RedeemResult{}, Errorf(CodeNotBonusProgram, "a discount program has no points to redeem")
+	}
 	if st.Account.Status == MemberBlocked {
 		return nil, nil, RedeemResult{}, Errorf(CodeMemberBlocked, "the card is blocked")
 	}
@@ -74,15 +79,17 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 		o = *order
 	}
 	d := NewDraft(st, now, keyID)
-	limit := RedeemLimit(p, req.Total)
+	tier := TierAt(p, &st.Stats, now)
+	limit := RedeemLimitFor(p, tier, req.Total, req.Items)
+	offer := max(0, min(limit, st.Account.Available+o.Held))
 	if req.Points > limit {
 		return nil, nil, RedeemResult{}, &Error{Code: CodeRedeemLimitExceeded,
 			Message: "points exceed the share of the order payable with points",
-			Extra:   map[string]any{"maxRedeemable": MaxRedeemable(p, req.Total, st.Account.Available+o.Held), "maxRedeemPercent": p.MaxRedeemPercent.String()}}
+			Extra:   map[string]any{"maxRedeemable": offer, "maxRedeemPercent": maxShare(p, tier, "").String()}}
 	}
 	if o.Held == req.Points && o.Total == req.Total {
 		// The same hold again: nothing to change.
-		return d, &o, RedeemResult{Held: o.Held, MaxRedeemable: MaxRedeemable(p, req.Total, st.Account.Available+o.Held), Balance: st.Account.Balance()}, nil
+		return d, &o, RedeemResult{Held: o.Held, MaxRedeemable: offer, Balance: st.Account.Balance()}, nil
 	}
 	releaseHold(d, &o)
 	available := d.acct.Available
@@ -98,7 +105,7 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 	d.record(Entry{Kind: KindRedeem, Available: -got, Held: got, OrderID: o.ID, Lots: lots})
 	o.Total, o.Held, o.HeldLots = req.Total, got, taken
 	o.HoldExpiresAt = p.HoldTTL().AddTo(now)
-	return d, &o, RedeemResult{Held: got, MaxRedeemable: MaxRedeemable(p, req.Total, available), Balance: d.acct.Balance()}, nil
+	return d, &o, RedeemResult{Held: got, MaxRedeemable: offer, Balance: d.acct.Balance()}, nil
 }
 
 // CloseRequest closes an order: captures its hold and accrues cashback.
@@ -111,11 +118,17 @@ type CloseRequest struct {
 
 // CloseResult is what the cashier gets back.
 type CloseResult struct {
-	Accrued   Points  `json:"accrued"`
-	Redeemed  Points  `json:"redeemed"`
-	MoneyPaid Money   `json:"moneyPaid"`
-	Pending   bool    `json:"pending"`
-	Balance   Balance `json:"balance"`
+	Accrued   Points `json:"accrued"`
+	Redeemed  Points `json:"redeemed"`
+	MoneyPaid Money  `json:"moneyPaid"`
+	Pending   bool   `json:"pending"`
+	// Tier the order was priced at, and the tier the member holds after it.
+	Tier      string `json:"tier,omitempty"`
+	TierAfter string `json:"tierAfter,omitempty"`
+	// Discount of a discount program (percent and money), for the receipt.
+	DiscountPercent string  `json:"discountPercent,omitempty"`
+	Discount        Money   `json:"discount,omitempty"`
+	Balance         Balance `json:"balance"`
 }
 
 // Close captures the order's hold (the points are spent) and accrues cashback
@@ -137,10 +150,14 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 		value = p.Value()
 	}
 	held := o.Held
-	if held > 0 && p != nil && held > RedeemLimit(p, req.Total) {
+	var tier *Tier
+	if p != nil {
+		tier = TierAt(p, &st.Stats, now)
+	}
+	if limit := RedeemLimitFor(p, tier, req.Total, req.Items); held > 0 && p != nil && held > limit {
 		return nil, nil, CloseResult{}, &Error{Code: CodeRedeemLimitExceeded,
 			Message: "the points held exceed the share payable with points of the closing total; redeem again or cancel first",
-			Extra:   map[string]any{"held": held, "maxRedeemable": RedeemLimit(p, req.Total)}}
+			Extra:   map[string]any{"held": held, "maxRedeemable": limit}}
 	}
 	pointsMoney := PointsToMoney(held, value)
 	moneyPaid := max(0, req.Total-pointsMoney)
@@ -158,8 +175,8 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 
 	var accrued Points
 	var pending bool
-	if st.Account.Status != MemberBlocked {
-		accrued = Accrual(p, moneyPaid, req.Items)
+	if st.Account.Status != MemberBlocked && p != nil {
+		accrued = AccrualFor(p, tier, moneyPaid, req.Items, now)
 	}
 	if accrued > 0 {
 		var expires time.Time
@@ -182,7 +199,24 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 		o.AccrualLot = lot.ID
 	}
 	o.State, o.Total, o.MoneyPaid, o.Accrued, o.ClosedAt = OrderClosed, req.Total, moneyPaid, accrued, now
-	return d, &o, CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending, Balance: d.acct.Balance()}, nil
+	res := CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending}
+	if p != nil {
+		pct, disc := DiscountFor(p, tier, req.Total, now)
+		if pct > 0 {
+			res.DiscountPercent, res.Discount = pct.String(), disc
+		}
+		if len(p.Tiers) > 0 && p.Running(now) {
+			// The order counts towards tiers: promotion as soon as met.
+			d.recordActivity(p, req.Total, 1, categorySpend(req.Items))
+			o.StatsDay = dayIndex(now)
+		}
+		if tier != nil {
+			res.Tier = tier.Name
+		}
+		res.TierAfter = d.acct.Tier
+	}
+	res.Balance = d.acct.Balance()
+	return d, &o, res, nil
 }
 
 // CancelResult reports a released hold.
@@ -316,6 +350,10 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 			e.Note = "shortfall " + strconv.FormatInt(int64(shortfall), 10)
 		}
 		d.record(e)
+	}
+	if o.StatsDay != 0 && p != nil && len(p.Tiers) > 0 {
+		// A refund takes its amount off the spend that qualifies for tiers.
+		d.unspend(p, o.StatsDay, req.Amount)
 	}
 	r := AppliedRefund{ID: req.RefundID, Amount: req.Amount, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall, At: now}
 	o.Refunds = append(o.Refunds, r)

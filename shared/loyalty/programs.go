@@ -122,7 +122,12 @@ func (s *Service) ListPrograms(ctx context.Context, c Caller) ([]Program, error)
 
 // GetMember reads a member's account: one read, never a history scan.
 func (s *Service) GetMember(ctx context.Context, c Caller, memberID string) (*Account, error) {
-	return s.Store.GetAccount(ctx, c.TenantID, memberID)
+	a, err := s.Store.GetAccount(ctx, c.TenantID, memberID)
+	if err != nil {
+		return nil, err
+	}
+	a.Tier = a.TierNow(s.now())
+	return a, nil
 }
 
 // FindMember looks a member up by card or phone.
@@ -134,7 +139,7 @@ func (s *Service) FindMember(ctx context.Context, c Caller, ref MemberRef) (*Acc
 	if id == "" {
 		return nil, ErrMemberNotFound
 	}
-	return s.Store.GetAccount(ctx, c.TenantID, id)
+	return s.GetMember(ctx, c, id)
 }
 
 // Ledger pages through a member's entries, newest first.

@@ -60,11 +60,10 @@ func ValidateProgram(p *Program) error {
 	return nil
 }
 
-// RedeemLimit is the most points an order of this total may be paid with:
-// maxRedeemPercent of the total, in points, rounded down.
+// RedeemLimit is the most points an order of this total may be paid with
+// under the program's own maximum share, rounded down.
 func RedeemLimit(p *Program, total Money) Points {
-	share := Money(mulDiv(int64(total), int64(p.MaxRedeemPercent), int64(FullPercent)))
-	return MoneyToPoints(share, p.Value())
+	return RedeemLimitFor(p, nil, total, nil)
 }
 
 // MaxRedeemable is what the cashier may offer: the share limit, capped by the
@@ -81,38 +80,14 @@ type Item struct {
 	Discounted bool
 }
 
-// AccrualBase is the money on which cashback is computed: the part of the
-// order paid in money (after points and discounts). When items are given, it
-// is spread over them in proportion to their amounts, so later rules (category
-// rates, no accrual on discounted goods) can weigh each line.
-func AccrualBase(moneyPaid Money, items []Item) Money {
-	return moneyPaid
-}
-
-// Cashback is the points a money base earns: base × cashbackPercent, in
-// points at the program's point value, rounded down to a hundredth of a point.
+// Cashback is the points a money base earns at the program's own rate:
+// base × cashbackPercent, in points at the program's point value, rounded down
+// to a hundredth of a point.
 func Cashback(p *Program, base Money) Points {
 	if base <= 0 || p.CashbackPercent <= 0 {
 		return 0
 	}
 	return Points(mulDiv(int64(base), int64(p.CashbackPercent)*100, int64(FullPercent)*int64(p.Value())))
-}
-
-// Accrual is the cashback of a closed order. Stopped programs accrue nothing:
-// members keep and spend what they have, but earn no more.
-func Accrual(p *Program, moneyPaid Money, items []Item) Points {
-	if p == nil || p.Status != ProgramActive {
-		return 0
-	}
-	return Cashback(p, AccrualBase(moneyPaid, items))
-}
-
-// AccrualQuote is what an order would earn with no points and with the most
-// points, for the cashier to show before the customer decides.
-func AccrualQuote(p *Program, total Money, maxPoints Points, items []Item) (ifNoPoints, ifMaxPoints Points) {
-	ifNoPoints = Accrual(p, total, items)
-	ifMaxPoints = Accrual(p, max(0, total-PointsToMoney(maxPoints, p.Value())), items)
-	return
 }
 
 // proportion returns floor(part × num / den), the share of part that num of

@@ -218,6 +218,9 @@ type QuoteResult struct {
 	MaxRedeemable    Points         `json:"maxRedeemable"`
 	MaxRedeemPercent string         `json:"maxRedeemPercent"`
 	Accrual          AccrualPreview `json:"accrual"`
+	Tier             string         `json:"tier,omitempty"`
+	DiscountPercent  string         `json:"discountPercent,omitempty"`
+	Discount         Money          `json:"discount,omitempty"`
 }
 
 // Quote reads and computes; it writes nothing.
@@ -233,24 +236,34 @@ func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteR
 	if err := requireSpendingProgram(p); err != nil {
 		return QuoteResult{}, err
 	}
-	acct, err := s.Store.GetAccount(ctx, c.TenantID, oc.MemberID)
+	st, err := s.Store.LoadMember(ctx, c.TenantID, oc.MemberID)
 	if err != nil {
 		return QuoteResult{}, err
 	}
+	acct := st.Account
 	if err := checkOrderMember(oc.Order, acct.MemberID); err != nil {
 		return QuoteResult{}, err
 	}
+	now := s.now()
+	tier := TierAt(p, &st.Stats, now)
 	available := acct.Available
 	if oc.Order != nil && oc.Order.State == OrderOpen {
 		available += oc.Order.Held // the order's own hold may be re-planned
 	}
-	maxPts := MaxRedeemable(p, req.Total, available)
+	maxPts := max(0, min(RedeemLimitFor(p, tier, req.Total, req.Items), available))
 	if acct.Status == MemberBlocked {
 		maxPts = 0
 	}
-	no, withMax := AccrualQuote(p, req.Total, maxPts, req.Items)
-	return QuoteResult{Balance: acct.Balance(), MaxRedeemable: maxPts, MaxRedeemPercent: p.MaxRedeemPercent.String(),
-		Accrual: AccrualPreview{IfNoPoints: no, IfMaxPoints: withMax}}, nil
+	res := QuoteResult{Balance: acct.Balance(), MaxRedeemable: maxPts, MaxRedeemPercent: maxShare(p, tier, "").String()}
+	res.Accrual.IfNoPoints = AccrualFor(p, tier, req.Total, req.Items, now)
+	res.Accrual.IfMaxPoints = AccrualFor(p, tier, max(0, req.Total-PointsToMoney(maxPts, p.Value())), req.Items, now)
+	if tier != nil {
+		res.Tier = tier.Name
+	}
+	if pct, disc := DiscountFor(p, tier, req.Total, now); pct > 0 {
+		res.DiscountPercent, res.Discount = pct.String(), disc
+	}
+	return res, nil
 }
 
 // Sweep expires due lots, matures pending ones and releases stale holds.

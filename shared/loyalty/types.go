@@ -30,7 +30,7 @@ type Program struct {
 	ID                  string        `json:"programId"`
 	TenantID            string        `json:"-"`
 	Name                string        `json:"name"`
-	Type                string        `json:"type"`
+	Type                string        `json:"type"` // "bonus" or "discount"
 	Status              ProgramStatus `json:"status"`
 	CashbackPercent     BasisPoints   `json:"cashbackBp"`
 	MaxRedeemPercent    BasisPoints   `json:"maxRedeemBp"`
@@ -41,9 +41,17 @@ type Program struct {
 	WelcomeBonus        *WelcomeBonus `json:"welcomeBonus,omitempty"`
 	ReturnSpentOnRefund bool          `json:"returnSpentOnRefund"`
 	TermsURL            string        `json:"termsUrl,omitempty"`
-	Version             int64         `json:"version"`
-	CreatedAt           time.Time     `json:"createdAt"`
-	UpdatedAt           time.Time     `json:"updatedAt"`
+	// Rules beyond the basic bonus program (see rates.go and tiers.go).
+	DiscountPercent    BasisPoints              `json:"discountBp,omitempty"` // type "discount"
+	Tiers              []Tier                   `json:"tiers,omitempty"`
+	Categories         map[string]CategoryRates `json:"categories,omitempty"`
+	AccrueOnDiscounted *bool                    `json:"accrueOnDiscounted,omitempty"` // nil: true
+	PointsPerMoney     *PointsPerMoney          `json:"pointsPerMoney,omitempty"`
+	ActiveFrom         time.Time                `json:"activeFrom,omitempty"`
+	ActiveUntil        time.Time                `json:"activeUntil,omitempty"`
+	Version            int64                    `json:"version"`
+	CreatedAt          time.Time                `json:"createdAt"`
+	UpdatedAt          time.Time                `json:"updatedAt"`
 }
 
 // DefaultHoldTimeout releases a forgotten hold so points do not stay locked.
@@ -135,23 +143,26 @@ const (
 // sum of remaining points over the member's lots plus the held points, and
 // each field equals the sum of its deltas over the ledger.
 type Account struct {
-	TenantID  string    `json:"-"`
-	MemberID  string    `json:"memberId"`
-	ProgramID string    `json:"programId,omitempty"`
-	Phone     string    `json:"phone"`
-	Email     string    `json:"email,omitempty"`
-	Name      string    `json:"name,omitempty"`
-	BirthDate string    `json:"birthDate,omitempty"`
-	Marketing bool      `json:"marketingConsent"`
-	Card      string    `json:"cardNumber"`
-	Status    string    `json:"status"`
-	Tier      string    `json:"tier,omitempty"`
-	Available Points    `json:"available"`
-	Pending   Points    `json:"pending"`
-	Held      Points    `json:"held"`
-	Seq       int64     `json:"seq"`
-	LastHash  string    `json:"lastHash"`
-	CreatedAt time.Time `json:"createdAt"`
+	TenantID  string `json:"-"`
+	MemberID  string `json:"memberId"`
+	ProgramID string `json:"programId,omitempty"`
+	Phone     string `json:"phone"`
+	Email     string `json:"email,omitempty"`
+	Name      string `json:"name,omitempty"`
+	BirthDate string `json:"birthDate,omitempty"`
+	Marketing bool   `json:"marketingConsent"`
+	Card      string `json:"cardNumber"`
+	Status    string `json:"status"`
+	Tier      string `json:"tier,omitempty"`
+	// TierSchedule says which tier the member holds until when if nothing
+	// else happens, so a read shows demotion without scanning history.
+	TierSchedule []TierSpan `json:"tierSchedule,omitempty"`
+	Available    Points     `json:"available"`
+	Pending      Points     `json:"pending"`
+	Held         Points     `json:"held"`
+	Seq          int64      `json:"seq"`
+	LastHash     string     `json:"lastHash"`
+	CreatedAt    time.Time  `json:"createdAt"`
 }
 
 // Balance is what a member sees.
@@ -183,10 +194,12 @@ type Lot struct {
 func (l *Lot) Expires() bool { return !l.ExpiresAt.IsZero() }
 
 // MemberState is everything a balance change needs about one member: the
-// account and its lots, read together in one strongly consistent query.
+// account, its lots and its activity counters, read together in one
+// strongly consistent query.
 type MemberState struct {
 	Account Account
 	Lots    []Lot
+	Stats   Stats
 }
 
 // Order states. An order is open until it closes; cancel releases its hold but
@@ -233,6 +246,7 @@ type Order struct {
 	Reversed      Points          `json:"reversedAccrual"`
 	Returned      Points          `json:"returnedPoints"`
 	Refunds       []AppliedRefund `json:"refunds,omitempty"`
+	StatsDay      int64           `json:"statsDay,omitempty"` // day its spend counts on for tiers
 	Version       int64           `json:"version"`
 	CreatedAt     time.Time       `json:"createdAt"`
 	ClosedAt      time.Time       `json:"closedAt,omitempty"`

@@ -110,19 +110,32 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			return err
 		}
 		t.put(putNew(item), loyalty.ErrConflict)
-	case len(c.Entries) > 0:
+	case len(c.Entries) > 0 || c.AccountChanged:
 		item, err := s.accountItem(c.TenantID, c.Account)
 		if err != nil {
 			return err
 		}
 		t.put(putIf(item, "seq", c.PrevSeq), loyalty.ErrConflict)
-	case c.Order != nil:
+	case c.Order != nil || c.Stats != nil:
 		// No balance change, but the order was decided on this state.
 		t.check(&types.ConditionCheck{
 			Key:                       key(pk, skAccount),
 			ConditionExpression:       strp("seq = :c"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":c": num(c.PrevSeq)},
 		}, loyalty.ErrConflict)
+	}
+	if c.Stats != nil {
+		prev := c.Stats.Version
+		c.Stats.Version++
+		item, err := marshal(c.Stats, pk, skStats)
+		if err != nil {
+			return err
+		}
+		if prev == 0 {
+			t.put(putNew(item), loyalty.ErrConflict)
+		} else {
+			t.put(putIf(item, "version", prev), loyalty.ErrConflict)
+		}
 	}
 	for i := range c.Entries {
 		e := &c.Entries[i]

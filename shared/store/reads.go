@@ -273,6 +273,10 @@ func (s *Store) LoadMember(ctx context.Context, tenantID, memberID string) (*loy
 			}
 			st.Account.TenantID = tenantID
 			found = true
+		case sk == skStats:
+			if err := unmarshal(it, &st.Stats); err != nil {
+				return nil, err
+			}
 		case strings.HasPrefix(sk, lotPrefix):
 			var l loyalty.Lot
 			if err := unmarshal(it, &l); err != nil {

@@ -9,6 +9,7 @@
 //	T#t / PROG#p                 program
 //	T#t#M#m / A                  account: balances, seq, last hash
 //	T#t#M#m / A#LOT#<lot>        lot; in the expiry index while it has points
+//	T#t#M#m / A#STATS            rolling activity counters for tiers, groups
 //	T#t#M#m / L#<seq 12 digits>  ledger entry (append-only, hash-chained)
 //	T#t#PHONE#<e164> / UNIQ      phone → member (uniqueness)
 //	T#t#CARD#<n> / UNIQ          card → member (uniqueness)
@@ -104,6 +105,7 @@ const (
 	skIdem      = "IDEM"
 	skKey       = "KEY"
 	lotPrefix   = "A#LOT#"
+	skStats     = "A#STATS" // activity counters and groups, read with the account
 )
 
 func sha(s string) string {
