@@ -245,6 +245,10 @@ type EnrollmentWrite struct {
 	ChallengeAttempt int // attempts left when read
 	Phone            string
 	Card             string
+	// LockType, set on a tenant's first card, fixes its program type,
+	// conditioned on the current program being ProgramID.
+	LockType  string
+	ProgramID string
 }
 
 // Commit turns the draft into a Commit. Entries are numbered and hash-chained

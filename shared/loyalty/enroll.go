@@ -261,6 +261,9 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 		}
 		c := d.Commit(tenantID)
 		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card}
+		if t.ProgramType == "" {
+			c.Enrollment.LockType, c.Enrollment.ProgramID = p.Type, p.ID
+		}
 		res := VerifyResult{MemberID: acct.MemberID, CardNumber: acct.Card, Balance: c.Account.Balance()}
 		if c.Idem, err = s.idemRecord(idem, res); err != nil {
 			return err

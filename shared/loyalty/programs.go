@@ -81,6 +81,9 @@ func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, pro
 			if p.Status == ProgramDeleted {
 				return Errorf(CodeProgramStatus, "a deleted program cannot be activated")
 			}
+			if t.ProgramType != "" && t.ProgramType != p.Type {
+				return typeLocked(t.ProgramType)
+			}
 			if cur := t.CurrentProgram; cur != nil && cur.ID != p.ID && cur.Status == ProgramActive {
 				return &Error{Code: CodeActiveProgramExists, Message: "another program is active; stop it first",
 					Extra: map[string]any{"activeProgramId": cur.ID}}
@@ -108,6 +111,96 @@ func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, pro
 		return nil
 	})
 	return out, replayed, err
+}
+
+func typeLocked(t string) error {
+	return Errorf(CodeProgramTypeLocked, "cards were issued under a %s program; the program type can no longer change", t)
+}
+
+// UpdateProgram replaces a program's rules. The version goes up and, for the
+// current program, the new rules apply to orders closed from now on.
+func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, programID string, rules Program) (Program, bool, error) {
+	if err := ValidateProgram(&rules); err != nil {
+		return Program{}, false, err
+	}
+	var out Program
+	var replayed bool
+	err := retry(ctx, func() error {
+		if idem.Key != "" {
+			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				out, err = replay[Program](rec, idem)
+				replayed = err == nil
+				return err
+			}
+		}
+		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
+		if err != nil {
+			return err
+		}
+		if p.Status == ProgramDeleted {
+			return Errorf(CodeProgramStatus, "a deleted program cannot be changed")
+		}
+		t, err := s.Store.GetTenant(ctx, c.TenantID)
+		if err != nil {
+			return err
+		}
+		if rules.Type != p.Type && t.ProgramType != "" && t.ProgramType != rules.Type {
+			return typeLocked(t.ProgramType)
+		}
+		np := rules
+		np.ID, np.TenantID, np.Status, np.Version, np.CreatedAt, np.UpdatedAt = p.ID, c.TenantID, p.Status, p.Version+1, p.CreatedAt, s.now()
+		if np.PointValue == 0 {
+			np.PointValue = DefaultPointValue
+		}
+		currentID := ""
+		if t.CurrentProgram != nil {
+			currentID = t.CurrentProgram.ID
+		}
+		rec, err := s.idemRecord(idem, np)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SaveProgram(ctx, &np, p.Version, currentID == p.ID, currentID, rec); err != nil {
+			return err
+		}
+		out = np
+		return nil
+	})
+	return out, replayed, err
+}
+
+// SetGroups assigns a member's customer groups; tiers restricted to a group
+// apply from now on.
+func (s *Service) SetGroups(ctx context.Context, c Caller, memberID string, groups []string) (*Account, error) {
+	var out *Account
+	err := retry(ctx, func() error {
+		t, err := s.Store.GetTenant(ctx, c.TenantID)
+		if err != nil {
+			return err
+		}
+		st, err := s.Store.LoadMember(ctx, c.TenantID, memberID)
+		if err != nil {
+			return err
+		}
+		d := NewDraft(*st, s.now(), c.KeyID)
+		d.stats.Groups = append([]string(nil), groups...)
+		d.statsChanged = true
+		if p := t.CurrentProgram; p != nil && len(p.Tiers) > 0 {
+			d.refreshTier(p)
+		}
+		if err := s.Store.Commit(ctx, d.Commit(c.TenantID)); err != nil {
+			return err
+		}
+		a := d.Account()
+		a.Tier = a.TierNow(s.now())
+		out = &a
+		return nil
+	})
+	return out, err
 }
 
 // GetProgram reads one program.

@@ -1,8 +1,11 @@
 package loyalty
 
 import (
+	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,8 +15,11 @@ func ValidateProgram(p *Program) error {
 	if strings.TrimSpace(p.Name) == "" || len(p.Name) > 200 {
 		return Invalid("name", "name is required, at most 200 characters")
 	}
-	if p.Type != "bonus" {
-		return Invalid("type", "type must be \"bonus\"")
+	if p.Type != TypeBonus && p.Type != TypeDiscount {
+		return Invalid("type", "type must be \"bonus\" or \"discount\"")
+	}
+	if p.DiscountPercent < 0 || p.DiscountPercent > FullPercent {
+		return Invalid("discountPercent", "percent must be between 0 and 100")
 	}
 	if p.CashbackPercent < 0 || p.CashbackPercent > FullPercent {
 		return Invalid("cashbackPercent", "percent must be between 0 and 100")
@@ -51,10 +57,108 @@ func ValidateProgram(p *Program) error {
 			return Invalid("pendingPeriod", "pending period must be shorter than the points lifetime")
 		}
 	}
+	if err := validateRules(p); err != nil {
+		return err
+	}
 	if p.TermsURL != "" {
 		u, err := url.Parse(p.TermsURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(p.TermsURL) > 2000 {
 			return Invalid("termsUrl", "terms URL must be an absolute http(s) URL")
+		}
+	}
+	return nil
+}
+
+func checkPercent(field string, bp *BasisPoints) error {
+	if bp != nil && (*bp < 0 || *bp > FullPercent) {
+		return Invalid(field, "percent must be between 0 and 100")
+	}
+	return nil
+}
+
+var categoryName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// validateRules checks tiers, categories and the accrual options.
+func validateRules(p *Program) error {
+	if !p.ActiveFrom.IsZero() && !p.ActiveUntil.IsZero() && !p.ActiveUntil.After(p.ActiveFrom) {
+		return Invalid("activeUntil", "activeUntil must be after activeFrom")
+	}
+	if ppm := p.PointsPerMoney; ppm != nil && (ppm.Money <= 0 || ppm.Points <= 0 || ppm.Money > MaxMoney || ppm.Points > MaxPoints) {
+		return Invalid("pointsPerMoney", "money and points must both be positive")
+	}
+	for name, c := range p.Categories {
+		f := "categories." + name
+		if !categoryName.MatchString(name) {
+			return Invalid(f, "category names are 1-64 letters, digits, '_', '.' or '-'")
+		}
+		if err := checkPercent(f+".cashbackPercent", c.CashbackPercent); err != nil {
+			return err
+		}
+		if err := checkPercent(f+".maxRedeemPercent", c.MaxRedeemPercent); err != nil {
+			return err
+		}
+	}
+	if len(p.Tiers) > 20 {
+		return Invalid("tiers", "at most 20 tiers")
+	}
+	names, priorities := map[string]bool{}, map[string]int{}
+	for i, t := range p.Tiers {
+		f := fmt.Sprintf("tiers[%d]", i)
+		if strings.TrimSpace(t.Name) == "" || len(t.Name) > 100 {
+			return Invalid(f+".name", "tier name is required, at most 100 characters")
+		}
+		if names[t.Name] {
+			return Invalid(f+".name", "tier names must be unique")
+		}
+		names[t.Name] = true
+		// Tiers of different groups may share a priority; within one group
+		// (or among ungrouped tiers) priorities must not overlap.
+		pk := t.Group + "|" + strconv.Itoa(t.Priority)
+		if _, dup := priorities[pk]; dup {
+			return Invalid(f+".priority", "priority %d is used by another tier", t.Priority)
+		}
+		priorities[pk] = i
+		if t.Priority < 1 || t.Priority > 100 {
+			return Invalid(f+".priority", "priority is 1 (lowest) to 100")
+		}
+		for _, pc := range []struct {
+			field string
+			bp    *BasisPoints
+		}{{".cashbackPercent", t.CashbackPercent}, {".maxRedeemPercent", t.MaxRedeemPercent}, {".discountPercent", t.DiscountPercent}} {
+			if err := checkPercent(f+pc.field, pc.bp); err != nil {
+				return err
+			}
+		}
+		for c, bp := range t.CategoryCashback {
+			bp := bp
+			if !categoryName.MatchString(c) {
+				return Invalid(f+".categoryCashback."+c, "bad category name")
+			}
+			if err := checkPercent(f+".categoryCashback."+c, &bp); err != nil {
+				return err
+			}
+		}
+		q := t.Qualify
+		period, err := ParseDuration(q.Period)
+		if err != nil || period.IsZero() {
+			return Invalid(f+".qualify.period", "period must be an ISO 8601 duration such as P30D")
+		}
+		ref := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+		if period.AddTo(ref).After(ref.AddDate(2, 0, 1)) {
+			return Invalid(f+".qualify.period", "period may not exceed two years")
+		}
+		if q.Spend < 0 || q.Spend > MaxMoney || q.Visits < 0 || q.Visits > 100000 {
+			return Invalid(f+".qualify", "thresholds must be non-negative")
+		}
+		var sub Money
+		for c, m := range q.CategorySpend {
+			if m < 0 || m > MaxMoney || !categoryName.MatchString(c) {
+				return Invalid(f+".qualify.categorySpend."+c, "category spend must be non-negative")
+			}
+			sub += m
+		}
+		if sub > q.Spend {
+			return Invalid(f+".qualify.categorySpend", "category sub-thresholds (%d) exceed the total spend threshold (%d)", sub, q.Spend)
 		}
 	}
 	return nil

@@ -94,13 +94,16 @@ func (p *Program) Value() Money {
 // tenant's current program (active or stopped), kept on the tenant item so the
 // hot path gets rules and tenant in the same read.
 type Tenant struct {
-	ID             string    `json:"tenantId"`
-	Name           string    `json:"name"`
-	Slug           string    `json:"tenantSlug"`
-	Plan           string    `json:"plan"`
-	Status         string    `json:"status"`
-	CurrentProgram *Program  `json:"currentProgram,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
+	ID             string   `json:"tenantId"`
+	Name           string   `json:"name"`
+	Slug           string   `json:"tenantSlug"`
+	Plan           string   `json:"plan"`
+	Status         string   `json:"status"`
+	CurrentProgram *Program `json:"currentProgram,omitempty"`
+	// ProgramType is fixed when the first card is issued (seed 002): the
+	// tenant's programs may not switch between bonus and discount after it.
+	ProgramType string    `json:"programType,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 // Role of an API key's holder.

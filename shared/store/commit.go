@@ -199,6 +199,14 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			return err
 		}
 		t.put(putNew(card), loyalty.ErrCardTaken)
+		if en.LockType != "" {
+			t.update(&types.Update{
+				Key:                       key(tenantPK(c.TenantID), skTenant),
+				UpdateExpression:          strp("SET programType = :t"),
+				ConditionExpression:       strp("currentProgramId = :p AND (attribute_not_exists(programType) OR programType = :t)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(en.LockType), ":p": str(en.ProgramID)},
+			}, loyalty.ErrConflict)
+		}
 	}
 	return s.run(ctx, t)
 }
@@ -223,10 +231,11 @@ func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion
 		}
 		delete(copyAV, routes.TableHashKey)
 		delete(copyAV, routes.TableRangeKey)
-		cond := "currentProgramId = :prev"
-		vals := map[string]types.AttributeValue{":p": &types.AttributeValueMemberM{Value: copyAV}, ":id": str(p.ID)}
+		// The type a tenant's cards were issued under may not change.
+		cond := "(attribute_not_exists(programType) OR programType = :type) AND currentProgramId = :prev"
+		vals := map[string]types.AttributeValue{":p": &types.AttributeValueMemberM{Value: copyAV}, ":id": str(p.ID), ":type": str(p.Type)}
 		if prevCurrentID == "" {
-			cond = "attribute_not_exists(currentProgramId)"
+			cond = "(attribute_not_exists(programType) OR programType = :type) AND attribute_not_exists(currentProgramId)"
 		} else {
 			vals[":prev"] = str(prevCurrentID)
 		}
