@@ -77,6 +77,8 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeProgramStatus:        http.StatusConflict,
 	loyalty.CodeActiveProgramExists:  http.StatusConflict,
 	loyalty.CodeEnrollmentClosed:     http.StatusConflict,
+	loyalty.CodeNotBonusProgram:      http.StatusConflict,
+	loyalty.CodeProgramTypeLocked:    http.StatusConflict,
 	loyalty.CodeIdempotencyKeyNeeded: http.StatusBadRequest,
 	loyalty.CodeIdempotencyKeyReused: http.StatusConflict,
 	loyalty.CodeConflict:             http.StatusConflict,

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -136,5 +137,31 @@ func (s *server) registerLedger(r routes.Route) {
 			out.Body.NextCursor = strconv.FormatInt(entries[len(entries)-1].Seq, 10)
 		}
 		return out, nil
+	})
+}
+
+type SetGroupsInput struct {
+	MemberPath
+	Body struct {
+		Groups []string `json:"groups" maxItems:"50" doc:"Customer groups; tiers restricted to a group apply to its members"`
+	}
+}
+
+func (s *server) registerSetGroups(r routes.Route) {
+	o := op(r, "Set a member's customer groups", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *SetGroupsInput) (*MemberOutput, error) {
+		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
+			return nil, err
+		}
+		for i, g := range in.Body.Groups {
+			if g == "" || len(g) > 64 {
+				return nil, problemOf(loyalty.Invalid(fmt.Sprintf("groups[%d]", i), "group names are 1-64 characters"))
+			}
+		}
+		a, err := s.deps.Service.SetGroups(ctx, callerOf(ctx), in.MemberID, in.Body.Groups)
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &MemberOutput{memberView(a)}, nil
 	})
 }

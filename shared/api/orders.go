@@ -26,6 +26,8 @@ func (s *server) registrations() map[string]func(routes.Route) {
 		"get-program":             s.registerGetProgram,
 		"activate-program":        s.registerProgramStatus(loyalty.ProgramActive),
 		"stop-program":            s.registerProgramStatus(loyalty.ProgramStopped),
+		"update-program":          s.registerUpdateProgram,
+		"set-member-groups":       s.registerSetGroups,
 		"get-member":              s.registerGetMember,
 		"find-member":             s.registerFindMember,
 		"list-member-ledger":      s.registerLedger,
@@ -58,9 +60,10 @@ type RedeemInput struct {
 	IdemRequired
 	RawBody []byte
 	Body    struct {
-		Member MemberRef `json:"member"`
-		Total  int64     `json:"total" minimum:"1" maximum:"1000000000000" doc:"Order total, money minor units"`
-		Points int64     `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points to hold (hundredths)"`
+		Member MemberRef   `json:"member"`
+		Total  int64       `json:"total" minimum:"1" maximum:"1000000000000" doc:"Order total, money minor units"`
+		Points int64       `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points to hold (hundredths)"`
+		Items  []ItemInput `json:"items,omitempty" maxItems:"500" doc:"Order lines; per-category limits on points apply when given"`
 	}
 }
 
@@ -79,7 +82,7 @@ func (s *server) registerRedeem(r routes.Route) {
 		}
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
 		res, replayed, err := s.deps.Service.RedeemPoints(ctx, callerOf(ctx), idem, ref,
-			loyalty.RedeemRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Points: loyalty.Points(in.Body.Points)})
+			loyalty.RedeemRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Points: loyalty.Points(in.Body.Points), Items: itemsOf(in.Body.Items)})
 		if err != nil {
 			return nil, problemOf(err)
 		}

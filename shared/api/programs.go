@@ -14,7 +14,7 @@ import (
 // ProgramBody is a program as clients write it.
 type ProgramBody struct {
 	Name                string   `json:"name" minLength:"1" maxLength:"200"`
-	Type                string   `json:"type" enum:"bonus" doc:"Program type"`
+	Type                string   `json:"type" enum:"bonus,discount" doc:"bonus: cashback points; discount: a fixed percent off per tier, no points"`
 	CashbackPercent     Percent  `json:"cashbackPercent" doc:"Cashback on the money part of an order"`
 	MaxRedeemPercent    Percent  `json:"maxRedeemPercent" doc:"Largest share of an order payable with points"`
 	PointValue          *int64   `json:"pointValue,omitempty" minimum:"1" maximum:"1000000" doc:"Money (minor units) one point is worth; default 100"`
@@ -24,6 +24,61 @@ type ProgramBody struct {
 	WelcomeBonus        *Welcome `json:"welcomeBonus,omitempty"`
 	ReturnSpentOnRefund *bool    `json:"returnSpentOnRefund,omitempty" doc:"Return points spent on an order when it is refunded (default true)"`
 	TermsURL            string   `json:"termsUrl,omitempty" maxLength:"2000" format:"uri"`
+
+	DiscountPercent    *Percent                `json:"discountPercent,omitempty" doc:"Discount programs: percent off every order (tiers may override)"`
+	Tiers              []TierBody              `json:"tiers,omitempty" maxItems:"20" doc:"Levels; a member holds the highest tier whose qualification is met in its trailing period"`
+	Categories         map[string]CategoryBody `json:"categories,omitempty" doc:"Rates for order items of a category; override the program's"`
+	AccrueOnDiscounted *bool                   `json:"accrueOnDiscounted,omitempty" doc:"Accrue on items sold at a discount (default true)"`
+	PointsPerMoney     *PointsPerMoneyBody     `json:"pointsPerMoney,omitempty" doc:"Accrue points per whole amount of money instead of a percent"`
+	ActiveFrom         *time.Time              `json:"activeFrom,omitempty" doc:"Start of the program's activity window"`
+	ActiveUntil        *time.Time              `json:"activeUntil,omitempty" doc:"End of the program's activity window (exclusive)"`
+}
+
+// TierBody is one tier of a program.
+type TierBody struct {
+	Name             string             `json:"name" minLength:"1" maxLength:"100"`
+	Priority         int                `json:"priority" minimum:"1" maximum:"100" doc:"1 is the lowest"`
+	CashbackPercent  *Percent           `json:"cashbackPercent,omitempty"`
+	CategoryCashback map[string]Percent `json:"categoryCashback,omitempty" doc:"Cashback per item category for this tier"`
+	MaxRedeemPercent *Percent           `json:"maxRedeemPercent,omitempty"`
+	DiscountPercent  *Percent           `json:"discountPercent,omitempty" doc:"Discount programs: percent off for this tier"`
+	Group            string             `json:"group,omitempty" maxLength:"64" doc:"Only members of this customer group hold the tier"`
+	Qualify          QualifyBody        `json:"qualify"`
+}
+
+// QualifyBody is what a member must do within period to hold a tier.
+type QualifyBody struct {
+	Period        string           `json:"period" maxLength:"32" doc:"Trailing period, ISO 8601 (P30D)"`
+	Spend         int64            `json:"spend,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money spent within the period"`
+	CategorySpend map[string]int64 `json:"categorySpend,omitempty" doc:"Money spent per category within the period; together at most spend"`
+	Visits        int              `json:"visits,omitempty" minimum:"0" maximum:"100000" doc:"Closed orders within the period"`
+}
+
+// CategoryBody holds a category's rates.
+type CategoryBody struct {
+	CashbackPercent  *Percent `json:"cashbackPercent,omitempty"`
+	MaxRedeemPercent *Percent `json:"maxRedeemPercent,omitempty"`
+}
+
+// PointsPerMoneyBody: points for every whole amount of money.
+type PointsPerMoneyBody struct {
+	Money  int64 `json:"money" minimum:"1" maximum:"1000000000000" doc:"Money, minor units"`
+	Points int64 `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points (hundredths) per that money"`
+}
+
+func bpOf(p *Percent) *loyalty.BasisPoints {
+	if p == nil {
+		return nil
+	}
+	v := p.BP
+	return &v
+}
+
+func percentOf(bp *loyalty.BasisPoints) *Percent {
+	if bp == nil {
+		return nil
+	}
+	return &Percent{*bp}
 }
 
 // Welcome is the welcome bonus.
@@ -54,6 +109,43 @@ func (b ProgramBody) domain() loyalty.Program {
 	if b.WelcomeBonus != nil {
 		p.WelcomeBonus = &loyalty.WelcomeBonus{Points: loyalty.Points(b.WelcomeBonus.Points), Lifetime: b.WelcomeBonus.Lifetime}
 	}
+	if b.DiscountPercent != nil {
+		p.DiscountPercent = b.DiscountPercent.BP
+	}
+	p.AccrueOnDiscounted = b.AccrueOnDiscounted
+	if b.PointsPerMoney != nil {
+		p.PointsPerMoney = &loyalty.PointsPerMoney{Money: loyalty.Money(b.PointsPerMoney.Money), Points: loyalty.Points(b.PointsPerMoney.Points)}
+	}
+	if b.ActiveFrom != nil {
+		p.ActiveFrom = b.ActiveFrom.UTC()
+	}
+	if b.ActiveUntil != nil {
+		p.ActiveUntil = b.ActiveUntil.UTC()
+	}
+	if len(b.Categories) > 0 {
+		p.Categories = map[string]loyalty.CategoryRates{}
+		for name, c := range b.Categories {
+			p.Categories[name] = loyalty.CategoryRates{CashbackPercent: bpOf(c.CashbackPercent), MaxRedeemPercent: bpOf(c.MaxRedeemPercent)}
+		}
+	}
+	for _, t := range b.Tiers {
+		lt := loyalty.Tier{Name: trimmed(t.Name), Priority: t.Priority, CashbackPercent: bpOf(t.CashbackPercent),
+			MaxRedeemPercent: bpOf(t.MaxRedeemPercent), DiscountPercent: bpOf(t.DiscountPercent), Group: t.Group,
+			Qualify: loyalty.Qualify{Period: t.Qualify.Period, Spend: loyalty.Money(t.Qualify.Spend), Visits: t.Qualify.Visits}}
+		if len(t.CategoryCashback) > 0 {
+			lt.CategoryCashback = map[string]loyalty.BasisPoints{}
+			for c, pct := range t.CategoryCashback {
+				lt.CategoryCashback[c] = pct.BP
+			}
+		}
+		if len(t.Qualify.CategorySpend) > 0 {
+			lt.Qualify.CategorySpend = map[string]loyalty.Money{}
+			for c, m := range t.Qualify.CategorySpend {
+				lt.Qualify.CategorySpend[c] = loyalty.Money(m)
+			}
+		}
+		p.Tiers = append(p.Tiers, lt)
+	}
 	return p
 }
 
@@ -70,6 +162,45 @@ func programView(p loyalty.Program) ProgramView {
 	}
 	if p.WelcomeBonus != nil {
 		v.WelcomeBonus = &Welcome{Points: int64(p.WelcomeBonus.Points), Lifetime: p.WelcomeBonus.Lifetime}
+	}
+	if p.DiscountPercent > 0 {
+		v.DiscountPercent = &Percent{p.DiscountPercent}
+	}
+	v.AccrueOnDiscounted = p.AccrueOnDiscounted
+	if p.PointsPerMoney != nil {
+		v.PointsPerMoney = &PointsPerMoneyBody{Money: int64(p.PointsPerMoney.Money), Points: int64(p.PointsPerMoney.Points)}
+	}
+	if !p.ActiveFrom.IsZero() {
+		t := p.ActiveFrom
+		v.ActiveFrom = &t
+	}
+	if !p.ActiveUntil.IsZero() {
+		t := p.ActiveUntil
+		v.ActiveUntil = &t
+	}
+	if len(p.Categories) > 0 {
+		v.Categories = map[string]CategoryBody{}
+		for name, c := range p.Categories {
+			v.Categories[name] = CategoryBody{CashbackPercent: percentOf(c.CashbackPercent), MaxRedeemPercent: percentOf(c.MaxRedeemPercent)}
+		}
+	}
+	for _, t := range p.Tiers {
+		tb := TierBody{Name: t.Name, Priority: t.Priority, CashbackPercent: percentOf(t.CashbackPercent), MaxRedeemPercent: percentOf(t.MaxRedeemPercent),
+			DiscountPercent: percentOf(t.DiscountPercent), Group: t.Group,
+			Qualify: QualifyBody{Period: t.Qualify.Period, Spend: int64(t.Qualify.Spend), Visits: t.Qualify.Visits}}
+		if len(t.CategoryCashback) > 0 {
+			tb.CategoryCashback = map[string]Percent{}
+			for c, bp := range t.CategoryCashback {
+				tb.CategoryCashback[c] = Percent{bp}
+			}
+		}
+		if len(t.Qualify.CategorySpend) > 0 {
+			tb.Qualify.CategorySpend = map[string]int64{}
+			for c, m := range t.Qualify.CategorySpend {
+				tb.Qualify.CategorySpend[c] = int64(m)
+			}
+		}
+		v.Tiers = append(v.Tiers, tb)
 	}
 	return v
 }
@@ -127,6 +258,27 @@ func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Rou
 			return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
 		})
 	}
+}
+
+type UpdateProgramInput struct {
+	ProgramPath
+	IdemOptional
+	RawBody []byte
+	Body    ProgramBody
+}
+
+func (s *server) registerUpdateProgram(r routes.Route) {
+	o := op(r, "Replace a program's rules (the version goes up; applies to orders closed from now on)", "programs")
+	huma.Register(s.api, o, func(ctx context.Context, in *UpdateProgramInput) (*ProgramOutput, error) {
+		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
+			return nil, err
+		}
+		p, replayed, err := s.deps.Service.UpdateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, in.Body.domain())
+		if err != nil {
+			return nil, problemOf(err)
+		}
+		return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
+	})
 }
 
 type GetProgramInput struct {

@@ -131,7 +131,7 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	if err != nil {
 		return EnrollResult{}, false, err
 	}
-	if p := t.CurrentProgram; p == nil || p.Status != ProgramActive {
+	if !t.CurrentProgram.Running(s.now()) {
 		return EnrollResult{}, false, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
 	}
 	if !public {
@@ -235,7 +235,7 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 			return err
 		}
 		p := t.CurrentProgram
-		if p == nil || p.Status != ProgramActive {
+		if !p.Running(now) {
 			return Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
 		}
 		acct := Account{

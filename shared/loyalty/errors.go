@@ -49,6 +49,46 @@ const (
 	CodeInternal             Code = "internal_error"
 )
 
+// AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
+var AllCodes = []Code{
+	CodeInvalidRequest,
+	CodeValidationFailed,
+	CodeInvalidPhone,
+	CodeConsentRequired,
+	CodeAlreadyEnrolled,
+	CodeTooManyRequests,
+	CodeChallengeNotFound,
+	CodeOTPInvalid,
+	CodeOTPLocked,
+	CodeOTPExpired,
+	CodeOTPUsed,
+	CodeMemberNotFound,
+	CodeMemberBlocked,
+	CodeOrderNotFound,
+	CodeOrderClosed,
+	CodeOrderNotClosed,
+	CodeOrderMemberMismatch,
+	CodeInsufficientPoints,
+	CodeRedeemLimitExceeded,
+	CodeRefundExceedsOrder,
+	CodeRefundIDReused,
+	CodeProgramNotFound,
+	CodeNoActiveProgram,
+	CodeProgramStatus,
+	CodeActiveProgramExists,
+	CodeEnrollmentClosed,
+	CodeNotBonusProgram,
+	CodeProgramTypeLocked,
+	CodeIdempotencyKeyNeeded,
+	CodeIdempotencyKeyReused,
+	CodeConflict,
+	CodeUnauthorized,
+	CodeForbidden,
+	CodeNotFound,
+	CodeTenantNotFound,
+	CodeInternal,
+}
+
 // Error is a domain error with a stable code. Field names the offending input
 // field when there is one; Extra carries machine-readable details (for example
 // attemptsLeft on a wrong one-time code).

@@ -45,9 +45,11 @@ var Routes = []Route{
 	{FnPrograms, "get-program", "GET", "/v1/programs/{programId}"},
 	{FnPrograms, "activate-program", "POST", "/v1/programs/{programId}/activate"},
 	{FnPrograms, "stop-program", "POST", "/v1/programs/{programId}/stop"},
+	{FnPrograms, "update-program", "PUT", "/v1/programs/{programId}"},
 	{FnMembers, "get-member", "GET", "/v1/members/{memberId}"},
 	{FnMembers, "find-member", "GET", "/v1/members"},
 	{FnMembers, "list-member-ledger", "GET", "/v1/members/{memberId}/ledger"},
+	{FnMembers, "set-member-groups", "PUT", "/v1/members/{memberId}/groups"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
 }
@@ -95,7 +97,7 @@ var Permissions = map[string]Access{
 	FnRefund:      {ReadTable: true, WriteTable: true},
 	FnOrders:      {ReadTable: true, WriteTable: true},
 	FnPrograms:    {ReadTable: true, WriteTable: true},
-	FnMembers:     {ReadTable: true},
+	FnMembers:     {ReadTable: true, WriteTable: true}, // groups
 	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
 }
