@@ -23,7 +23,7 @@ func (s *server) registerSweep(r routes.Route) {
 		}
 		res, err := s.deps.Service.Sweep(ctx, callerOf(ctx).TenantID)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &SweepOutput{res}, nil
 	})

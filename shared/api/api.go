@@ -169,7 +169,7 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	caller, err := s.deps.Service.Authenticate(ctx.Context(), loyalty.HashAPIKey(strings.TrimSpace(key)))
 	if err != nil {
-		s.writeErr(ctx, problemOf(err))
+		s.writeErr(ctx, s.problem(ctx.Context(), err))
 		return
 	}
 	if who, ok := ctx.Context().Value(logKey{}).(*loyalty.Caller); ok {

@@ -54,12 +54,12 @@ func (s *server) registerEnroll(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *EnrollInput) (*EnrollOutput, error) {
 		req, err := in.Body.domain(s.deps.Phones)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		c := callerOf(ctx)
 		res, replayed, err := s.deps.Service.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &EnrollOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
@@ -85,20 +85,20 @@ func (s *server) registerPublicEnroll(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *PublicEnrollInput) (*EnrollOutput, error) {
 		t, err := s.deps.Service.Store.TenantBySlug(ctx, in.TenantSlug)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		if s.deps.RateLimit != nil {
 			if err := s.deps.RateLimit(ctx, t.ID+"|ip:"+sourceFromContext(ctx)); err != nil {
-				return nil, problemOf(err)
+				return nil, s.problem(ctx, err)
 			}
 		}
 		req, err := in.Body.domain(s.deps.Phones)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		res, replayed, err := s.deps.Service.StartEnrollment(ctx, t.ID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.TenantSlug}, in.RawBody), req, true)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &EnrollOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
@@ -125,11 +125,11 @@ func (s *server) registerVerify(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *VerifyInput) (*VerifyOutput, error) {
 		tenantID, ok := loyalty.TenantOfChallenge(in.ChallengeID)
 		if !ok {
-			return nil, problemOf(loyalty.ErrChallengeNotFound)
+			return nil, s.problem(ctx, loyalty.ErrChallengeNotFound)
 		}
 		res, replayed, err := s.deps.Service.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &VerifyOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})

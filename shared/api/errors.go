@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -28,6 +29,7 @@ type Problem struct {
 	Held             *int64         `json:"held,omitempty"`
 	Refundable       *int64         `json:"refundable,omitempty" doc:"Money still refundable on the order"`
 	ActiveProgramID  string         `json:"activeProgramId,omitempty"`
+	Limit            string         `json:"limit,omitempty" doc:"plan_limit: which limit of the plan was hit" enum:"pointsOfSale,staff,members,monthlyOperations"`
 	Errors           []*ErrorDetail `json:"errors,omitempty" doc:"Validation errors"`
 }
 
@@ -79,6 +81,9 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeEnrollmentClosed:     http.StatusConflict,
 	loyalty.CodeNotBonusProgram:      http.StatusConflict,
 	loyalty.CodeProgramTypeLocked:    http.StatusConflict,
+	loyalty.CodePlanLimit:            http.StatusPaymentRequired,
+	loyalty.CodeStaffNotFound:        http.StatusNotFound,
+	loyalty.CodePointOfSaleNotFound:  http.StatusNotFound,
 	loyalty.CodeIdempotencyKeyNeeded: http.StatusBadRequest,
 	loyalty.CodeIdempotencyKeyReused: http.StatusConflict,
 	loyalty.CodeConflict:             http.StatusConflict,
@@ -159,6 +164,8 @@ func problemOf(err error) *Problem {
 			pr.MaxRedeemPercent = v.(string)
 		case "activeProgramId":
 			pr.ActiveProgramID = v.(string)
+		case "limit":
+			pr.Limit = v.(string)
 		}
 	}
 	return pr
@@ -216,4 +223,14 @@ func newHumaError(status int, msg string, errs ...error) huma.StatusError {
 
 func init() {
 	huma.NewError = newHumaError
+}
+
+// problem turns err into a Problem and logs errors that are ours (5xx)
+// with their cause, which the caller never sees.
+func (s *server) problem(ctx context.Context, err error) *Problem {
+	p := problemOf(err)
+	if p.Status >= 500 {
+		s.deps.Logger.ErrorContext(ctx, "internal error", "error", err.Error())
+	}
+	return p
 }

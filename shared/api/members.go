@@ -43,7 +43,7 @@ func (s *server) registerGetMember(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
 		a, err := s.deps.Service.GetMember(ctx, callerOf(ctx), in.MemberID)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &MemberOutput{memberView(a)}, nil
 	})
@@ -60,17 +60,17 @@ func (s *server) registerFindMember(r routes.Route) {
 		ref := loyalty.MemberRef{Card: in.Card}
 		switch {
 		case (in.Phone == "") == (in.Card == ""):
-			return nil, problemOf(loyalty.Invalid("phone", "give exactly one of phone or card"))
+			return nil, s.problem(ctx, loyalty.Invalid("phone", "give exactly one of phone or card"))
 		case in.Phone != "":
 			e164, err := normalizePhone(s.deps.Phones, "phone", in.Phone)
 			if err != nil {
-				return nil, problemOf(err)
+				return nil, s.problem(ctx, err)
 			}
 			ref = loyalty.MemberRef{Phone: e164}
 		}
 		a, err := s.deps.Service.FindMember(ctx, callerOf(ctx), ref)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &MemberOutput{memberView(a)}, nil
 	})
@@ -118,7 +118,7 @@ func (s *server) registerLedger(r routes.Route) {
 		}
 		entries, err := s.deps.Service.Ledger(ctx, callerOf(ctx), in.MemberID, limit, before)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		out := &LedgerOutput{}
 		out.Body.Entries = make([]EntryView, 0, len(entries))
@@ -155,12 +155,12 @@ func (s *server) registerSetGroups(r routes.Route) {
 		}
 		for i, g := range in.Body.Groups {
 			if g == "" || len(g) > 64 {
-				return nil, problemOf(loyalty.Invalid(fmt.Sprintf("groups[%d]", i), "group names are 1-64 characters"))
+				return nil, s.problem(ctx, loyalty.Invalid(fmt.Sprintf("groups[%d]", i), "group names are 1-64 characters"))
 			}
 		}
 		a, err := s.deps.Service.SetGroups(ctx, callerOf(ctx), in.MemberID, in.Body.Groups)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &MemberOutput{memberView(a)}, nil
 	})

@@ -32,6 +32,13 @@ func (s *server) registrations() map[string]func(routes.Route) {
 		"find-member":             s.registerFindMember,
 		"list-member-ledger":      s.registerLedger,
 		"run-expiry-sweep":        s.registerSweep,
+		"create-point-of-sale":    s.registerCreatePOS,
+		"list-points-of-sale":     s.registerListPOS,
+		"create-staff":            s.registerCreateStaff,
+		"list-staff":              s.registerListStaff,
+		"revoke-staff":            s.registerRevokeStaff,
+		"get-usage":               s.registerUsage,
+		"list-audit":              s.registerAudit,
 		"healthz":                 s.registerHealth,
 	}
 }
@@ -78,13 +85,13 @@ func (s *server) registerRedeem(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *RedeemInput) (*RedeemOutput, error) {
 		ref, err := in.Body.Member.domain(s.deps.Phones)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
 		res, replayed, err := s.deps.Service.RedeemPoints(ctx, callerOf(ctx), idem, ref,
 			loyalty.RedeemRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Points: loyalty.Points(in.Body.Points), Items: itemsOf(in.Body.Items)})
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &RedeemOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
@@ -130,7 +137,7 @@ func (s *server) registerClose(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *CloseInput) (*CloseOutput, error) {
 		ref, err := in.Body.Member.domain(s.deps.Phones)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)}
 		if in.Body.MoneyPaid != nil {
@@ -140,7 +147,7 @@ func (s *server) registerClose(r routes.Route) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
 		res, replayed, err := s.deps.Service.CloseOrder(ctx, callerOf(ctx), idem, ref, req)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &CloseOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
@@ -171,7 +178,7 @@ func (s *server) registerRefund(r routes.Route) {
 		res, replayed, err := s.deps.Service.RefundOrder(ctx, callerOf(ctx), idem, in.OrderID,
 			loyalty.RefundRequest{RefundID: in.Body.RefundID, Amount: loyalty.Money(in.Body.Amount)})
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &RefundOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
@@ -195,7 +202,7 @@ func (s *server) registerCancel(r routes.Route) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, nil)
 		res, replayed, err := s.deps.Service.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &CancelOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
@@ -221,12 +228,12 @@ func (s *server) registerQuote(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *QuoteInput) (*QuoteOutput, error) {
 		ref, err := in.Body.Member.domain(s.deps.Phones)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		res, err := s.deps.Service.Quote(ctx, callerOf(ctx), ref,
 			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)})
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &QuoteOutput{res}, nil
 	})
@@ -247,7 +254,7 @@ func (s *server) registerGetOrder(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *GetOrderInput) (*GetOrderOutput, error) {
 		ord, err := s.deps.Service.GetOrder(ctx, callerOf(ctx), in.OrderID)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &GetOrderOutput{*ord}, nil
 	})

@@ -225,7 +225,7 @@ func (s *server) registerCreateProgram(r routes.Route) {
 		}
 		p, replayed, err := s.deps.Service.CreateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.domain())
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
 	})
@@ -253,7 +253,7 @@ func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Rou
 			}
 			p, replayed, err := s.deps.Service.SetProgramStatus(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, nil), in.ProgramID, to)
 			if err != nil {
-				return nil, problemOf(err)
+				return nil, s.problem(ctx, err)
 			}
 			return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
 		})
@@ -275,7 +275,7 @@ func (s *server) registerUpdateProgram(r routes.Route) {
 		}
 		p, replayed, err := s.deps.Service.UpdateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, in.Body.domain())
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
 	})
@@ -293,7 +293,7 @@ func (s *server) registerGetProgram(r routes.Route) {
 	huma.Register(s.api, op(r, "Read a program", "programs"), func(ctx context.Context, in *GetProgramInput) (*GetProgramOutput, error) {
 		p, err := s.deps.Service.GetProgram(ctx, callerOf(ctx), in.ProgramID)
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		return &GetProgramOutput{programView(*p)}, nil
 	})
@@ -309,7 +309,7 @@ func (s *server) registerListPrograms(r routes.Route) {
 	huma.Register(s.api, op(r, "List programs", "programs"), func(ctx context.Context, _ *struct{}) (*ListProgramsOutput, error) {
 		ps, err := s.deps.Service.ListPrograms(ctx, callerOf(ctx))
 		if err != nil {
-			return nil, problemOf(err)
+			return nil, s.problem(ctx, err)
 		}
 		out := &ListProgramsOutput{}
 		out.Body.Programs = make([]ProgramView, 0, len(ps))

@@ -15,7 +15,7 @@ import (
 // a draft touches storage, so all rules stay pure and testable.
 type Draft struct {
 	now     time.Time
-	keyID   string
+	by      Caller
 	baseSeq int64
 	isNew   bool
 	acct    Account
@@ -32,9 +32,9 @@ type Draft struct {
 }
 
 // NewDraft starts a draft over a member's state as read.
-func NewDraft(st MemberState, now time.Time, keyID string) *Draft {
+func NewDraft(st MemberState, now time.Time, by Caller) *Draft {
 	d := &Draft{
-		now: now, keyID: keyID, baseSeq: st.Account.Seq, acct: st.Account,
+		now: now, by: by, baseSeq: st.Account.Seq, acct: st.Account,
 		lots: map[string]*Lot{}, prevRem: map[string]Points{}, newLots: map[string]bool{},
 	}
 	for _, l := range st.Lots {
@@ -91,8 +91,8 @@ func (d *Draft) refreshTier(p *Program) {
 }
 
 // newMemberDraft starts a draft for an account that does not exist yet.
-func newMemberDraft(acct Account, now time.Time, keyID string) *Draft {
-	d := NewDraft(MemberState{Account: acct}, now, keyID)
+func newMemberDraft(acct Account, now time.Time, by Caller) *Draft {
+	d := NewDraft(MemberState{Account: acct}, now, by)
 	d.isNew = true
 	return d
 }
@@ -190,7 +190,7 @@ func (d *Draft) addLot(points Points, pendingUntil, expiresAt time.Time, orderID
 func (d *Draft) record(e Entry) {
 	e.Seq = d.nextSeq()
 	e.At = d.now
-	e.KeyID = d.keyID
+	e.KeyID, e.StaffID, e.PointOfSale = d.by.KeyID, d.by.StaffID, d.by.PointOfSale
 	e.Amount = e.Available + e.Pending
 	d.acct.Available += e.Available
 	d.acct.Pending += e.Pending
@@ -229,6 +229,10 @@ type Commit struct {
 	Order      *OrderWrite
 	Idem       *IdemRecord
 	Enrollment *EnrollmentWrite
+	// Meter counts the operation for billing, within the plan's cap.
+	Meter *Meter
+	// Audit records an administrative action with the change.
+	Audit *AuditEntry
 }
 
 // OrderWrite is an order to write, conditioned on the version read
@@ -249,6 +253,8 @@ type EnrollmentWrite struct {
 	// conditioned on the current program being ProgramID.
 	LockType  string
 	ProgramID string
+	// MemberLimit caps the tenant's members (0: none).
+	MemberLimit int64
 }
 
 // Commit turns the draft into a Commit. Entries are numbered and hash-chained
@@ -298,8 +304,8 @@ func (d *Draft) Commit(tenantID string) *Commit {
 // every field that states what happened, in a fixed order.
 func EntryHash(prev string, e Entry) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%d|%s|%d|%d|%d|%d|%s|%s|%s|%s|%s|", prev, e.Seq, e.Kind, e.Amount,
-		e.Available, e.Pending, e.Held, e.OrderID, e.RefundID, e.Note, e.KeyID, e.At.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&b, "%s|%d|%s|%d|%d|%d|%d|%s|%s|%s|%s|%s|%s|%s|", prev, e.Seq, e.Kind, e.Amount,
+		e.Available, e.Pending, e.Held, e.OrderID, e.RefundID, e.Note, e.KeyID, e.StaffID, e.PointOfSale, e.At.UTC().Format(time.RFC3339Nano))
 	ids := make([]string, 0, len(e.Lots))
 	for id := range e.Lots {
 		ids = append(ids, id)

@@ -168,7 +168,7 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	if err != nil {
 		return EnrollResult{}, false, err
 	}
-	if err := s.Store.PutChallenge(ctx, ch, rec); err != nil {
+	if err := s.Store.PutChallenge(ctx, ch, rec, MeterFor(t, UseEnroll, now)); err != nil {
 		if errors.Is(err, ErrIdempotencyRace) {
 			return s.StartEnrollment(ctx, tenantID, idem, req, public)
 		}
@@ -243,7 +243,8 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 			Name: ch.Name, BirthDate: ch.BirthDate, Marketing: ch.Marketing, Card: NewCardNumber(),
 			Status: MemberActive, CreatedAt: now,
 		}
-		d := newMemberDraft(acct, now, "")
+		// The customer verifies, on the enrollment page or at the till.
+		d := newMemberDraft(acct, now, Caller{TenantID: tenantID})
 		if len(p.Tiers) > 0 {
 			d.refreshTier(p) // the base tier from the first day
 		}
@@ -260,7 +261,8 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 			d.record(Entry{Kind: KindWelcome, Available: wb.Points, Lots: map[string]Points{lot.ID: wb.Points}})
 		}
 		c := d.Commit(tenantID)
-		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card}
+		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card, MemberLimit: t.Limits().Members}
+		c.Meter = MeterFor(t, UseVerify, now)
 		if t.ProgramType == "" {
 			c.Enrollment.LockType, c.Enrollment.ProgramID = p.Type, p.ID
 		}

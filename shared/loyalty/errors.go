@@ -39,6 +39,9 @@ const (
 	CodeEnrollmentClosed     Code = "enrollment_closed"
 	CodeNotBonusProgram      Code = "not_a_bonus_program"
 	CodeProgramTypeLocked    Code = "program_type_locked"
+	CodePlanLimit            Code = "plan_limit"
+	CodeStaffNotFound        Code = "staff_not_found"
+	CodePointOfSaleNotFound  Code = "point_of_sale_not_found"
 	CodeIdempotencyKeyNeeded Code = "idempotency_key_required"
 	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
 	CodeConflict             Code = "concurrent_update"
@@ -87,6 +90,9 @@ var AllCodes = []Code{
 	CodeNotFound,
 	CodeTenantNotFound,
 	CodeInternal,
+	CodePlanLimit,
+	CodeStaffNotFound,
+	CodePointOfSaleNotFound,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

@@ -58,7 +58,7 @@ type RedeemResult struct {
 
 // Redeem places a hold of req.Points on the order, replacing any earlier hold
 // on it. Points come from available lots, soonest-expiring first.
-func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now time.Time, keyID string) (*Draft, *Order, RedeemResult, error) {
+func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now time.Time, by Caller) (*Draft, *Order, RedeemResult, error) {
 	if err := requireSpendingProgram(p); err != nil {
 		return nil, nil, RedeemResult{}, err
 	}
@@ -78,7 +78,7 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 	if order != nil {
 		o = *order
 	}
-	d := NewDraft(st, now, keyID)
+	d := NewDraft(st, now, by)
 	tier := TierAt(p, &st.Stats, now)
 	limit := RedeemLimitFor(p, tier, req.Total, req.Items)
 	offer := max(0, min(limit, st.Account.Available+o.Held))
@@ -133,7 +133,7 @@ type CloseResult struct {
 
 // Close captures the order's hold (the points are spent) and accrues cashback
 // on the part of the total paid in money.
-func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.Time, keyID string) (*Draft, *Order, CloseResult, error) {
+func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.Time, by Caller) (*Draft, *Order, CloseResult, error) {
 	if err := checkOrderMember(order, st.Account.MemberID); err != nil {
 		return nil, nil, CloseResult{}, err
 	}
@@ -144,7 +144,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	if order != nil {
 		o = *order
 	}
-	d := NewDraft(st, now, keyID)
+	d := NewDraft(st, now, by)
 	value := DefaultPointValue
 	if p != nil {
 		value = p.Value()
@@ -227,11 +227,11 @@ type CancelResult struct {
 
 // Cancel releases the hold of an open order. The order stays open and can
 // still be closed (paid fully in money).
-func Cancel(st MemberState, order *Order, now time.Time, keyID string) (*Draft, *Order, CancelResult, error) {
+func Cancel(st MemberState, order *Order, now time.Time, by Caller) (*Draft, *Order, CancelResult, error) {
 	if order.State == OrderClosed {
 		return nil, nil, CancelResult{}, Errorf(CodeOrderClosed, "order %s is closed; refund it instead", order.ID)
 	}
-	d := NewDraft(st, now, keyID)
+	d := NewDraft(st, now, by)
 	o := *order
 	released := releaseHold(d, &o)
 	return d, &o, CancelResult{Released: released, Balance: d.acct.Balance()}, nil
@@ -240,7 +240,7 @@ func Cancel(st MemberState, order *Order, now time.Time, keyID string) (*Draft, 
 // ReleaseStaleHold is the sweep's cancel: it releases a hold whose timeout
 // has passed and does nothing otherwise.
 func ReleaseStaleHold(st MemberState, order *Order, now time.Time) (*Draft, *Order) {
-	d := NewDraft(st, now, "sweep")
+	d := NewDraft(st, now, Caller{KeyID: "sweep"})
 	o := *order
 	if o.State == OrderOpen && o.Held > 0 && !o.HoldExpiresAt.After(now) {
 		releaseHold(d, &o)
@@ -271,7 +271,7 @@ type RefundResult struct {
 // lots; what the member has already spent is reported as shortfall, never
 // taken below zero. Returned points go back to the lots they were spent from,
 // keeping their original expiry.
-func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now time.Time, keyID string) (*Draft, *Order, RefundResult, error) {
+func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now time.Time, by Caller) (*Draft, *Order, RefundResult, error) {
 	if order.State != OrderClosed {
 		return nil, nil, RefundResult{}, Errorf(CodeOrderNotClosed, "order %s is not closed; cancel it instead", order.ID)
 	}
@@ -281,7 +281,7 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 				return nil, nil, RefundResult{}, Errorf(CodeRefundIDReused, "refund %s was applied with another amount", r.ID)
 			}
 			// Applied before: answer as then, change nothing.
-			return NewDraft(st, now, keyID), order, RefundResult{RefundID: r.ID, ReversedAccrual: r.ReversedAccrual,
+			return NewDraft(st, now, by), order, RefundResult{RefundID: r.ID, ReversedAccrual: r.ReversedAccrual,
 				ReturnedPoints: r.ReturnedPoints, Shortfall: r.Shortfall, RefundedTotal: order.Refunded, Balance: st.Account.Balance()}, nil
 		}
 	}
@@ -301,7 +301,7 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 		returnDue = proportion(order.Redeemed, after, bound) - proportion(order.Redeemed, before, bound)
 	}
 
-	d := NewDraft(st, now, keyID)
+	d := NewDraft(st, now, by)
 	o := *order
 	o.SpentLots = append([]LotTake(nil), order.SpentLots...)
 	e := Entry{Kind: KindRefund, OrderID: o.ID, RefundID: req.RefundID, Lots: map[string]Points{}}
@@ -381,7 +381,7 @@ func (r *SweepResult) Add(o SweepResult) {
 // SweepMember matures the member's pending lots that are due and expires the
 // lots whose time has come. Run twice, it does nothing the second time.
 func SweepMember(st MemberState, now time.Time) (*Draft, SweepResult) {
-	d := NewDraft(st, now, "sweep")
+	d := NewDraft(st, now, Caller{KeyID: "sweep"})
 	var res SweepResult
 	mature := Entry{Kind: KindMature, Lots: map[string]Points{}}
 	expire := Entry{Kind: KindExpire, Lots: map[string]Points{}}

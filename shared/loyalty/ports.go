@@ -40,7 +40,7 @@ type Store interface {
 	// Hit counts one event against a rate limit and fails with
 	// ErrTooManyRequests once limit events fall in the current window.
 	Hit(ctx context.Context, tenantID, scope string, now time.Time, window time.Duration, limit int) error
-	PutChallenge(ctx context.Context, c *Challenge, idem *IdemRecord) error
+	PutChallenge(ctx context.Context, c *Challenge, idem *IdemRecord, meter *Meter) error
 	GetChallenge(ctx context.Context, tenantID, challengeID string) (*Challenge, error)
 	// FailAttempt spends one attempt, conditioned on the attempts read.
 	FailAttempt(ctx context.Context, tenantID, challengeID string, attemptsRead int) error
@@ -54,6 +54,7 @@ type Store interface {
 type APIKey struct {
 	Hash        string
 	KeyID       string
+	StaffID     string
 	TenantID    string
 	Role        Role
 	PointOfSale string

@@ -186,7 +186,7 @@ func (s *Service) SetGroups(ctx context.Context, c Caller, memberID string, grou
 		if err != nil {
 			return err
 		}
-		d := NewDraft(*st, s.now(), c.KeyID)
+		d := NewDraft(*st, s.now(), c)
 		d.stats.Groups = append([]string(nil), groups...)
 		d.statsChanged = true
 		if p := t.CurrentProgram; p != nil && len(p.Tiers) > 0 {
@@ -261,7 +261,7 @@ func (s *Service) Authenticate(ctx context.Context, keyHash string) (Caller, err
 	if k.Revoked {
 		return Caller{}, Errorf(CodeUnauthorized, "unknown or revoked API key")
 	}
-	return Caller{TenantID: k.TenantID, Role: k.Role, KeyID: k.KeyID, PointOfSale: k.PointOfSale}, nil
+	return Caller{TenantID: k.TenantID, Role: k.Role, KeyID: k.KeyID, StaffID: k.StaffID, PointOfSale: k.PointOfSale}, nil
 }
 
 // ErrNotFoundKey is returned by a store for an unknown API key.

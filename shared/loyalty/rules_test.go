@@ -88,7 +88,7 @@ func lot(id string, n Points, expires time.Time) Lot {
 
 func TestRedeemSpendsSoonestExpiringFirst(t *testing.T) {
 	st := memberWith(lot("late", 1000, t0.AddDate(0, 6, 0)), lot("never", 1000, time.Time{}), lot("soon", 1000, t0.AddDate(0, 0, 1)))
-	d, o, res, err := Redeem(program(), st, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 1500}, t0, "k")
+	d, o, res, err := Redeem(program(), st, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 1500}, t0, Caller{KeyID: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,19 +134,19 @@ func TestRedeemRefusals(t *testing.T) {
 		{closed, 100, 10000, CodeOrderClosed},
 		{other, 100, 10000, CodeOrderMemberMismatch},
 	} {
-		_, _, _, err := Redeem(program(), st, c.order, RedeemRequest{OrderID: "o", Total: c.total, Points: c.points}, t0, "k")
+		_, _, _, err := Redeem(program(), st, c.order, RedeemRequest{OrderID: "o", Total: c.total, Points: c.points}, t0, Caller{KeyID: "k"})
 		if CodeOf(err) != c.code {
 			t.Errorf("want %s, got %v", c.code, err)
 		}
 	}
 	blocked := st
 	blocked.Account.Status = MemberBlocked
-	if _, _, _, err := Redeem(program(), blocked, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 1}, t0, "k"); CodeOf(err) != CodeMemberBlocked {
+	if _, _, _, err := Redeem(program(), blocked, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 1}, t0, Caller{KeyID: "k"}); CodeOf(err) != CodeMemberBlocked {
 		t.Errorf("blocked: %v", err)
 	}
 	stopped := program()
 	stopped.Status = ProgramStopped
-	if _, _, _, err := Redeem(stopped, st, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 100}, t0, "k"); err != nil {
+	if _, _, _, err := Redeem(stopped, st, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 100}, t0, Caller{KeyID: "k"}); err != nil {
 		t.Errorf("a stopped program still lets members spend: %v", err)
 	}
 }
@@ -156,12 +156,12 @@ func TestPartialRefundsSettleExactly(t *testing.T) {
 	// three parts: the parts add up to exactly what was accrued and spent.
 	p := program()
 	st := memberWith(lot("a", 3000, time.Time{}))
-	d, o, _, err := Redeem(p, st, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 3000}, t0, "k")
+	d, o, _, err := Redeem(p, st, nil, RedeemRequest{OrderID: "o", Total: 10000, Points: 3000}, t0, Caller{KeyID: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st = apply(t, st, d)
-	d, o, cr, err := Close(p, st, o, CloseRequest{OrderID: "o", Total: 10000}, t0, "k")
+	d, o, cr, err := Close(p, st, o, CloseRequest{OrderID: "o", Total: 10000}, t0, Caller{KeyID: "k"})
 	if err != nil || cr.Accrued != 350 || cr.MoneyPaid != 7000 {
 		t.Fatalf("close %+v %v", cr, err)
 	}
@@ -169,7 +169,7 @@ func TestPartialRefundsSettleExactly(t *testing.T) {
 	var reversed, returned Points
 	for i, amt := range []Money{3333, 3333, 334} {
 		var rr RefundResult
-		d, o, rr, err = Refund(p, st, o, RefundRequest{RefundID: string(rune('a' + i)), Amount: amt}, t0, "k")
+		d, o, rr, err = Refund(p, st, o, RefundRequest{RefundID: string(rune('a' + i)), Amount: amt}, t0, Caller{KeyID: "k"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestPartialRefundsSettleExactly(t *testing.T) {
 	if reversed != 350 || returned != 3000 {
 		t.Fatalf("reversed %d returned %d", reversed, returned)
 	}
-	if _, _, _, err := Refund(p, st, o, RefundRequest{RefundID: "d", Amount: 1}, t0, "k"); CodeOf(err) != CodeRefundExceedsOrder {
+	if _, _, _, err := Refund(p, st, o, RefundRequest{RefundID: "d", Amount: 1}, t0, Caller{KeyID: "k"}); CodeOf(err) != CodeRefundExceedsOrder {
 		t.Fatalf("refund beyond money paid: %v", err)
 	}
 	if st.Account.Available != 3000 {

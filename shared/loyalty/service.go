@@ -112,7 +112,7 @@ type orderDecision[T any] func(oc *OrderContext, st MemberState, now time.Time) 
 
 // orderOp runs an order operation: three round trips at most (the context
 // read, the member read, the commit), plus retries on conflicts.
-func orderOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (out T, replayed bool, err error) {
+func orderOp[T any](ctx context.Context, s *Service, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (out T, replayed bool, err error) {
 	err = retry(ctx, func() error {
 		oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: orderID, IdemKey: idem.Key, Member: ref})
 		if err != nil {
@@ -155,6 +155,7 @@ func orderOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, orderI
 		if commit.Idem, err = s.idemRecord(idem, res); err != nil {
 			return err
 		}
+		commit.Meter = MeterFor(oc.Tenant, kind, now)
 		if err := s.Store.Commit(ctx, commit); err != nil {
 			return err
 		}
@@ -173,29 +174,29 @@ func currentProgram(oc *OrderContext) *Program {
 
 // RedeemPoints holds points on an open order.
 func (s *Service) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref MemberRef, req RedeemRequest) (RedeemResult, bool, error) {
-	return orderOp(ctx, s, c, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
-		return Redeem(currentProgram(oc), st, oc.Order, req, now, c.KeyID)
+	return orderOp(ctx, s, c, UseRedeem, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
+		return Redeem(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 
 // CloseOrder captures the hold and accrues cashback.
 func (s *Service) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
-	return orderOp(ctx, s, c, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
-		return Close(currentProgram(oc), st, oc.Order, req, now, c.KeyID)
+	return orderOp(ctx, s, c, UseClose, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+		return Close(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 
 // CancelOrder releases the hold of an open order.
 func (s *Service) CancelOrder(ctx context.Context, c Caller, idem Idem, orderID string) (CancelResult, bool, error) {
-	return orderOp(ctx, s, c, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
-		return Cancel(st, oc.Order, now, c.KeyID)
+	return orderOp(ctx, s, c, UseCancel, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
+		return Cancel(st, oc.Order, now, c)
 	})
 }
 
 // RefundOrder applies a refund to a closed order.
 func (s *Service) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID string, req RefundRequest) (RefundResult, bool, error) {
-	return orderOp(ctx, s, c, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
-		return Refund(currentProgram(oc), st, oc.Order, req, now, c.KeyID)
+	return orderOp(ctx, s, c, UseRefund, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
+		return Refund(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 

@@ -126,7 +126,8 @@ type Caller struct {
 	TenantID    string
 	Role        Role
 	KeyID       string // short, non-secret identifier of the API key
-	PointOfSale string
+	StaffID     string // the staff member the key was issued to ("" for the owner key)
+	PointOfSale string // a cashier's point of sale
 }
 
 // MemberRef addresses a member by exactly one of id, card or phone.
@@ -271,20 +272,22 @@ const (
 // Entry is one append-only ledger line. The deltas of every entry summed give
 // the account's balances; Hash chains each entry to the one before.
 type Entry struct {
-	Seq       int64             `json:"seq"`
-	Kind      string            `json:"kind"`
-	Amount    Points            `json:"amount"` // change of available + pending, as the member sees it
-	Available Points            `json:"dAvailable"`
-	Pending   Points            `json:"dPending"`
-	Held      Points            `json:"dHeld"`
-	OrderID   string            `json:"orderId,omitempty"`
-	RefundID  string            `json:"refundId,omitempty"`
-	Lots      map[string]Points `json:"lots,omitempty"` // lot → points added (+) or taken (−)
-	Note      string            `json:"note,omitempty"`
-	KeyID     string            `json:"keyId,omitempty"`
-	At        time.Time         `json:"at"`
-	PrevHash  string            `json:"prevHash"`
-	Hash      string            `json:"hash"`
+	Seq         int64             `json:"seq"`
+	Kind        string            `json:"kind"`
+	Amount      Points            `json:"amount"` // change of available + pending, as the member sees it
+	Available   Points            `json:"dAvailable"`
+	Pending     Points            `json:"dPending"`
+	Held        Points            `json:"dHeld"`
+	OrderID     string            `json:"orderId,omitempty"`
+	RefundID    string            `json:"refundId,omitempty"`
+	Lots        map[string]Points `json:"lots,omitempty"` // lot → points added (+) or taken (−)
+	Note        string            `json:"note,omitempty"`
+	KeyID       string            `json:"keyId,omitempty"`
+	StaffID     string            `json:"staffId,omitempty"`
+	PointOfSale string            `json:"pointOfSaleId,omitempty"`
+	At          time.Time         `json:"at"`
+	PrevHash    string            `json:"prevHash"`
+	Hash        string            `json:"hash"`
 }
 
 // OTP challenge purposes.

@@ -24,6 +24,7 @@ const (
 	FnPrograms  = "programs"
 	FnMembers   = "members"
 	FnAdmin     = "admin"
+	FnTenancy   = "tenancy"
 
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
@@ -50,6 +51,13 @@ var Routes = []Route{
 	{FnMembers, "find-member", "GET", "/v1/members"},
 	{FnMembers, "list-member-ledger", "GET", "/v1/members/{memberId}/ledger"},
 	{FnMembers, "set-member-groups", "PUT", "/v1/members/{memberId}/groups"},
+	{FnTenancy, "create-point-of-sale", "POST", "/v1/points-of-sale"},
+	{FnTenancy, "list-points-of-sale", "GET", "/v1/points-of-sale"},
+	{FnTenancy, "create-staff", "POST", "/v1/staff"},
+	{FnTenancy, "list-staff", "GET", "/v1/staff"},
+	{FnTenancy, "revoke-staff", "DELETE", "/v1/staff/{staffId}"},
+	{FnTenancy, "get-usage", "GET", "/v1/usage"},
+	{FnTenancy, "list-audit", "GET", "/v1/audit"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
 }
@@ -99,6 +107,7 @@ var Permissions = map[string]Access{
 	FnPrograms:    {ReadTable: true, WriteTable: true},
 	FnMembers:     {ReadTable: true, WriteTable: true}, // groups
 	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
+	FnTenancy:     {ReadTable: true, WriteTable: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
 }
 

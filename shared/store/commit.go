@@ -33,6 +33,43 @@ func (t *txn) put(p *types.Put, fail onFail) {
 	t.fails = append(t.fails, fail)
 }
 
+// tenantOnEnroll counts the new member within the plan's limit and, on the
+// tenant's first card, fixes its program type.
+func tenantOnEnroll(tenantID string, en *loyalty.EnrollmentWrite) (*types.Update, onFail) {
+	expr := "ADD memberCount :one"
+	cond := "attribute_exists(PK)"
+	vals := map[string]types.AttributeValue{":one": num(1)}
+	fail := onFail(loyalty.ErrConflict)
+	if en.MemberLimit > 0 {
+		cond += " AND (attribute_not_exists(memberCount) OR memberCount < :limit)"
+		vals[":limit"] = num(en.MemberLimit)
+		fail = loyalty.PlanLimitError(loyalty.LimitMembers)
+	}
+	if en.LockType != "" {
+		expr = "SET programType = :t " + expr
+		cond += " AND currentProgramId = :p AND (attribute_not_exists(programType) OR programType = :t)"
+		vals[":t"], vals[":p"] = str(en.LockType), str(en.ProgramID)
+	}
+	return &types.Update{
+		Key: key(tenantPK(tenantID), skTenant), UpdateExpression: &expr, ConditionExpression: &cond, ExpressionAttributeValues: vals,
+	}, fail
+}
+
+// meterUpdate counts one operation in a usage shard, refusing past the cap.
+func meterUpdate(tenantID string, m *loyalty.Meter) (*types.Update, onFail) {
+	u := &types.Update{
+		Key:                       key(usagePK(tenantID, m.Month, m.Shard), skUsage),
+		UpdateExpression:          strp("ADD #k :one, #total :one"),
+		ExpressionAttributeNames:  map[string]string{"#k": m.Kind, "#total": "total"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+	}
+	if m.Cap > 0 {
+		u.ConditionExpression = strp("attribute_not_exists(#total) OR #total < :cap")
+		u.ExpressionAttributeValues[":cap"] = num(m.Cap)
+	}
+	return u, loyalty.PlanLimitError(loyalty.LimitMonthlyOps)
+}
+
 func (t *txn) update(u *types.Update, fail onFail) {
 	u.TableName = &t.table
 	t.items = append(t.items, types.TransactWriteItem{Update: u})
@@ -258,7 +295,7 @@ func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion
 
 // PutChallenge stores a new one-time-code challenge (cleaned by TTL a day
 // after it expires).
-func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *loyalty.IdemRecord) error {
+func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *loyalty.IdemRecord, meter *loyalty.Meter) error {
 	t := &txn{table: s.table}
 	item, err := marshal(challengeItem{Challenge: *c, Phone: c.Phone, Email: c.Email, Name: c.Name, BirthDate: c.BirthDate, Marketing: c.Marketing, CodeHash: c.CodeHash},
 		challengePK(c.TenantID, c.ID), skChallenge)
@@ -273,6 +310,9 @@ func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *lo
 			return err
 		}
 		t.put(p, loyalty.ErrIdempotencyRace)
+	}
+	if meter != nil {
+		t.update(meterUpdate(c.TenantID, meter))
 	}
 	return s.run(ctx, t)
 }
@@ -293,11 +333,11 @@ func (s *Store) CreateTenant(ctx context.Context, tn *loyalty.Tenant, k loyalty.
 		return err
 	}
 	t.put(putNew(slug), loyalty.Errorf(loyalty.CodeConflict, "slug %s is taken", tn.Slug))
-	ki, err := marshal(keyItem{KeyID: k.KeyID, TenantID: k.TenantID, Role: k.Role, PointOfSale: k.PointOfSale, CreatedAt: k.CreatedAt}, keyPK(k.Hash), skKey)
+	ki, err := keyPut(k)
 	if err != nil {
 		return err
 	}
-	t.put(putNew(ki), loyalty.ErrConflict)
+	t.put(ki, loyalty.ErrConflict)
 	return s.run(ctx, t)
 }
 

@@ -111,6 +111,7 @@ type uniqItem struct {
 
 type keyItem struct {
 	KeyID       string       `json:"keyId"`
+	StaffID     string       `json:"staffId,omitempty"`
 	TenantID    string       `json:"tenantId"`
 	Role        loyalty.Role `json:"role"`
 	PointOfSale string       `json:"pointOfSale,omitempty"`
@@ -137,3 +138,11 @@ func putIf(item map[string]types.AttributeValue, attr string, want int64) *types
 }
 
 func strp(s string) *string { return &s }
+
+func keyPut(k loyalty.APIKey) (*types.Put, error) {
+	item, err := marshal(keyItem{KeyID: k.KeyID, StaffID: k.StaffID, TenantID: k.TenantID, Role: k.Role, PointOfSale: k.PointOfSale, CreatedAt: k.CreatedAt}, keyPK(k.Hash), skKey)
+	if err != nil {
+		return nil, err
+	}
+	return putNew(item), nil
+}

@@ -17,7 +17,10 @@
 //	T#t#OTP#c / OTP              one-time-code challenge (TTL)
 //	T#t#IDEM#<sha256(key)> / IDEM  idempotency record (TTL)
 //	T#t#RATE#<sha256(scope)>#<window> / RATE  rate-limit counter (TTL)
-//	KEY#<sha256(key)> / KEY      API key → tenant, role
+//	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
+//	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters)
+//	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
+//	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant
 //	SWEEP / STATE                the sweep's cursor
 //

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -113,7 +114,8 @@ func New(t testing.TB, opts ...Options) *Env {
 	a, err := app.New(context.Background(), app.Config{
 		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
 		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
-		Logger: slog.New(slog.DiscardHandler),
+		// Only internal errors are logged: a test that meets one shows its cause.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		t.Fatalf("wire app: %v", err)
