@@ -133,7 +133,20 @@ func op(r routes.Route, summary string, tags ...string) huma.Operation {
 	if !isPublic(r.OperationID) {
 		o.Security = []map[string][]string{{"apiKey": {}}}
 	}
+	if adminOnly[r.OperationID] {
+		o.Metadata["minRole"] = loyalty.RoleAdmin
+		o.Description = strings.TrimSpace(o.Description + " Needs an owner or admin key.")
+	}
 	return o
+}
+
+// adminOnly operations are refused to cashiers (403) before anything else,
+// the service checking again.
+var adminOnly = map[string]bool{
+	"create-program": true, "update-program": true, "activate-program": true, "stop-program": true,
+	"create-point-of-sale": true, "create-staff": true, "list-staff": true, "revoke-staff": true, "list-audit": true,
+	"run-expiry-sweep": true, "adjust-member": true, "block-member": true, "unblock-member": true,
+	"replace-member-card": true, "set-member-groups": true,
 }
 
 func isPublic(operationID string) bool {
@@ -174,6 +187,10 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	if who, ok := ctx.Context().Value(logKey{}).(*loyalty.Caller); ok {
 		*who = caller
+	}
+	if min, ok := ctx.Operation().Metadata["minRole"].(loyalty.Role); ok && !caller.Role.AtLeast(min) {
+		s.writeErr(ctx, newProblem(loyalty.CodeForbidden, "this key's role may not do that"))
+		return
 	}
 	next(huma.WithValue(ctx, callerKey{}, caller))
 }

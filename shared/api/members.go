@@ -94,6 +94,9 @@ type EntryView struct {
 	RefundID  string           `json:"refundId,omitempty"`
 	Lots      map[string]int64 `json:"lots,omitempty"`
 	Note      string           `json:"note,omitempty"`
+	KeyID     string           `json:"keyId,omitempty" doc:"API key that made the change"`
+	StaffID   string           `json:"staffId,omitempty" doc:"Staff member that made the change"`
+	POS       string           `json:"pointOfSaleId,omitempty" doc:"Point of sale it happened at"`
 	At        time.Time        `json:"at"`
 	Hash      string           `json:"hash"`
 }
@@ -124,7 +127,8 @@ func (s *server) registerLedger(r routes.Route) {
 		out.Body.Entries = make([]EntryView, 0, len(entries))
 		for _, e := range entries {
 			v := EntryView{Seq: e.Seq, Kind: e.Kind, Amount: int64(e.Amount), Available: int64(e.Available), Pending: int64(e.Pending),
-				Held: int64(e.Held), OrderID: e.OrderID, RefundID: e.RefundID, Note: e.Note, At: e.At, Hash: e.Hash}
+				Held: int64(e.Held), OrderID: e.OrderID, RefundID: e.RefundID, Note: e.Note, At: e.At, Hash: e.Hash,
+				KeyID: e.KeyID, StaffID: e.StaffID, POS: e.PointOfSale}
 			if len(e.Lots) > 0 {
 				v.Lots = map[string]int64{}
 				for id, n := range e.Lots {
@@ -159,6 +163,61 @@ func (s *server) registerSetGroups(r routes.Route) {
 			}
 		}
 		a, err := s.deps.Service.SetGroups(ctx, callerOf(ctx), in.MemberID, in.Body.Groups)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &MemberOutput{memberView(a)}, nil
+	})
+}
+
+type AdjustInput struct {
+	MemberPath
+	IdemRequired
+	RawBody []byte
+	Body    struct {
+		Points int64  `json:"points" minimum:"-1000000000000" maximum:"1000000000000" doc:"Points (hundredths) to credit (positive) or debit (negative)"`
+		Reason string `json:"reason" minLength:"1" maxLength:"500" doc:"Why: kept in the ledger and the audit trail"`
+	}
+}
+
+type AdjustOutput struct {
+	ReplayedHeader
+	Body loyalty.AdjustResult
+}
+
+func (s *server) registerAdjust(r routes.Route) {
+	o := op(r, "Credit or debit a member by hand (a compensating ledger entry, never an edit)", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *AdjustInput) (*AdjustOutput, error) {
+		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.MemberID}, in.RawBody)
+		res, replayed, err := s.deps.Service.AdjustPoints(ctx, callerOf(ctx), idem, in.MemberID,
+			loyalty.AdjustRequest{Points: loyalty.Points(in.Body.Points), Reason: in.Body.Reason})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &AdjustOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
+}
+
+func (s *server) registerBlock(blocked bool) func(routes.Route) {
+	return func(r routes.Route) {
+		summary := "Unblock a member's card"
+		if blocked {
+			summary = "Block a member's card: it neither earns nor spends"
+		}
+		huma.Register(s.api, op(r, summary, "members"), func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
+			a, err := s.deps.Service.SetBlocked(ctx, callerOf(ctx), in.MemberID, blocked)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &MemberOutput{memberView(a)}, nil
+		})
+	}
+}
+
+func (s *server) registerReplaceCard(r routes.Route) {
+	o := op(r, "Issue a new card number for a lost card, keeping the balance", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
+		a, err := s.deps.Service.ReplaceCard(ctx, callerOf(ctx), in.MemberID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -29,6 +29,7 @@ type Draft struct {
 	// statsChanged and acctChanged mark writes without a ledger entry
 	// (activity counters and tier changes).
 	statsChanged, acctChanged bool
+	cardChange                *CardChange
 }
 
 // NewDraft starts a draft over a member's state as read.
@@ -233,6 +234,8 @@ type Commit struct {
 	Meter *Meter
 	// Audit records an administrative action with the change.
 	Audit *AuditEntry
+	// CardChange moves the card claim to a new number.
+	CardChange *CardChange
 }
 
 // OrderWrite is an order to write, conditioned on the version read
@@ -279,6 +282,7 @@ func (d *Draft) Commit(tenantID string) *Commit {
 		st := d.stats
 		c.Stats = &st
 	}
+	c.CardChange = d.cardChange
 	ids := make([]string, 0, len(d.lots))
 	for id := range d.lots {
 		ids = append(ids, id)

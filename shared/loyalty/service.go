@@ -233,12 +233,12 @@ func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteR
 	if oc.MemberID == "" {
 		return QuoteResult{}, ErrMemberNotFound
 	}
-	p := currentProgram(oc)
-	if err := requireSpendingProgram(p); err != nil {
-		return QuoteResult{}, err
-	}
 	st, err := s.Store.LoadMember(ctx, c.TenantID, oc.MemberID)
 	if err != nil {
+		return QuoteResult{}, err
+	}
+	p := currentProgram(oc)
+	if err := requireSpendingProgram(p); err != nil {
 		return QuoteResult{}, err
 	}
 	acct := st.Account

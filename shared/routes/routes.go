@@ -51,6 +51,10 @@ var Routes = []Route{
 	{FnMembers, "find-member", "GET", "/v1/members"},
 	{FnMembers, "list-member-ledger", "GET", "/v1/members/{memberId}/ledger"},
 	{FnMembers, "set-member-groups", "PUT", "/v1/members/{memberId}/groups"},
+	{FnMembers, "adjust-member", "POST", "/v1/members/{memberId}/adjustments"},
+	{FnMembers, "block-member", "POST", "/v1/members/{memberId}/block"},
+	{FnMembers, "unblock-member", "POST", "/v1/members/{memberId}/unblock"},
+	{FnMembers, "replace-member-card", "POST", "/v1/members/{memberId}/card"},
 	{FnTenancy, "create-point-of-sale", "POST", "/v1/points-of-sale"},
 	{FnTenancy, "list-points-of-sale", "GET", "/v1/points-of-sale"},
 	{FnTenancy, "create-staff", "POST", "/v1/staff"},
@@ -105,7 +109,7 @@ var Permissions = map[string]Access{
 	FnRefund:      {ReadTable: true, WriteTable: true},
 	FnOrders:      {ReadTable: true, WriteTable: true},
 	FnPrograms:    {ReadTable: true, WriteTable: true},
-	FnMembers:     {ReadTable: true, WriteTable: true}, // groups
+	FnMembers:     {ReadTable: true, WriteTable: true}, // groups, adjustments, block, card
 	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnTenancy:     {ReadTable: true, WriteTable: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},

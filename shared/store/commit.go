@@ -236,14 +236,29 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			return err
 		}
 		t.put(putNew(card), loyalty.ErrCardTaken)
-		if en.LockType != "" {
-			t.update(&types.Update{
-				Key:                       key(tenantPK(c.TenantID), skTenant),
-				UpdateExpression:          strp("SET programType = :t"),
-				ConditionExpression:       strp("currentProgramId = :p AND (attribute_not_exists(programType) OR programType = :t)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(en.LockType), ":p": str(en.ProgramID)},
-			}, loyalty.ErrConflict)
+		t.update(tenantOnEnroll(c.TenantID, en))
+	}
+	if cc := c.CardChange; cc != nil {
+		card, err := marshal(uniqItem{MemberID: c.MemberID}, cardPK(c.TenantID, cc.New), skUniq)
+		if err != nil {
+			return err
 		}
+		t.put(putNew(card), loyalty.ErrCardTaken)
+		t.del(&types.Delete{
+			Key:                       key(cardPK(c.TenantID, cc.Old), skUniq),
+			ConditionExpression:       strp("memberId = :m"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":m": str(c.MemberID)},
+		}, loyalty.ErrConflict)
+	}
+	if c.Meter != nil {
+		t.update(meterUpdate(c.TenantID, c.Meter))
+	}
+	if c.Audit != nil {
+		p, err := auditPut(c.TenantID, c.Audit)
+		if err != nil {
+			return err
+		}
+		t.put(p, nil)
 	}
 	return s.run(ctx, t)
 }

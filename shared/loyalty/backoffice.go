@@ -1,0 +1,174 @@
+package loyalty
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Back-office work on members (seeds 003 and 004): manual adjustments,
+// blocking a card, replacing a lost card. Each is one conditioned commit
+// with its ledger entry (for adjustments) and an audit entry.
+
+// AdjustRequest corrects a balance by a compensating entry, never an edit.
+type AdjustRequest struct {
+	Points Points // positive credits, negative debits
+	Reason string
+}
+
+// AdjustResult reports the new balance.
+type AdjustResult struct {
+	Adjusted Points  `json:"adjusted"`
+	Balance  Balance `json:"balance"`
+}
+
+// Adjust decides a manual adjustment: a credit is a new lot with the
+// program's lifetime; a debit takes from available lots, soonest-expiring
+// first, and never below zero.
+func Adjust(p *Program, st MemberState, req AdjustRequest, now time.Time, by Caller) (*Draft, AdjustResult, error) {
+	if req.Points == 0 {
+		return nil, AdjustResult{}, Invalid("points", "points must not be zero")
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return nil, AdjustResult{}, Invalid("reason", "a reason is required")
+	}
+	d := NewDraft(st, now, by)
+	e := Entry{Kind: KindAdjust, Note: strings.TrimSpace(req.Reason), Lots: map[string]Points{}}
+	if req.Points > 0 {
+		var expires time.Time
+		if p != nil {
+			if lt := p.Lifetime(); !lt.IsZero() {
+				expires = lt.AddTo(now)
+			}
+		}
+		l := d.addLot(req.Points, time.Time{}, expires, "")
+		e.Available, e.Lots[l.ID] = req.Points, req.Points
+	} else {
+		want := -req.Points
+		if want > d.acct.Available {
+			return nil, AdjustResult{}, &Error{Code: CodeInsufficientPoints, Message: "the member has fewer points available",
+				Extra: map[string]any{"available": d.acct.Available}}
+		}
+		taken, got := d.takeAvailable(want, "")
+		for _, t := range taken {
+			e.Lots[t.Lot] -= t.Points
+		}
+		e.Available = -got
+	}
+	d.record(e)
+	return d, AdjustResult{Adjusted: req.Points, Balance: d.acct.Balance()}, nil
+}
+
+// memberOp runs a back-office change of one member: read, decide, commit
+// with the audit entry and the meter, retry on conflicts.
+func memberOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, memberID, kind string,
+	decide func(t *Tenant, st MemberState, now time.Time) (*Draft, T, *AuditEntry, error)) (out T, replayed bool, err error) {
+	err = retry(ctx, func() error {
+		if idem.Key != "" {
+			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				out, err = replay[T](rec, idem)
+				replayed = err == nil
+				return err
+			}
+		}
+		t, err := s.Store.GetTenant(ctx, c.TenantID)
+		if err != nil {
+			return err
+		}
+		st, err := s.Store.LoadMember(ctx, c.TenantID, memberID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		d, res, a, err := decide(t, *st, now)
+		if err != nil {
+			return err
+		}
+		commit := d.Commit(c.TenantID)
+		commit.Audit = a
+		if kind != "" {
+			commit.Meter = MeterFor(t, kind, now)
+		}
+		if commit.Idem, err = s.idemRecord(idem, res); err != nil {
+			return err
+		}
+		if err := s.Store.Commit(ctx, commit); err != nil {
+			return err
+		}
+		out = res
+		return nil
+	})
+	return out, replayed, err
+}
+
+// AdjustPoints credits or debits a member by hand, with a reason.
+func (s *Service) AdjustPoints(ctx context.Context, c Caller, idem Idem, memberID string, req AdjustRequest) (AdjustResult, bool, error) {
+	if err := requireAdmin(c); err != nil {
+		return AdjustResult{}, false, err
+	}
+	return memberOp(ctx, s, c, idem, memberID, UseAdjust, func(t *Tenant, st MemberState, now time.Time) (*Draft, AdjustResult, *AuditEntry, error) {
+		d, res, err := Adjust(t.CurrentProgram, st, req, now, c)
+		if err != nil {
+			return nil, res, nil, err
+		}
+		return d, res, audit(c, now, "member.adjust", memberID, req.Reason), nil
+	})
+}
+
+// SetBlocked blocks or unblocks a member's card: a blocked card neither
+// earns nor spends.
+func (s *Service) SetBlocked(ctx context.Context, c Caller, memberID string, blocked bool) (*Account, error) {
+	if err := requireAdmin(c); err != nil {
+		return nil, err
+	}
+	status, action := MemberActive, "member.unblock"
+	if blocked {
+		status, action = MemberBlocked, "member.block"
+	}
+	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+		d := NewDraft(st, now, c)
+		if d.acct.Status != status {
+			d.acct.Status = status
+			d.acctChanged = true
+		}
+		a := d.Account()
+		return d, &a, audit(c, now, action, memberID, ""), nil
+	})
+	return out, err
+}
+
+// ReplaceCard issues a new card number to a member who lost theirs, keeping
+// the balance; the old number stops finding the member at once.
+func (s *Service) ReplaceCard(ctx context.Context, c Caller, memberID string) (*Account, error) {
+	if err := requireAdmin(c); err != nil {
+		return nil, err
+	}
+	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+		d := NewDraft(st, now, c)
+		old := d.acct.Card
+		d.acct.Card = NewCardNumber()
+		d.acctChanged = true
+		d.cardChange = &CardChange{Old: old, New: d.acct.Card}
+		a := d.Account()
+		return d, &a, audit(c, now, "member.replace-card", memberID, "…"+last4(old)), nil
+	})
+	if errors.Is(err, ErrCardTaken) {
+		return s.ReplaceCard(ctx, c, memberID)
+	}
+	return out, err
+}
+
+func last4(s string) string {
+	if len(s) <= 4 {
+		return s
+	}
+	return s[len(s)-4:]
+}
+
+// CardChange moves a member's card claim from one number to another.
+type CardChange struct{ Old, New string }
