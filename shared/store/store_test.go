@@ -30,8 +30,8 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	set := func(sk, expr string, vals map[string]types.AttributeValue) {
 		t.Helper()
 		_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-			TableName: aws.String(e.Store.Table()),
-			Key:       map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}},
+			TableName:        aws.String(e.Store.Table()),
+			Key:              map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}},
 			UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals,
 		})
 		if err != nil {
