@@ -27,7 +27,7 @@ import (
 
 func main() {
 	root := &cobra.Command{Use: "loyalty", Short: "Loyalty cashback service: local server and admin CLI", SilenceUsage: true}
-	root.AddCommand(serveCmd(), tenantCmd(), outboxCmd(), ledgerCmd())
+	root.AddCommand(serveCmd(), tenantCmd(), outboxCmd(), ledgerCmd(), membersCmd(), usageCmd())
 	if err := root.Execute(); err != nil {
 		os.Exit(1)
 	}

@@ -220,12 +220,19 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 		t.put(p, loyalty.ErrIdempotencyRace)
 	}
 	if en := c.Enrollment; en != nil {
-		t.update(&types.Update{
-			Key:                       key(challengePK(c.TenantID, en.ChallengeID), skChallenge),
-			UpdateExpression:          strp("SET used = :t"),
-			ConditionExpression:       strp("used = :f AND attemptsLeft = :a"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false}, ":a": num(int64(en.ChallengeAttempt))},
-		}, loyalty.ErrConflict)
+		if en.ChallengeID != "" { // imported members join without a code
+			t.update(&types.Update{
+				Key:                       key(challengePK(c.TenantID, en.ChallengeID), skChallenge),
+				UpdateExpression:          strp("SET used = :t"),
+				ConditionExpression:       strp("used = :f AND attemptsLeft = :a"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false}, ":a": num(int64(en.ChallengeAttempt))},
+			}, loyalty.ErrConflict)
+		}
+		dir, err := marshal(directoryEntry(c.Account), tenantPK(c.TenantID), memberDirSK(c.MemberID))
+		if err != nil {
+			return err
+		}
+		t.put(putNew(dir), loyalty.ErrConflict)
 		phone, err := marshal(uniqItem{MemberID: c.MemberID}, phonePK(c.TenantID, en.Phone), skUniq)
 		if err != nil {
 			return err
@@ -244,6 +251,11 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			return err
 		}
 		t.put(putNew(card), loyalty.ErrCardTaken)
+		dir, err := marshal(directoryEntry(c.Account), tenantPK(c.TenantID), memberDirSK(c.MemberID))
+		if err != nil {
+			return err
+		}
+		t.put(&types.Put{Item: dir}, nil)
 		t.del(&types.Delete{
 			Key:                       key(cardPK(c.TenantID, cc.Old), skUniq),
 			ConditionExpression:       strp("memberId = :m"),
@@ -348,6 +360,15 @@ func (s *Store) CreateTenant(ctx context.Context, tn *loyalty.Tenant, k loyalty.
 		return err
 	}
 	t.put(putNew(slug), loyalty.Errorf(loyalty.CodeConflict, "slug %s is taken", tn.Slug))
+	dir, err := marshal(struct {
+		TenantID string `json:"tenantId"`
+		Name     string `json:"name"`
+		Plan     string `json:"plan"`
+	}{tn.ID, tn.Name, tn.Plan}, tenantsPK, tenantPK(tn.ID))
+	if err != nil {
+		return err
+	}
+	t.put(putNew(dir), loyalty.ErrConflict)
 	ki, err := keyPut(k)
 	if err != nil {
 		return err

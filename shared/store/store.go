@@ -18,10 +18,12 @@
 //	T#t#IDEM#<sha256(key)> / IDEM  idempotency record (TTL)
 //	T#t#RATE#<sha256(scope)>#<window> / RATE  rate-limit counter (TTL)
 //	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
+//	T#t / MEMBER#m               member directory: id, card, phone, name (lists, export, search)
 //	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters)
 //	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
 //	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant
+//	TENANTS / T#t                tenant directory (billing export)
 //	SWEEP / STATE                the sweep's cursor
 //
 // Account and lots share a partition and sort together ("A", "A#LOT#…") so one

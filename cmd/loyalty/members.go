@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/loyalty/cashback/shared/csvio"
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/phone/libphone"
+)
+
+// owner acts as a tenant's owner from the CLI (an operator with store access).
+func owner(tenantID string) loyalty.Caller {
+	return loyalty.Caller{TenantID: tenantID, Role: loyalty.RoleOwner, KeyID: "cli"}
+}
+
+func membersCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "members", Short: "Import and export a tenant's members as CSV"}
+	var tenant, file, report string
+	var workers int
+	imp := &cobra.Command{
+		Use:   "import",
+		Short: "Import members from CSV (columns: phone,card,name,email,points); bad rows are reported, good rows kept, re-runs import nothing twice",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := os.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			lines, err := countLines(file)
+			if err != nil {
+				return err
+			}
+			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			bar := progressbar.NewOptions(lines, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("importing"),
+				progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond))
+			rep, err := csvio.Import(cmd.Context(), l.app.Service, owner(tenant), f, libphone.Normalize, workers, func() { _ = bar.Add(1) })
+			_ = bar.Finish()
+			fmt.Fprintln(os.Stderr)
+			if report != "" && len(rep.Failed) > 0 {
+				if werr := writeReport(report, rep.Failed); werr != nil {
+					return werr
+				}
+			}
+			fmt.Printf("rows %d, imported %d, already members %d, failed %d\n", rep.Rows, rep.Imported, rep.Existing, len(rep.Failed))
+			return err
+		},
+	}
+	imp.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
+	imp.Flags().StringVar(&file, "file", "", "CSV file (required)")
+	imp.Flags().StringVar(&report, "report", "", "write failed rows (line,reason) to this CSV")
+	imp.Flags().IntVar(&workers, "workers", 8, "parallel writers")
+	_ = imp.MarkFlagRequired("tenant")
+	_ = imp.MarkFlagRequired("file")
+
+	var exportTenant string
+	exp := &cobra.Command{
+		Use:   "export",
+		Short: "Write every member with balances as CSV to stdout",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			n, err := csvio.Export(cmd.Context(), l.app.Service, owner(exportTenant), os.Stdout)
+			fmt.Fprintf(os.Stderr, "exported %d members\n", n)
+			return err
+		},
+	}
+	exp.Flags().StringVar(&exportTenant, "tenant", "", "tenant id (required)")
+	_ = exp.MarkFlagRequired("tenant")
+	cmd.AddCommand(imp, exp)
+	return cmd
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	n := -1 // header
+	for {
+		if _, err := r.Read(); err != nil {
+			if n < 0 {
+				n = 0
+			}
+			return n, nil
+		}
+		n++
+	}
+}
+
+func writeReport(path string, failed []csvio.RowError) error {
+	sort.Slice(failed, func(i, j int) bool { return failed[i].Line < failed[j].Line })
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"line", "reason"})
+	for _, r := range failed {
+		_ = w.Write([]string{strconv.Itoa(r.Line), r.Reason})
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func usageCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "usage", Short: "Metered usage"}
+	var month string
+	exp := &cobra.Command{
+		Use:   "export",
+		Short: "Write one month's metered operations of every tenant as CSV (tenantId,plan,month,kind,count) for billing",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			if month == "" {
+				month = time.Now().UTC().Format("2006-01")
+			}
+			ids, err := l.app.Store.ListTenantIDs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := csv.NewWriter(os.Stdout)
+			_ = w.Write([]string{"tenantId", "plan", "month", "kind", "count"})
+			for _, id := range ids {
+				u, err := l.app.Service.Usage(cmd.Context(), owner(id), month)
+				if err != nil {
+					return err
+				}
+				kinds := make([]string, 0, len(u.ByKind))
+				for k := range u.ByKind {
+					kinds = append(kinds, k)
+				}
+				sort.Strings(kinds)
+				for _, k := range kinds {
+					_ = w.Write([]string{id, u.Plan, month, k, strconv.FormatInt(u.ByKind[k], 10)})
+				}
+			}
+			w.Flush()
+			return w.Error()
+		},
+	}
+	exp.Flags().StringVar(&month, "month", "", "YYYY-MM (default this month)")
+	cmd.AddCommand(exp)
+	return cmd
+}

@@ -1,0 +1,82 @@
+package csvio_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/loyalty/cashback/shared/api/apitest"
+	"github.com/loyalty/cashback/shared/csvio"
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/phone/libphone"
+	"github.com/loyalty/cashback/shared/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// 10 000 rows, 100 of them bad: 9 900 members imported and 100 rows reported
+// with their line; the same file again imports nothing.
+func TestImportTenThousandRowsTwice(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, apitest.Options{NoProgram: true})
+	svc := e.App.Service
+	nt, err := svc.CreateTenant(context.Background(), "Big shop", loyalty.PlanPAYG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := svc.Authenticate(context.Background(), loyalty.HashAPIKey(nt.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.WriteString("phone,card,name,email,points\n")
+	bad := map[int]bool{}
+	for i := 0; i < 10000; i++ {
+		line := i + 2
+		switch {
+		case i%100 == 7: // 100 bad rows of different kinds
+			bad[line] = true
+			switch (i / 100) % 4 {
+			case 0:
+				fmt.Fprintf(&b, "not-a-phone,,Bad %d,,\n", i)
+			case 1:
+				fmt.Fprintf(&b, "+7912%07d,,Bad %d,,12.345\n", i, i)
+			case 2:
+				fmt.Fprintf(&b, "+7912%07d,1234567890123456,Bad %d,,\n", i, i) // fails the check digit
+			case 3:
+				fmt.Fprintf(&b, "+7912%07d,,Bad %d,,-5\n", i, i)
+			}
+		default:
+			fmt.Fprintf(&b, "8 912 %03d-%02d-%02d,,Member %d,,%d.50\n", i/10000, (i/100)%100, i%100, i, i%7)
+		}
+	}
+	data := b.Bytes()
+	var seen atomic.Int64
+	rep, err := csvio.Import(context.Background(), svc, owner, bytes.NewReader(data), libphone.Normalize, 8, func() { seen.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows != 10000 || rep.Imported != 9900 || len(rep.Failed) != 100 || seen.Load() != 10000 {
+		t.Fatalf("first run: rows %d imported %d existing %d failed %d progress %d", rep.Rows, rep.Imported, rep.Existing, len(rep.Failed), seen.Load())
+	}
+	for _, f := range rep.Failed {
+		if !bad[f.Line] {
+			t.Fatalf("line %d reported but is good: %s", f.Line, f.Reason)
+		}
+	}
+	again, err := csvio.Import(context.Background(), svc, owner, bytes.NewReader(data), libphone.Normalize, 8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Imported != 0 || again.Existing != 9900 || len(again.Failed) != 100 {
+		t.Fatalf("second run: %+v", again.Imported)
+	}
+	var out strings.Builder
+	n, err := csvio.Export(context.Background(), svc, owner, &out)
+	if err != nil || n != 9900 || !strings.Contains(out.String(), "+79120000001") {
+		t.Fatalf("export: %d %v", n, err)
+	}
+}
