@@ -224,3 +224,36 @@ func (s *server) registerReplaceCard(r routes.Route) {
 		return &MemberOutput{memberView(a)}, nil
 	})
 }
+
+type BulkAccrueInput struct {
+	Body struct {
+		BatchID string `json:"batchId" minLength:"1" maxLength:"128" doc:"Names the batch: running it again, or resuming it, credits each member once"`
+		Points  int64  `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points (hundredths) for each selected member"`
+		Reason  string `json:"reason" minLength:"1" maxLength:"500"`
+		Filter  struct {
+			Period    string `json:"period,omitempty" maxLength:"32" doc:"Trailing period of the spend, ISO 8601, at most P92D"`
+			SpendFrom int64  `json:"spendFrom,omitempty" minimum:"0" maximum:"1000000000000" doc:"Least money spent in the period"`
+			SpendTo   int64  `json:"spendTo,omitempty" minimum:"0" maximum:"1000000000000" doc:"Most money spent in the period (0: no bound)"`
+		} `json:"filter,omitempty"`
+		Cursor string `json:"cursor,omitempty" maxLength:"64" doc:"nextCursor of the previous page"`
+		Limit  int    `json:"limit,omitempty" minimum:"0" maximum:"200"`
+	}
+}
+
+type BulkAccrueOutput struct {
+	Body loyalty.BulkResult
+}
+
+func (s *server) registerBulkAccrue(r routes.Route) {
+	o := op(r, "Credit points to a selection of members, a page at a time (idempotent per batch, resumable)", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *BulkAccrueInput) (*BulkAccrueOutput, error) {
+		b := in.Body
+		res, err := s.deps.Service.BulkAccrue(ctx, callerOf(ctx), loyalty.BulkRequest{BatchID: b.BatchID, Points: loyalty.Points(b.Points),
+			Reason: b.Reason, Cursor: b.Cursor, Limit: b.Limit,
+			Filter: loyalty.BulkFilter{Period: b.Filter.Period, SpendFrom: loyalty.Money(b.Filter.SpendFrom), SpendTo: loyalty.Money(b.Filter.SpendTo)}})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &BulkAccrueOutput{res}, nil
+	})
+}

@@ -32,6 +32,7 @@ func (s *server) registrations() map[string]func(routes.Route) {
 		"block-member":            s.registerBlock(true),
 		"unblock-member":          s.registerBlock(false),
 		"replace-member-card":     s.registerReplaceCard,
+		"bulk-accrue":             s.registerBulkAccrue,
 		"get-member":              s.registerGetMember,
 		"find-member":             s.registerFindMember,
 		"list-member-ledger":      s.registerLedger,

@@ -202,3 +202,63 @@ func TestBackOfficeOnMembers(t *testing.T) {
 	e.Do("GET", "/v1/members?card="+nc["cardNumber"].(string), nil, nil).Want(200)
 	e.Verify(m.ID)
 }
+
+// A bulk accrual to members who spent 1 000–7 000 ₽ in the last 30 days
+// (seed 003), run twice and resumed from a middle page: each selected member
+// is credited once.
+func TestBulkAccrualCreditsOnce(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	var in, out []apitest.Member
+	for i, total := range []int64{50000, 150000, 700000, 900000, 300000, 0} {
+		m := e.Enroll(fmt.Sprintf("+7912000009%d", i))
+		if total > 0 {
+			e.Close(fmt.Sprintf("o%d", i), m.ID, total).Want(200)
+		}
+		if total >= 100000 && total <= 700000 {
+			in = append(in, m)
+		} else {
+			out = append(out, m)
+		}
+	}
+	before := map[string]int64{}
+	for _, m := range append(in, out...) {
+		before[m.ID] = int64(e.Balance(m.ID).Available)
+	}
+	body := map[string]any{"batchId": "spring", "points": 10000, "reason": "spring promo",
+		"filter": map[string]any{"period": "P30D", "spendFrom": 100000, "spendTo": 700000}, "limit": 2}
+	run := func() (credited, done int) {
+		cursor := ""
+		for {
+			b := map[string]any{}
+			for k, v := range body {
+				b[k] = v
+			}
+			b["cursor"] = cursor
+			r := e.Do("POST", "/v1/bulk-accruals", b, nil).Want(200).JSON()
+			credited += int(r["credited"].(float64))
+			done += int(r["alreadyCredited"].(float64))
+			if r["done"] == true {
+				return
+			}
+			cursor = r["nextCursor"].(string)
+		}
+	}
+	if c, d := run(); c != len(in) || d != 0 {
+		t.Fatalf("first run credited %d (already %d), want %d", c, d, len(in))
+	}
+	if c, d := run(); c != 0 || d != len(in) {
+		t.Fatalf("second run credited %d (already %d)", c, d)
+	}
+	for _, m := range in {
+		if got := int64(e.Balance(m.ID).Available); got != before[m.ID]+10000 {
+			t.Errorf("selected member %s: %d, want %d", m.ID, got, before[m.ID]+10000)
+		}
+		e.Verify(m.ID)
+	}
+	for _, m := range out {
+		if got := int64(e.Balance(m.ID).Available); got != before[m.ID] {
+			t.Errorf("unselected member %s credited", m.ID)
+		}
+	}
+}

@@ -80,6 +80,9 @@ func (d *Draft) unspend(p *Program, day int64, amount Money) {
 }
 
 func (d *Draft) refreshTier(p *Program) {
+	if len(p.Tiers) == 0 && len(d.acct.TierSchedule) == 0 {
+		return
+	}
 	sched := TierSchedule(p, &d.stats, d.now)
 	tier := ""
 	if len(sched) > 0 {

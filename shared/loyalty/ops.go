@@ -205,11 +205,10 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 		if pct > 0 {
 			res.DiscountPercent, res.Discount = pct.String(), disc
 		}
-		if len(p.Tiers) > 0 && p.Running(now) {
-			// The order counts towards tiers: promotion as soon as met.
-			d.recordActivity(p, req.Total, 1, categorySpend(req.Items))
-			o.StatsDay = dayIndex(now)
-		}
+		// The order counts towards tiers (promotion as soon as met) and
+		// towards the activity selections of bulk accruals.
+		d.recordActivity(p, req.Total, 1, categorySpend(req.Items))
+		o.StatsDay = dayIndex(now)
 		if tier != nil {
 			res.Tier = tier.Name
 		}
@@ -351,7 +350,7 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 		}
 		d.record(e)
 	}
-	if o.StatsDay != 0 && p != nil && len(p.Tiers) > 0 {
+	if o.StatsDay != 0 && p != nil {
 		// A refund takes its amount off the spend that qualifies for tiers.
 		d.unspend(p, o.StatsDay, req.Amount)
 	}

@@ -64,6 +64,14 @@ type Stats struct {
 	Days    map[string]Bucket `json:"days,omitempty"`
 }
 
+// StatsRetention is how far back activity is kept without tiers.
+const StatsRetention = 92 * 24 * time.Hour
+
+// SpendWithin is the money spent in the trailing period ending at now.
+func (s *Stats) SpendWithin(period Duration, now time.Time) Money {
+	return s.window(period, now).Spend
+}
+
 // dayIndex numbers UTC days since 1970-01-01.
 func dayIndex(t time.Time) int64 { return t.UTC().Unix() / 86400 }
 
@@ -76,7 +84,9 @@ func (d Duration) subFrom(t time.Time) time.Time {
 
 // longestPeriod is how far back tier evaluation looks.
 func (p *Program) longestPeriod(ref time.Time) time.Time {
-	oldest := ref
+	// Activity is kept at least StatsRetention back, for selections such as
+	// a bulk accrual to members who spent between two amounts.
+	oldest := ref.Add(-StatsRetention)
 	for _, t := range p.Tiers {
 		if start := optionalDuration(t.Qualify.Period).subFrom(ref); start.Before(oldest) {
 			oldest = start
@@ -88,7 +98,7 @@ func (p *Program) longestPeriod(ref time.Time) time.Time {
 // Record adds an order's activity to today's bucket and drops buckets older
 // than any tier looks at. It does nothing for programs without tiers.
 func (s *Stats) Record(p *Program, now time.Time, spend Money, visits int, categories map[string]Money) {
-	if p == nil || len(p.Tiers) == 0 {
+	if p == nil {
 		return
 	}
 	if s.Days == nil {

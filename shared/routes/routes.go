@@ -55,6 +55,7 @@ var Routes = []Route{
 	{FnMembers, "block-member", "POST", "/v1/members/{memberId}/block"},
 	{FnMembers, "unblock-member", "POST", "/v1/members/{memberId}/unblock"},
 	{FnMembers, "replace-member-card", "POST", "/v1/members/{memberId}/card"},
+	{FnMembers, "bulk-accrue", "POST", "/v1/bulk-accruals"},
 	{FnTenancy, "create-point-of-sale", "POST", "/v1/points-of-sale"},
 	{FnTenancy, "list-points-of-sale", "GET", "/v1/points-of-sale"},
 	{FnTenancy, "create-staff", "POST", "/v1/staff"},
