@@ -146,7 +146,7 @@ var adminOnly = map[string]bool{
 	"create-program": true, "update-program": true, "activate-program": true, "stop-program": true,
 	"create-point-of-sale": true, "create-staff": true, "list-staff": true, "revoke-staff": true, "list-audit": true,
 	"run-expiry-sweep": true, "adjust-member": true, "block-member": true, "unblock-member": true,
-	"replace-member-card": true, "set-member-groups": true, "bulk-accrue": true,
+	"replace-member-card": true, "set-member-groups": true, "bulk-accrue": true, "set-member-tier": true,
 }
 
 func isPublic(operationID string) bool {

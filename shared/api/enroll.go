@@ -127,6 +127,12 @@ func (s *server) registerVerify(r routes.Route) {
 		if !ok {
 			return nil, s.problem(ctx, loyalty.ErrChallengeNotFound)
 		}
+		if s.deps.RateLimit != nil {
+			// Guessing codes across many challenges is slowed per source too.
+			if err := s.deps.RateLimit(ctx, tenantID+"|verify-ip:"+sourceFromContext(ctx)); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+		}
 		res, replayed, err := s.deps.Service.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
 		if err != nil {
 			return nil, s.problem(ctx, err)

@@ -257,3 +257,49 @@ func (s *server) registerBulkAccrue(r routes.Route) {
 		return &BulkAccrueOutput{res}, nil
 	})
 }
+
+type SetTierInput struct {
+	MemberPath
+	Body struct {
+		Tier string `json:"tier" maxLength:"100" doc:"A tier of the current program; empty returns to the tier activity earns"`
+	}
+}
+
+func (s *server) registerSetTier(r routes.Route) {
+	o := op(r, "Set a member's tier by hand", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *SetTierInput) (*MemberOutput, error) {
+		a, err := s.deps.Service.SetTier(ctx, callerOf(ctx), in.MemberID, in.Body.Tier)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &MemberOutput{memberView(a)}, nil
+	})
+}
+
+type SearchInput struct {
+	Q     string `query:"q" minLength:"2" maxLength:"100" doc:"Part of a name, phone or card number"`
+	Limit int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+}
+
+type SearchOutput struct {
+	Body struct {
+		Members []loyalty.MemberSummary `json:"members"`
+	}
+}
+
+func (s *server) registerSearch(r routes.Route) {
+	o := op(r, "Search members by name, phone or card (back office)", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *SearchInput) (*SearchOutput, error) {
+		limit := in.Limit
+		if limit == 0 {
+			limit = 20
+		}
+		found, err := s.deps.Service.SearchMembers(ctx, callerOf(ctx), in.Q, limit)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &SearchOutput{}
+		out.Body.Members = append([]loyalty.MemberSummary{}, found...)
+		return out, nil
+	})
+}

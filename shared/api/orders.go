@@ -33,6 +33,8 @@ func (s *server) registrations() map[string]func(routes.Route) {
 		"unblock-member":          s.registerBlock(false),
 		"replace-member-card":     s.registerReplaceCard,
 		"bulk-accrue":             s.registerBulkAccrue,
+		"set-member-tier":         s.registerSetTier,
+		"search-members":          s.registerSearch,
 		"get-member":              s.registerGetMember,
 		"find-member":             s.registerFindMember,
 		"list-member-ledger":      s.registerLedger,

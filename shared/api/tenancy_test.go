@@ -43,6 +43,7 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		"update-program":    map[string]any{"name": "x", "type": "bonus", "cashbackPercent": 1, "maxRedeemPercent": 1},
 		"set-member-groups": map[string]any{"groups": []string{"x"}},
 		"adjust-member":     map[string]any{"points": 100, "reason": "x"},
+		"set-member-tier":   map[string]any{"tier": ""},
 	}
 	checked := 0
 	for _, r := range routes.Routes {
@@ -260,5 +261,27 @@ func TestBulkAccrualCreditsOnce(t *testing.T) {
 		if got := int64(e.Balance(m.ID).Available); got != before[m.ID] {
 			t.Errorf("unselected member %s credited", m.ID)
 		}
+	}
+}
+
+func TestSearchMembers(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	r := e.Do("POST", "/v1/enrollments", map[string]any{"phone": "+79120000099", "profile": map[string]any{"name": "Ирина Петрова"}, "consent": map[string]any{"terms": true}}, nil).Want(201)
+	e.Do("POST", "/v1/enrollments/"+r.JSON()["challengeId"].(string)+"/verify", map[string]any{"code": e.Sender.LastCode(t, "+79120000099")}, nil).Want(201)
+	e.Enroll("+79120000098")
+	var res struct {
+		Members []struct {
+			Name  string `json:"name"`
+			Phone string `json:"phone"`
+		} `json:"members"`
+	}
+	e.Do("GET", "/v1/members/search?q=%D0%BF%D0%B5%D1%82%D1%80", nil, nil).Want(200).Decode(&res) // "петр"
+	if len(res.Members) != 1 || res.Members[0].Phone != "+79120000099" {
+		t.Fatalf("search by part of a name: %+v", res)
+	}
+	e.Do("GET", "/v1/members/search?q=0000098", nil, nil).Want(200).Decode(&res)
+	if len(res.Members) != 1 || res.Members[0].Phone != "+79120000098" {
+		t.Fatalf("search by phone digits: %+v", res)
 	}
 }

@@ -163,6 +163,26 @@ func (s *Service) ReplaceCard(ctx context.Context, c Caller, memberID string) (*
 	return out, err
 }
 
+// SetTier sets a member's tier by hand ("" returns to the tier the member's
+// activity earns).
+func (s *Service) SetTier(ctx context.Context, c Caller, memberID, tier string) (*Account, error) {
+	if err := requireAdmin(c); err != nil {
+		return nil, err
+	}
+	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(t *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+		if tier != "" && (t.CurrentProgram == nil || t.CurrentProgram.tierByName(tier) == nil) {
+			return nil, nil, nil, Invalid("tier", "the current program has no tier %q", tier)
+		}
+		d := NewDraft(st, now, c)
+		d.acct.TierOverride = tier
+		d.acctChanged = true
+		a := d.Account()
+		a.Tier = a.TierNow(now)
+		return d, &a, audit(c, now, "member.set-tier", memberID, tier), nil
+	})
+	return out, err
+}
+
 func last4(s string) string {
 	if len(s) <= 4 {
 		return s

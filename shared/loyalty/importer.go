@@ -94,6 +94,20 @@ func (s *Service) ImportMember(ctx context.Context, c Caller, row ImportRow) (st
 	return id, err
 }
 
+// SearchMembers finds members by a part of their name, phone or card.
+func (s *Service) SearchMembers(ctx context.Context, c Caller, q string, limit int) ([]MemberSummary, error) {
+	ds, ok := s.Store.(interface {
+		SearchMembers(ctx context.Context, tenantID, q string, limit int) ([]MemberSummary, error)
+	})
+	if !ok {
+		return nil, errors.New("store cannot search members")
+	}
+	if len(strings.TrimSpace(q)) < 2 {
+		return nil, Invalid("q", "search for at least 2 characters")
+	}
+	return ds.SearchMembers(ctx, c.TenantID, strings.TrimSpace(q), limit)
+}
+
 // ListMembers pages through the tenant's member directory.
 func (s *Service) ListMembers(ctx context.Context, c Caller, after string, limit int) ([]MemberSummary, error) {
 	ds, ok := s.Store.(interface {

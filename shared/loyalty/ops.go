@@ -79,7 +79,7 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 		o = *order
 	}
 	d := NewDraft(st, now, by)
-	tier := TierAt(p, &st.Stats, now)
+	tier := memberTier(p, st, now)
 	limit := RedeemLimitFor(p, tier, req.Total, req.Items)
 	offer := max(0, min(limit, st.Account.Available+o.Held))
 	if req.Points > limit {
@@ -152,7 +152,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	held := o.Held
 	var tier *Tier
 	if p != nil {
-		tier = TierAt(p, &st.Stats, now)
+		tier = memberTier(p, st, now)
 	}
 	if limit := RedeemLimitFor(p, tier, req.Total, req.Items); held > 0 && p != nil && held > limit {
 		return nil, nil, CloseResult{}, &Error{Code: CodeRedeemLimitExceeded,

@@ -246,7 +246,7 @@ func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteR
 		return QuoteResult{}, err
 	}
 	now := s.now()
-	tier := TierAt(p, &st.Stats, now)
+	tier := memberTier(p, *st, now)
 	available := acct.Available
 	if oc.Order != nil && oc.Order.State == OrderOpen {
 		available += oc.Order.Held // the order's own hold may be re-planned

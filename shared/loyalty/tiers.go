@@ -230,8 +230,26 @@ func TierSchedule(p *Program, s *Stats, now time.Time) []TierSpan {
 	return spans
 }
 
-// TierNow reads the member's tier at now from the stored schedule.
+// memberTier is the tier a member's order is priced at: the one set by hand,
+// else the one the activity meets.
+func memberTier(p *Program, st MemberState, now time.Time) *Tier {
+	if p == nil {
+		return nil
+	}
+	if o := st.Account.TierOverride; o != "" {
+		if t := p.tierByName(o); t != nil {
+			return t
+		}
+	}
+	return TierAt(p, &st.Stats, now)
+}
+
+// TierNow reads the member's tier at now: set by hand, else from the stored
+// schedule.
 func (a *Account) TierNow(now time.Time) string {
+	if a.TierOverride != "" {
+		return a.TierOverride
+	}
 	for _, s := range a.TierSchedule {
 		if s.Until.IsZero() || now.Before(s.Until) {
 			return s.Tier

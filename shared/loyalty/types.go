@@ -161,12 +161,14 @@ type Account struct {
 	// TierSchedule says which tier the member holds until when if nothing
 	// else happens, so a read shows demotion without scanning history.
 	TierSchedule []TierSpan `json:"tierSchedule,omitempty"`
-	Available    Points     `json:"available"`
-	Pending      Points     `json:"pending"`
-	Held         Points     `json:"held"`
-	Seq          int64      `json:"seq"`
-	LastHash     string     `json:"lastHash"`
-	CreatedAt    time.Time  `json:"createdAt"`
+	// TierOverride is a tier set by hand (seed 003); it holds until cleared.
+	TierOverride string    `json:"tierOverride,omitempty"`
+	Available    Points    `json:"available"`
+	Pending      Points    `json:"pending"`
+	Held         Points    `json:"held"`
+	Seq          int64     `json:"seq"`
+	LastHash     string    `json:"lastHash"`
+	CreatedAt    time.Time `json:"createdAt"`
 }
 
 // Balance is what a member sees.

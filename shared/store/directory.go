@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -37,8 +38,54 @@ func (s *Store) ListTenantIDs(ctx context.Context) ([]string, error) {
 
 func memberDirSK(m string) string { return memberDirPrefix + m }
 
-func directoryEntry(a *loyalty.Account) loyalty.MemberSummary {
-	return loyalty.MemberSummary{MemberID: a.MemberID, Card: a.Card, Phone: a.Phone, Name: a.Name, CreatedAt: a.CreatedAt}
+// directoryItem is a member's directory entry with a lower-cased search text.
+type directoryItem struct {
+	loyalty.MemberSummary
+	Search string `json:"search"`
+}
+
+func directoryEntry(a *loyalty.Account) directoryItem {
+	return directoryItem{
+		MemberSummary: loyalty.MemberSummary{MemberID: a.MemberID, Card: a.Card, Phone: a.Phone, Name: a.Name, CreatedAt: a.CreatedAt},
+		Search:        strings.ToLower(a.Name + " " + a.Phone + " " + a.Card),
+	}
+}
+
+// SearchMembers finds members whose name, phone or card contains q (case
+// insensitive), reading the tenant's directory: its cost grows with the
+// tenant's members, which suits a back office, not the till.
+func (s *Store) SearchMembers(ctx context.Context, tenantID, q string, limit int) ([]loyalty.MemberSummary, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    strp("PK = :pk AND begins_with(SK, :p)"),
+		FilterExpression:          strp("contains(#s, :q)"),
+		ExpressionAttributeNames:  map[string]string{"#s": "search"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(tenantPK(tenantID)), ":p": str(memberDirPrefix), ":q": str(strings.ToLower(q))},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	}
+	var found []loyalty.MemberSummary
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			track(ctx)
+			return nil, fmt.Errorf("search members: %w", err)
+		}
+		track(ctx, one(out.ConsumedCapacity)...)
+		for _, it := range out.Items {
+			var m loyalty.MemberSummary
+			if err := unmarshal(it, &m); err != nil {
+				return nil, err
+			}
+			found = append(found, m)
+			if len(found) == limit {
+				return found, nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return found, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // ListMembers pages through a tenant's member directory (written with each
