@@ -8,7 +8,7 @@ DDB_STAMP   := $(DDB_DIR)/.installed-$(DDB_VERSION)
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit bench build fmt vet ddb-local clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: run test test-unit bench chaos build fmt vet ddb-local clean $(addprefix build-,$(FUNCTIONS))
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -22,6 +22,10 @@ test: ddb-local vet
 ## bench: round trips, capacity and latency per operation -> bench/results.json
 bench: ddb-local
 	go run ./bench -out bench/results.json
+
+## chaos: the bank test under injected faults (>= 20 000 ops); replay with SEED=...
+chaos: ddb-local
+	go run ./chaos -ops $${OPS:-20000} $${SEED:+-seed $$SEED}
 
 ## build: one arm64 bootstrap per function under build/<fn>/bootstrap
 build: $(addprefix build-,$(FUNCTIONS))
