@@ -142,6 +142,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 				case x < 45: // close a held order
 					o, ok := st.take(&st.open, c.rng)
 					if !ok {
+						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
 					status, out := c.send("/v1/orders/"+o.Order+"/close", map[string]any{"member": map[string]any{"id": o.Member}, "total": o.Body["total"]}, key)
@@ -161,6 +162,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 				case x < 70: // cancel a hold
 					o, ok := st.take(&st.open, c.rng)
 					if !ok {
+						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
 					if status, out := c.send("/v1/orders/"+o.Order+"/cancel", map[string]any{}, key); status == 200 {
@@ -169,6 +171,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 				case x < 88: // refund part of a closed order
 					o, ok := st.take(&st.closed, c.rng)
 					if !ok {
+						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
 					paid := int64(o.Body["moneyPaid"].(float64))
