@@ -36,6 +36,9 @@ type Deps struct {
 	// Phones normalises phone numbers: the full library (phone.Normalize)
 	// where numbers are stored, the lean lookup form elsewhere.
 	Phones PhoneNormalizer
+	// Meter, when set, counts a request's DynamoDB round trips and capacity
+	// for its log line.
+	Meter func(context.Context) (context.Context, func() (roundTrips int, rcu, wcu float64))
 }
 
 // MaxBodyBytes bounds every request body; nothing legitimate comes near it.
@@ -208,7 +211,14 @@ type logKey struct{}
 func (s *server) logRequests(ctx huma.Context, next func(huma.Context)) {
 	start := time.Now()
 	who := &loyalty.Caller{} // filled in by authenticate
-	next(huma.WithValue(ctx, logKey{}, who))
+	ctx = huma.WithValue(ctx, logKey{}, who)
+	var usage func() (int, float64, float64)
+	if s.deps.Meter != nil {
+		var mctx context.Context
+		mctx, usage = s.deps.Meter(ctx.Context())
+		ctx = huma.WithContext(ctx, mctx)
+	}
+	next(ctx)
 	status := ctx.Status()
 	if status == 0 {
 		status = http.StatusOK
@@ -217,13 +227,18 @@ func (s *server) logRequests(ctx huma.Context, next func(huma.Context)) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.deps.Logger.LogAttrs(ctx.Context(), level, "request",
+	attrs := []slog.Attr{
 		slog.String("op", ctx.Operation().OperationID),
 		slog.String("tenant", who.TenantID),
 		slog.String("key", who.KeyID),
 		slog.Int("status", status),
 		slog.Duration("latency", time.Since(start)),
-	)
+	}
+	if usage != nil {
+		trips, rcu, wcu := usage()
+		attrs = append(attrs, slog.Int("dynamoCalls", trips), slog.Float64("rcu", rcu), slog.Float64("wcu", wcu))
+	}
+	s.deps.Logger.LogAttrs(ctx.Context(), level, "request", attrs...)
 }
 
 // sourceOf is the caller's address: API Gateway's sourceIp behind Lambda

@@ -165,5 +165,9 @@ func (a *App) Handler(functions ...string) http.Handler {
 		},
 		Logger: a.Logger,
 		Phones: a.phones,
+		Meter: func(ctx context.Context) (context.Context, func() (int, float64, float64)) {
+			m := &store.Meter{}
+			return store.WithMeter(ctx, m), m.Snapshot
+		},
 	}, functions...)
 }

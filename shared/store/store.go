@@ -188,15 +188,10 @@ func track(ctx context.Context, ccs ...types.ConsumedCapacity) {
 	for _, cc := range ccs {
 		m.Read += aws.ToFloat64(cc.ReadCapacityUnits)
 		m.Write += aws.ToFloat64(cc.WriteCapacityUnits)
-		if cc.ReadCapacityUnits == nil && cc.WriteCapacityUnits == nil {
-			// Some responses report only the total.
-			m.Write += 0
-			m.Read += 0
-		}
 	}
 }
 
-// snapshot returns the meter's counts.
+// Snapshot returns the meter's counts.
 func (m *Meter) Snapshot() (roundTrips int, read, write float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
