@@ -102,10 +102,10 @@ func (s *Store) run(ctx context.Context, t *txn) error {
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, writes)
 		return translateCancel(err, t.fails)
 	}
-	track(ctx, out.ConsumedCapacity...)
+	track(ctx, writes, out.ConsumedCapacity...)
 	return nil
 }
 
@@ -389,12 +389,12 @@ func (s *Store) FailAttempt(ctx context.Context, tenantID, challengeID string, a
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, writes)
 		if isConditionFailed(err) {
 			return loyalty.ErrConflict
 		}
 		return fmt.Errorf("fail attempt: %w", err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, writes, one(out.ConsumedCapacity)...)
 	return nil
 }

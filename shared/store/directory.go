@@ -67,10 +67,10 @@ func (s *Store) SearchMembers(ctx context.Context, tenantID, q string, limit int
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			track(ctx)
+			track(ctx, reads)
 			return nil, fmt.Errorf("search members: %w", err)
 		}
-		track(ctx, one(out.ConsumedCapacity)...)
+		track(ctx, reads, one(out.ConsumedCapacity)...)
 		for _, it := range out.Items {
 			var m loyalty.MemberSummary
 			if err := unmarshal(it, &m); err != nil {
@@ -103,10 +103,10 @@ func (s *Store) ListMembers(ctx context.Context, tenantID, after string, limit i
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		track(ctx)
+		track(ctx, reads)
 		return nil, fmt.Errorf("list members: %w", err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, reads, one(out.ConsumedCapacity)...)
 	list := make([]loyalty.MemberSummary, 0, len(out.Items))
 	for _, it := range out.Items {
 		var m loyalty.MemberSummary

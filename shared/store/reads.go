@@ -21,10 +21,10 @@ func (s *Store) get(ctx context.Context, pk, sk string) (map[string]types.Attrib
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, reads)
 		return nil, fmt.Errorf("get %s: %w", strings.SplitN(pk, "#", 3)[0], err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, reads, one(out.ConsumedCapacity)...)
 	if len(out.Item) == 0 {
 		return nil, nil
 	}
@@ -236,10 +236,10 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 		}
 		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 		if err != nil {
-			track(ctx)
+			track(ctx, reads)
 			return nil, fmt.Errorf("batch get: %w", err)
 		}
-		track(ctx, res.ConsumedCapacity...)
+		track(ctx, reads, res.ConsumedCapacity...)
 		for _, it := range res.Responses[s.table] {
 			pk := it[routes.TableHashKey].(*types.AttributeValueMemberS).Value
 			sk := it[routes.TableRangeKey].(*types.AttributeValueMemberS).Value
@@ -297,10 +297,10 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]map[st
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			track(ctx)
+			track(ctx, reads)
 			return nil, fmt.Errorf("query: %w", err)
 		}
-		track(ctx, one(out.ConsumedCapacity)...)
+		track(ctx, reads, one(out.ConsumedCapacity)...)
 		items = append(items, out.Items...)
 		if len(out.LastEvaluatedKey) == 0 {
 			return items, nil
@@ -325,10 +325,10 @@ func (s *Store) ListLedger(ctx context.Context, tenantID, memberID string, limit
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, reads)
 		return nil, fmt.Errorf("query ledger: %w", err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, reads, one(out.ConsumedCapacity)...)
 	entries := make([]loyalty.Entry, 0, len(out.Items))
 	for _, it := range out.Items {
 		var e loyalty.Entry
@@ -399,13 +399,13 @@ func (s *Store) Hit(ctx context.Context, tenantID, scope string, now time.Time, 
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, writes)
 		if isConditionFailed(err) {
 			return loyalty.ErrTooManyRequests
 		}
 		return fmt.Errorf("rate limit: %w", err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, writes, one(out.ConsumedCapacity)...)
 	return nil
 }
 

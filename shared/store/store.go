@@ -177,7 +177,7 @@ func WithMeter(ctx context.Context, m *Meter) context.Context {
 	return context.WithValue(ctx, meterKey{}, m)
 }
 
-func track(ctx context.Context, ccs ...types.ConsumedCapacity) {
+func track(ctx context.Context, kind capacityKind, ccs ...types.ConsumedCapacity) {
 	m, _ := ctx.Value(meterKey{}).(*Meter)
 	if m == nil {
 		return
@@ -186,10 +186,23 @@ func track(ctx context.Context, ccs ...types.ConsumedCapacity) {
 	defer m.mu.Unlock()
 	m.RoundTrips++
 	for _, cc := range ccs {
-		m.Read += aws.ToFloat64(cc.ReadCapacityUnits)
-		m.Write += aws.ToFloat64(cc.WriteCapacityUnits)
+		// With ReturnConsumedCapacity TOTAL only the total is reported; the
+		// call's kind says whether it was read or write capacity.
+		units := aws.ToFloat64(cc.CapacityUnits)
+		if kind == reads {
+			m.Read += units
+		} else {
+			m.Write += units
+		}
 	}
 }
+
+type capacityKind int
+
+const (
+	reads capacityKind = iota
+	writes
+)
 
 // Snapshot returns the meter's counts.
 func (m *Meter) Snapshot() (roundTrips int, read, write float64) {

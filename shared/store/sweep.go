@@ -108,12 +108,12 @@ func (s *Store) AdvanceSweep(ctx context.Context, now time.Time) error {
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, writes)
 		if isConditionFailed(err) {
 			return nil // already there
 		}
 		return fmt.Errorf("advance sweep: %w", err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, writes, one(out.ConsumedCapacity)...)
 	return nil
 }

@@ -207,10 +207,10 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, month string, limit int
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		track(ctx)
+		track(ctx, reads)
 		return nil, fmt.Errorf("query audit: %w", err)
 	}
-	track(ctx, one(out.ConsumedCapacity)...)
+	track(ctx, reads, one(out.ConsumedCapacity)...)
 	entries := make([]loyalty.AuditEntry, 0, len(out.Items))
 	for _, it := range out.Items {
 		var a loyalty.AuditEntry
