@@ -116,6 +116,18 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 			}
 		}()
 	}
+	go func() { // progress, so a long run shows it is moving
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-sweepCtx.Done():
+				return
+			case <-t.C:
+				fmt.Printf("bank test: %d ops so far, %d faults\n", min(done.Load(), int64(cfg.Ops)), e.Faults.Faults())
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Workers; w++ {
 		wg.Add(1)
