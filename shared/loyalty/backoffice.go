@@ -65,16 +65,9 @@ func Adjust(p *Program, st MemberState, req AdjustRequest, now time.Time, by Cal
 func memberOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, memberID, kind string,
 	decide func(t *Tenant, st MemberState, now time.Time) (*Draft, T, *AuditEntry, error)) (out T, replayed bool, err error) {
 	err = retry(ctx, func() error {
-		if idem.Key != "" {
-			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				out, err = replay[T](rec, idem)
-				replayed = err == nil
-				return err
-			}
+		if rec, err := stored[T](ctx, s, c.TenantID, idem); err != nil || rec.found {
+			out, replayed = rec.out, rec.found
+			return err
 		}
 		t, err := s.Store.GetTenant(ctx, c.TenantID)
 		if err != nil {

@@ -117,15 +117,8 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	if channel == "email" && req.Email == "" {
 		return EnrollResult{}, false, Invalid("email", "email is required when the channel is email")
 	}
-	if idem.Key != "" {
-		rec, err := s.Store.GetIdem(ctx, tenantID, idem.Key)
-		if err != nil {
-			return EnrollResult{}, false, err
-		}
-		if rec != nil {
-			out, err := replay[EnrollResult](rec, idem)
-			return out, err == nil, err
-		}
+	if rec, err := stored[EnrollResult](ctx, s, tenantID, idem); err != nil || rec.found {
+		return rec.out, rec.found, err
 	}
 	t, err := s.Store.GetTenant(ctx, tenantID)
 	if err != nil {
@@ -199,16 +192,9 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 	var out VerifyResult
 	var replayed bool
 	err := retry(ctx, func() error {
-		if idem.Key != "" {
-			rec, err := s.Store.GetIdem(ctx, tenantID, idem.Key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				out, err = replay[VerifyResult](rec, idem)
-				replayed = err == nil
-				return err
-			}
+		if rec, err := stored[VerifyResult](ctx, s, tenantID, idem); err != nil || rec.found {
+			out, replayed = rec.out, rec.found
+			return err
 		}
 		ch, err := s.Store.GetChallenge(ctx, tenantID, challengeID)
 		if err != nil {

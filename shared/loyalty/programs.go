@@ -13,16 +13,9 @@ func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Prog
 	var out Program
 	var replayed bool
 	err := retry(ctx, func() error {
-		if idem.Key != "" {
-			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				out, err = replay[Program](rec, idem)
-				replayed = err == nil
-				return err
-			}
+		if rec, err := stored[Program](ctx, s, c.TenantID, idem); err != nil || rec.found {
+			out, replayed = rec.out, rec.found
+			return err
 		}
 		now := s.now()
 		np := p
@@ -49,16 +42,9 @@ func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, pro
 	var out Program
 	var replayed bool
 	err := retry(ctx, func() error {
-		if idem.Key != "" {
-			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				out, err = replay[Program](rec, idem)
-				replayed = err == nil
-				return err
-			}
+		if rec, err := stored[Program](ctx, s, c.TenantID, idem); err != nil || rec.found {
+			out, replayed = rec.out, rec.found
+			return err
 		}
 		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
 		if err != nil {
@@ -126,16 +112,9 @@ func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, progra
 	var out Program
 	var replayed bool
 	err := retry(ctx, func() error {
-		if idem.Key != "" {
-			rec, err := s.Store.GetIdem(ctx, c.TenantID, idem.Key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				out, err = replay[Program](rec, idem)
-				replayed = err == nil
-				return err
-			}
+		if rec, err := stored[Program](ctx, s, c.TenantID, idem); err != nil || rec.found {
+			out, replayed = rec.out, rec.found
+			return err
 		}
 		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
 		if err != nil {

@@ -64,6 +64,26 @@ func replay[T any](rec *IdemRecord, idem Idem) (T, error) {
 	return out, nil
 }
 
+// storedResult is the outcome of an earlier request with the same key.
+type storedResult[T any] struct {
+	out   T
+	found bool
+}
+
+// stored looks up the idempotency record of a request: found, it answers
+// with the first response (or refuses a key reused for another request).
+func stored[T any](ctx context.Context, s *Service, tenantID string, idem Idem) (storedResult[T], error) {
+	if idem.Key == "" {
+		return storedResult[T]{}, nil
+	}
+	rec, err := s.Store.GetIdem(ctx, tenantID, idem.Key)
+	if err != nil || rec == nil {
+		return storedResult[T]{}, err
+	}
+	out, err := replay[T](rec, idem)
+	return storedResult[T]{out: out, found: err == nil}, err
+}
+
 func (s *Service) idemRecord(idem Idem, result any) (*IdemRecord, error) {
 	if idem.Key == "" {
 		return nil, nil
