@@ -5,10 +5,11 @@ package main
 import (
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/cloud"
+	"github.com/loyalty/cashback/shared/cloud/secrets"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/routes"
 )
 
 func main() {
-	app.ServeHTTP(routes.FnEnroll, app.WithPhones(libphone.Normalize), cloud.OTPSecret, cloud.Notifier)
+	app.ServeHTTP(routes.FnEnroll, app.WithPhones(libphone.Normalize), secrets.OTPSecret, cloud.Notifier)
 }

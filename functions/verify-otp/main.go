@@ -3,8 +3,8 @@ package main
 
 import (
 	"github.com/loyalty/cashback/shared/app"
-	"github.com/loyalty/cashback/shared/cloud"
+	"github.com/loyalty/cashback/shared/cloud/secrets"
 	"github.com/loyalty/cashback/shared/routes"
 )
 
-func main() { app.ServeHTTP(routes.FnVerifyOTP, cloud.OTPSecret) }
+func main() { app.ServeHTTP(routes.FnVerifyOTP, secrets.OTPSecret) }

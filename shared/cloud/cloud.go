@@ -1,16 +1,14 @@
-// Package cloud holds the app options only some functions need in AWS: the
-// OTP secret from Secrets Manager and the SNS/SES notifier. Keeping them here
-// keeps those clients out of the other functions' binaries.
+// Package cloud holds the SNS/SES notifier, an app option only the enroll
+// function needs; keeping it here keeps those clients out of the other
+// functions' binaries (see also cloud/secrets).
 package cloud
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -18,26 +16,7 @@ import (
 
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
-
-// OTPSecret reads the OTP key from Secrets Manager when its ARN is set.
-func OTPSecret(ctx context.Context, cfg *app.Config) error {
-	arn := os.Getenv(routes.EnvOTPSecretARN)
-	if arn == "" {
-		return nil
-	}
-	c, err := app.AWSConfig(ctx)
-	if err != nil {
-		return err
-	}
-	out, err := secretsmanager.NewFromConfig(c).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
-	if err != nil {
-		return fmt.Errorf("read OTP secret: %w", err)
-	}
-	cfg.OTPSecret = []byte(aws.ToString(out.SecretString))
-	return nil
-}
 
 // Notifier sends through SNS and SES when the notifier mode is aws.
 func Notifier(ctx context.Context, cfg *app.Config) error {

@@ -47,7 +47,8 @@ type Store interface {
 
 	// Sweep.
 	DueWork(ctx context.Context, now time.Time, tenantID string) (*DueWork, error)
-	AdvanceSweep(ctx context.Context, now time.Time) error
+	// AdvanceSweep records that the days up to through were swept.
+	AdvanceSweep(ctx context.Context, now, through time.Time) error
 }
 
 // APIKey is a stored API key: only its hash identifies it.
@@ -87,6 +88,9 @@ type OrderKey struct{ TenantID, OrderID string }
 type DueWork struct {
 	Members []MemberKey
 	Orders  []OrderKey
+	// Through is the last day read (today, or earlier while catching up
+	// after the sweep did not run for a while).
+	Through time.Time
 }
 
 // Sender delivers one-time codes and notices (SMS or email).

@@ -349,7 +349,7 @@ func (s *Service) Sweep(ctx context.Context, tenantID string) (SweepResult, erro
 		}
 	}
 	if tenantID == "" {
-		if err := s.Store.AdvanceSweep(ctx, now); err != nil {
+		if err := s.Store.AdvanceSweep(ctx, now, due.Through); err != nil {
 			return total, err
 		}
 	}

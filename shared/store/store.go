@@ -172,6 +172,12 @@ type Meter struct {
 	Write      float64
 }
 
+// MeterOf returns the meter a context carries, if any.
+func MeterOf(ctx context.Context) *Meter {
+	m, _ := ctx.Value(meterKey{}).(*Meter)
+	return m
+}
+
 // WithMeter returns a context whose store calls are counted in m.
 func WithMeter(ctx context.Context, m *Meter) context.Context {
 	return context.WithValue(ctx, meterKey{}, m)
@@ -266,6 +272,10 @@ func (s *Store) CreateTable(ctx context.Context) error {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The sweep starts from the table's first day: no lot can be due before.
+	if err := s.setSweepCursor(ctx, time.Now().UTC().AddDate(0, 0, -sweepOverlap-1)); err != nil {
+		return err
 	}
 	_, err = s.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               &s.table,

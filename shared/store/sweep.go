@@ -21,6 +21,9 @@ const (
 	// run: an item written just before midnight may land in the index after
 	// the sweep read its day.
 	sweepOverlap = 2
+	// sweepCatchUp bounds the days one run reads when the sweep has not run
+	// for a while; later runs continue from the cursor.
+	sweepCatchUp = 31
 )
 
 type sweepState struct {
@@ -38,14 +41,17 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, tenantID string) (*l
 		return nil, err
 	}
 	today := now.UTC().Truncate(24 * time.Hour)
-	from := today.AddDate(0, 0, -sweepOverlap)
+	from, to := today.AddDate(0, 0, -sweepOverlap), today
 	if d, err := time.Parse(dayLayout, st.DoneThrough); err == nil && d.Before(from) {
 		from = d.AddDate(0, 0, 1)
+		if last := from.AddDate(0, 0, sweepCatchUp); last.Before(today) {
+			to = last
+		}
 	}
-	work := &loyalty.DueWork{}
+	work := &loyalty.DueWork{Through: to}
 	seenMember := map[loyalty.MemberKey]bool{}
 	seenOrder := map[loyalty.OrderKey]bool{}
-	for day := from; !day.After(today); day = day.AddDate(0, 0, 1) {
+	for day := from; !day.After(to); day = day.AddDate(0, 0, 1) {
 		for _, kind := range []string{dueHold, dueMature, dueExpire} {
 			for shard := 0; shard < s.shards(); shard++ {
 				in := &dynamodb.QueryInput{
@@ -97,8 +103,17 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, tenantID string) (*l
 
 // AdvanceSweep moves the cursor so later runs skip days that are done. It
 // only ever moves forward, whatever order concurrent sweeps finish in.
-func (s *Store) AdvanceSweep(ctx context.Context, now time.Time) error {
-	done := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -sweepOverlap).Format(dayLayout)
+func (s *Store) AdvanceSweep(ctx context.Context, now, through time.Time) error {
+	done := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -sweepOverlap)
+	if through.Before(done) {
+		done = through // catching up: the days up to through are complete
+	}
+	return s.setSweepCursor(ctx, done)
+}
+
+// setSweepCursor moves the cursor forward to done.
+func (s *Store) setSweepCursor(ctx context.Context, day time.Time) error {
+	done := day.UTC().Format(dayLayout)
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(sweepPK, sweepSK),

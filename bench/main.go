@@ -1,0 +1,520 @@
+// Command bench measures each operation on DynamoDB Local through the real
+// HTTP handlers: DynamoDB round trips (beyond the API-key read), consumed
+// read and write capacity, and latency percentiles; plus Lambda binary sizes
+// and in-process init time. It writes bench/results.json and prints a table.
+// Targets are reported next to the figures, never asserted: this machine is
+// shared and noisy.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/ddblocal"
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/phone/libphone"
+	"github.com/loyalty/cashback/shared/routes"
+	"github.com/loyalty/cashback/shared/store"
+)
+
+// sample is one measured request.
+type sample struct {
+	trips     int
+	rcu, wcu  float64
+	latency   time.Duration
+	status    int
+	authTrips int // the API-key read
+}
+
+// OpResult is what results.json holds per operation.
+type OpResult struct {
+	N                   int      `json:"n"`
+	RoundTripsMean      float64  `json:"roundTripsMean"`
+	RoundTripsMax       int      `json:"roundTripsMax"`
+	RoundTripsBeyondKey float64  `json:"roundTripsBeyondKey"`
+	RCUMean             float64  `json:"rcuMean"`
+	WCUMean             float64  `json:"wcuMean"`
+	P50ms               float64  `json:"p50ms"`
+	P99ms               float64  `json:"p99ms"`
+	MeanMs              float64  `json:"meanMs"`
+	Target              string   `json:"target,omitempty"`
+	MeetsTarget         *bool    `json:"meetsTarget,omitempty"`
+	Note                string   `json:"note,omitempty"`
+	targetMax           *float64 `json:"-"`
+}
+
+// Results is bench/results.json.
+type Results struct {
+	Machine    map[string]any       `json:"machine"`
+	Operations map[string]*OpResult `json:"operations"`
+	Binaries   map[string]int64     `json:"binaryBytes"`
+	InitMs     map[string]float64   `json:"initMs"`
+	Throughput map[string]float64   `json:"throughputOpsPerSec"`
+}
+
+type bench struct {
+	ctx     context.Context
+	app     *app.App
+	server  *httptest.Server
+	mu      sync.Mutex
+	last    sample
+	codes   *codeBox
+	clock   *clock
+	key     string
+	tenant  string
+	members []string
+}
+
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
+
+type codeBox struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+var digits = regexp.MustCompile(`\b\d{4,10}\b`)
+
+func (c *codeBox) Send(_ context.Context, m loyalty.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last[m.To] = digits.FindString(m.Body)
+	return nil
+}
+
+func main() {
+	out := flag.String("out", "bench/results.json", "where to write the results")
+	n := flag.Int("n", 200, "requests per operation")
+	flag.Parse()
+	if err := run(*out, *n); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out string, n int) error {
+	ctx := context.Background()
+	emu, err := ddblocal.Start(ctx, ddblocal.Options{})
+	if err != nil {
+		return err
+	}
+	defer emu.Stop()
+	b := &bench{ctx: ctx, codes: &codeBox{last: map[string]string{}}, clock: &clock{}}
+	b.app, err = app.New(ctx, app.Config{Table: "bench", DynamoDB: ddblocal.Client(emu.Endpoint), Sender: b.codes,
+		OTPSecret: []byte("bench-secret-bench-secret-0123456789"), Phones: libphone.Normalize, Now: b.clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	if err := b.app.Store.CreateTable(ctx); err != nil {
+		return err
+	}
+	h := b.app.Handler()
+	b.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := &store.Meter{}
+		start := time.Now()
+		rec := &statusWriter{ResponseWriter: w, status: 200}
+		h.ServeHTTP(rec, r.WithContext(store.WithMeter(r.Context(), m)))
+		trips, rcu, wcu := m.Snapshot()
+		auth := 0
+		if r.Header.Get("Authorization") != "" {
+			auth = 1
+		}
+		b.mu.Lock()
+		b.last = sample{trips: trips, rcu: rcu, wcu: wcu, latency: time.Since(start), status: rec.status, authTrips: auth}
+		b.mu.Unlock()
+	}))
+	defer b.server.Close()
+
+	res := &Results{Operations: map[string]*OpResult{}, Binaries: map[string]int64{}, InitMs: map[string]float64{}, Throughput: map[string]float64{}}
+	if err := b.setup(n, nil); err != nil {
+		return err
+	}
+	if err := b.measureAll(res, n, ""); err != nil {
+		return err
+	}
+	// The same hot path with a three-tier program (rolling counters on).
+	if err := b.setup(n, tiers()); err != nil {
+		return err
+	}
+	if err := b.measureAll(res, n/2, " (tiers)"); err != nil {
+		return err
+	}
+	if err := b.measureSweep(res, n); err != nil {
+		return err
+	}
+	if err := b.measureThroughput(res); err != nil {
+		return err
+	}
+	measureBinaries(res)
+	measureInit(ctx, res, emu.Endpoint)
+	res.Machine = machine()
+	return write(out, res)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+func tiers() []loyalty.Tier {
+	bp := func(v loyalty.BasisPoints) *loyalty.BasisPoints { return &v }
+	return []loyalty.Tier{
+		{Name: "Base", Priority: 1, CashbackPercent: bp(300), Qualify: loyalty.Qualify{Period: "P30D"}},
+		{Name: "Silver", Priority: 2, CashbackPercent: bp(500), Qualify: loyalty.Qualify{Period: "P30D", Spend: 500000}},
+		{Name: "Gold", Priority: 3, CashbackPercent: bp(1000), Qualify: loyalty.Qualify{Period: "P90D", Spend: 2000000, Visits: 10}},
+	}
+}
+
+// setup makes a fresh tenant with an active program and members with points.
+func (b *bench) setup(n int, tiers []loyalty.Tier) error {
+	t, err := b.app.Service.CreateTenant(b.ctx, "Bench", loyalty.PlanPAYG)
+	if err != nil {
+		return err
+	}
+	b.key, b.tenant, b.members = t.APIKey, t.TenantID, nil
+	owner := loyalty.Caller{TenantID: t.TenantID, Role: loyalty.RoleOwner, KeyID: "bench"}
+	p, _, err := b.app.Service.CreateProgram(b.ctx, owner, loyalty.Idem{}, loyalty.Program{Name: "Bench", Type: "bonus",
+		CashbackPercent: 500, MaxRedeemPercent: 5000, PointsLifetime: "P180D", ReturnSpentOnRefund: true, Tiers: tiers})
+	if err != nil {
+		return err
+	}
+	if _, _, err := b.app.Service.SetProgramStatus(b.ctx, owner, loyalty.Idem{}, p.ID, loyalty.ProgramActive); err != nil {
+		return err
+	}
+	for i := 0; i < 50; i++ {
+		id, err := b.app.Service.ImportMember(b.ctx, owner, loyalty.ImportRow{Phone: fmt.Sprintf("+7913%07d", len(tiers)*1000+i), Points: 10_000_000})
+		if err != nil {
+			return err
+		}
+		b.members = append(b.members, id)
+	}
+	return nil
+}
+
+// call sends one request and returns its measurement and decoded body.
+func (b *bench) call(method, path string, body any, idem string) (sample, map[string]any, error) {
+	var rd *bytes.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		rd = bytes.NewReader(j)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, b.server.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.key)
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	resp, err := b.server.Client().Do(req)
+	if err != nil {
+		return sample{}, nil, err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	b.mu.Lock()
+	s := b.last
+	b.mu.Unlock()
+	if resp.StatusCode >= 300 {
+		return s, out, fmt.Errorf("%s %s: %d %v", method, path, resp.StatusCode, out)
+	}
+	return s, out, nil
+}
+
+type recorder map[string][]sample
+
+func (r recorder) add(name string, s sample) { r[name] = append(r[name], s) }
+
+func (b *bench) measureAll(res *Results, n int, suffix string) error {
+	rec := recorder{}
+	member := func(i int) string { return b.members[i%len(b.members)] }
+	tag := fmt.Sprintf("%d%d", time.Now().UnixNano(), len(suffix))
+	for i := 0; i < n; i++ {
+		phone := fmt.Sprintf("+7914%07d", i+len(suffix)*100000)
+		s, out, err := b.call("POST", "/v1/enrollments", map[string]any{"phone": phone, "consent": map[string]any{"terms": true}}, "")
+		if err != nil {
+			return err
+		}
+		rec.add("enroll"+suffix, s)
+		b.codes.mu.Lock()
+		code := b.codes.last[phone]
+		b.codes.mu.Unlock()
+		s, _, err = b.call("POST", "/v1/enrollments/"+out["challengeId"].(string)+"/verify", map[string]any{"code": code}, "")
+		if err != nil {
+			return err
+		}
+		rec.add("verify-otp"+suffix, s)
+	}
+	for i := 0; i < n; i++ {
+		m := member(i)
+		held := fmt.Sprintf("h%s-%d", tag, i)
+		plain := fmt.Sprintf("p%s-%d", tag, i)
+		cancel := fmt.Sprintf("c%s-%d", tag, i)
+		steps := []struct {
+			name, method, path string
+			body               any
+			idem               bool
+		}{
+			{"quote", "POST", "/v1/orders/" + held + "/quote", map[string]any{"member": map[string]any{"id": m}, "total": 100000}, false},
+			{"redeem", "POST", "/v1/orders/" + held + "/redeem", map[string]any{"member": map[string]any{"id": m}, "total": 100000, "points": 20000}, true},
+			{"accrue (close with hold)", "POST", "/v1/orders/" + held + "/close", map[string]any{"member": map[string]any{"id": m}, "total": 100000}, true},
+			{"accrue (close, money only)", "POST", "/v1/orders/" + plain + "/close", map[string]any{"member": map[string]any{"id": m}, "total": 100000}, true},
+			{"refund (full)", "POST", "/v1/orders/" + plain + "/refunds", map[string]any{"refundId": "r1", "amount": 100000}, true},
+			{"redeem (to cancel)", "POST", "/v1/orders/" + cancel + "/redeem", map[string]any{"member": map[string]any{"id": m}, "total": 100000, "points": 1000}, true},
+			{"cancel", "POST", "/v1/orders/" + cancel + "/cancel", nil, true},
+			{"balance read", "GET", "/v1/members/" + m, nil, false},
+			{"ledger page (50)", "GET", "/v1/members/" + m + "/ledger?limit=50", nil, false},
+		}
+		for j, st := range steps {
+			idem := ""
+			if st.idem {
+				idem = fmt.Sprintf("%s-%d-%d", tag, i, j)
+			}
+			s, _, err := b.call(st.method, st.path, st.body, idem)
+			if err != nil {
+				return err
+			}
+			if st.name != "redeem (to cancel)" {
+				rec.add(st.name+suffix, s)
+			}
+		}
+	}
+	targets := map[string]float64{"redeem": 3, "accrue (close with hold)": 3, "accrue (close, money only)": 3, "refund (full)": 3, "balance read": 1}
+	for name, ss := range rec {
+		r := summarize(ss)
+		if t, ok := targets[strings.TrimSuffix(name, suffix)]; ok {
+			ok := r.RoundTripsBeyondKey <= t
+			r.Target, r.MeetsTarget = fmt.Sprintf("≤ %g round trips beyond the key read", t), &ok
+		}
+		res.Operations[name] = r
+	}
+	return nil
+}
+
+func summarize(ss []sample) *OpResult {
+	r := &OpResult{N: len(ss)}
+	lat := make([]float64, 0, len(ss))
+	var trips, beyond, rcu, wcu, sum float64
+	for _, s := range ss {
+		trips += float64(s.trips)
+		beyond += float64(s.trips - s.authTrips)
+		rcu += s.rcu
+		wcu += s.wcu
+		r.RoundTripsMax = max(r.RoundTripsMax, s.trips)
+		ms := float64(s.latency.Microseconds()) / 1000
+		lat = append(lat, ms)
+		sum += ms
+	}
+	k := float64(len(ss))
+	r.RoundTripsMean, r.RoundTripsBeyondKey, r.RCUMean, r.WCUMean, r.MeanMs = round(trips/k), round(beyond/k), round(rcu/k), round(wcu/k), round(sum/k)
+	sort.Float64s(lat)
+	r.P50ms, r.P99ms = round(lat[len(lat)/2]), round(lat[min(len(lat)-1, len(lat)*99/100)])
+	return r
+}
+
+func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+// measureSweep expires k lots and reports the sweep's DynamoDB calls per
+// expired lot (its work follows the lots due, not the members).
+func (b *bench) measureSweep(res *Results, k int) error {
+	if err := b.setup(0, nil); err != nil {
+		return err
+	}
+	// Accrue on a program whose points last a day, then let two days pass.
+	owner := loyalty.Caller{TenantID: b.tenant, Role: loyalty.RoleOwner, KeyID: "bench"}
+	t, err := b.app.Store.GetTenant(b.ctx, b.tenant)
+	if err != nil {
+		return err
+	}
+	rules := *t.CurrentProgram
+	rules.PointsLifetime = "P1D"
+	if _, _, err := b.app.Service.UpdateProgram(b.ctx, owner, loyalty.Idem{}, rules.ID, rules); err != nil {
+		return err
+	}
+	for i := 0; i < k; i++ {
+		if _, _, err := b.call("POST", fmt.Sprintf("/v1/orders/sw-%d/close", i), map[string]any{"member": map[string]any{"id": b.members[i%len(b.members)]}, "total": 10000}, fmt.Sprintf("sw-%d", i)); err != nil {
+			return err
+		}
+	}
+	b.clock.advance(2 * 24 * time.Hour)
+	m := &store.Meter{}
+	start := time.Now()
+	sw, err := b.app.Service.Sweep(store.WithMeter(b.ctx, m), "")
+	if err != nil {
+		return err
+	}
+	trips, rcu, wcu := m.Snapshot()
+	lots := max(1, sw.ExpiredLots)
+	res.Operations["expire-sweep (per expired lot)"] = &OpResult{N: sw.ExpiredLots,
+		RoundTripsMean: round(float64(trips) / float64(lots)), RCUMean: round(rcu / float64(lots)), WCUMean: round(wcu / float64(lots)),
+		MeanMs: round(float64(time.Since(start).Microseconds()) / 1000 / float64(lots)),
+		Note:   fmt.Sprintf("one sweep over %d expiring lots of %d members; a member's due lots share one commit, so calls per lot fall as lots per member grow", sw.ExpiredLots, len(b.members))}
+	b.clock.advance(-2 * 24 * time.Hour)
+	return nil
+}
+
+// measureThroughput closes orders from 8 goroutines, on distinct members and
+// on one hot member.
+func (b *bench) measureThroughput(res *Results) error {
+	if err := b.setup(0, nil); err != nil {
+		return err
+	}
+	for _, hot := range []bool{false, true} {
+		const workers, each = 8, 25
+		var wg sync.WaitGroup
+		start := time.Now()
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				m := b.members[w]
+				if hot {
+					m = b.members[0]
+				}
+				for i := 0; i < each; i++ {
+					id := fmt.Sprintf("tp-%v-%d-%d", hot, w, i)
+					for {
+						_, out, err := b.call("POST", "/v1/orders/"+id+"/close", map[string]any{"member": map[string]any{"id": m}, "total": 1000}, id)
+						if err == nil {
+							break
+						}
+						if out["code"] != "concurrent_update" {
+							errs <- err
+							return
+						}
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return err
+		}
+		name := "close, 8 clients, distinct members"
+		if hot {
+			name = "close, 8 clients, one hot member"
+		}
+		res.Throughput[name] = round(float64(workers*each) / time.Since(start).Seconds())
+	}
+	return nil
+}
+
+func measureBinaries(res *Results) {
+	dir, err := os.MkdirTemp("", "bench-bin")
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(dir)
+	for _, fn := range routes.AllFunctions() {
+		outPath := filepath.Join(dir, fn)
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", outPath, "./functions/"+fn)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		if err := cmd.Run(); err != nil {
+			continue
+		}
+		if fi, err := os.Stat(outPath); err == nil {
+			res.Binaries[fn] = fi.Size()
+		}
+	}
+}
+
+// measureInit times what a function does at init: wiring the app and
+// building its handler (the Lambda runtime's own start is not included).
+func measureInit(ctx context.Context, res *Results, endpoint string) {
+	for _, fn := range routes.AllFunctions() {
+		start := time.Now()
+		a, err := app.New(ctx, app.Config{Table: "bench", DynamoDB: ddblocal.Client(endpoint), Notifier: app.NotifierAWS,
+			OTPSecret: []byte("bench-secret-bench-secret-0123456789"), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			continue
+		}
+		if fn != routes.FnExpireSweep {
+			_ = a.Handler(fn)
+		}
+		res.InitMs[fn] = round(float64(time.Since(start).Microseconds()) / 1000)
+	}
+}
+
+func machine() map[string]any {
+	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	return map[string]any{"cpus": runtime.NumCPU(), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH,
+		"date": time.Now().UTC().Format(time.RFC3339), "commit": strings.TrimSpace(string(commit)), "dynamodb": "DynamoDB Local (in memory)"}
+}
+
+func write(path string, res *Results) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	j, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(path, append(j, '\n'), 0o644); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(res.Operations))
+	for k := range res.Operations {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	fmt.Printf("%-42s %5s %8s %8s %7s %7s %8s %8s  %s\n", "operation", "n", "calls", "beyond", "RCU", "WCU", "p50 ms", "p99 ms", "target")
+	for _, k := range names {
+		r := res.Operations[k]
+		t := r.Target
+		if r.MeetsTarget != nil {
+			if *r.MeetsTarget {
+				t += " ✓"
+			} else {
+				t += " ✗"
+			}
+		}
+		fmt.Printf("%-42s %5d %8.2f %8.2f %7.2f %7.2f %8.2f %8.2f  %s\n", k, r.N, r.RoundTripsMean, r.RoundTripsBeyondKey, r.RCUMean, r.WCUMean, r.P50ms, r.P99ms, t)
+	}
+	fmt.Println()
+	fns := make([]string, 0, len(res.Binaries))
+	for k := range res.Binaries {
+		fns = append(fns, k)
+	}
+	sort.Strings(fns)
+	for _, fn := range fns {
+		mark := "✓"
+		if res.Binaries[fn] > 12<<20 {
+			mark = "✗ (target ≤ 12 MB)"
+		}
+		fmt.Printf("binary %-14s %6.1f MB %s   init (app + handler, in process) %.2f ms\n", fn, float64(res.Binaries[fn])/(1<<20), mark, res.InitMs[fn])
+	}
+	for k, v := range res.Throughput {
+		fmt.Printf("throughput %-40s %.1f ops/s\n", k, v)
+	}
+	fmt.Printf("\nwritten to %s\n", path)
+	return nil
+}
