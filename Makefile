@@ -8,16 +8,27 @@ DDB_STAMP   := $(DDB_DIR)/.installed-$(DDB_VERSION)
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit bench chaos build fmt vet ddb-local clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: run test test-unit bench chaos build openapi openapi-validate fmt vet ddb-local clean $(addprefix build-,$(FUNCTIONS))
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
 	go run ./cmd/loyalty serve
 
-## test: vet, unit and integration tests against DynamoDB Local, CDK assertions
+## test: vet, unit and integration tests against DynamoDB Local, the OpenAPI check, CDK assertions
 test: ddb-local vet
 	go test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory openapi-validate
 	$(MAKE) --no-print-directory test-infra-if-present
+
+## openapi: regenerate the committed contract api/openapi.json from the handlers
+openapi:
+	go run ./cmd/openapi > api/openapi.json
+
+OPENAPI_VENV := .cache/venv-openapi
+## openapi-validate: validate api/openapi.json as OpenAPI 3.1 with a standard validator
+openapi-validate:
+	@test -x $(OPENAPI_VENV)/bin/openapi-spec-validator || { python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q openapi-spec-validator==0.9.0; }
+	$(OPENAPI_VENV)/bin/openapi-spec-validator api/openapi.json
 
 ## bench: round trips, capacity and latency per operation -> bench/results.json
 bench: ddb-local

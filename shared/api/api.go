@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -71,7 +72,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	cfg := huma.DefaultConfig("Loyalty cashback API", Version)
 	cfg.CreateHooks = nil // no $schema fields or Link headers
 	cfg.DocsPath = ""     // the docs page would load scripts from a CDN
-	cfg.OpenAPIPath = "/openapi"
+	cfg.OpenAPIPath = ""  // served below: always the whole document, whichever function serves it
 	cfg.Info.Description = "Cashback and loyalty for small businesses: enroll customers by phone, accrue cashback on closed orders, redeem points with a two-phase hold, refund, expire. Money is in minor units, points in hundredths of a point."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"apiKey": {Type: "http", Scheme: "bearer", Description: "API key of a tenant's owner, admin or cashier: `Authorization: Bearer lk_live_…`"},
@@ -82,6 +83,10 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 
 	for _, r := range routes.Routes {
 		if len(functions) > 0 && !slices.Contains(functions, r.Function) {
+			continue
+		}
+		if doc, ok := documents[r.OperationID]; ok {
+			mux.HandleFunc(r.Method+" "+r.Path, serveDocument(doc))
 			continue
 		}
 		register, ok := s.registrations()[r.OperationID]
@@ -286,4 +291,47 @@ func replayHeader(replayed bool) string {
 		return "true"
 	}
 	return ""
+}
+
+// documents are the routes serving the OpenAPI document: not operations of
+// the API itself, so not in it.
+var documents = map[string]string{"get-openapi-json": "json", "get-openapi-yaml": "yaml"}
+
+var (
+	docOnce  sync.Once
+	docJSON  []byte
+	docYAML  []byte
+	docError error
+)
+
+// Document is the OpenAPI 3.1 document of every operation, generated from
+// the handlers' own types.
+func Document() (jsonDoc, yamlDoc []byte, err error) {
+	docOnce.Do(func() {
+		_, hapi := NewAPI(Deps{Phones: func(s string) (string, error) { return s, nil }})
+		o := hapi.OpenAPI()
+		if docJSON, docError = json.MarshalIndent(o, "", "  "); docError != nil {
+			return
+		}
+		docJSON = append(docJSON, '\n')
+		docYAML, docError = o.YAML()
+	})
+	return docJSON, docYAML, docError
+}
+
+func serveDocument(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		j, y, err := Document()
+		if err != nil {
+			writeProblem(w, newProblem(loyalty.CodeInternal, "internal error"))
+			return
+		}
+		if kind == "yaml" {
+			w.Header().Set("Content-Type", "application/yaml")
+			_, _ = w.Write(y)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(j)
+	}
 }

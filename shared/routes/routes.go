@@ -67,6 +67,8 @@ var Routes = []Route{
 	{FnTenancy, "list-audit", "GET", "/v1/audit"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
+	{FnAdmin, "get-openapi-json", "GET", "/openapi.json"},
+	{FnAdmin, "get-openapi-yaml", "GET", "/openapi.yaml"},
 }
 
 // AllFunctions lists every function directory, HTTP-served and scheduled.

@@ -1,0 +1,122 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/api/apitest"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+type document struct {
+	OpenAPI string                                `json:"openapi"`
+	Paths   map[string]map[string]json.RawMessage `json:"paths"`
+}
+
+func generated(t *testing.T) (document, []byte) {
+	t.Helper()
+	j, _, err := api.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d document
+	if err := json.Unmarshal(j, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d, j
+}
+
+// The committed contract is exactly what the code produces: regenerate it
+// with `make openapi` when an operation changes.
+func TestCommittedDocumentIsCurrent(t *testing.T) {
+	_, j := generated(t)
+	committed, err := os.ReadFile("../../api/openapi.json")
+	if err != nil {
+		t.Fatalf("api/openapi.json is missing: run make openapi: %v", err)
+	}
+	if !bytes.Equal(committed, j) {
+		t.Fatal("api/openapi.json differs from the code's document: run make openapi and commit the result")
+	}
+}
+
+// Every route of the table is documented with its operation id, and every
+// documented operation is in the table: neither can drift from the other.
+func TestEveryRouteIsDocumentedAndEveryOperationServed(t *testing.T) {
+	d, _ := generated(t)
+	if d.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi %q", d.OpenAPI)
+	}
+	documented := map[string]string{}
+	for path, ops := range d.Paths {
+		for method, raw := range ops {
+			var op struct {
+				ID string `json:"operationId"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			documented[op.ID] = strings.ToUpper(method) + " " + path
+		}
+	}
+	inTable := map[string]bool{}
+	for _, r := range routes.Routes {
+		if strings.HasPrefix(r.OperationID, "get-openapi-") {
+			continue // serves the document; not an operation in it
+		}
+		inTable[r.OperationID] = true
+		if got := documented[r.OperationID]; got != r.Method+" "+r.Path {
+			t.Errorf("route %s %s (%s) documented as %q", r.Method, r.Path, r.OperationID, got)
+		}
+	}
+	for id, where := range documented {
+		if !inTable[id] {
+			t.Errorf("documented operation %s (%s) is not in the route table", id, where)
+		}
+	}
+
+	// And each one is served by the local server's mux (not its catch-all).
+	e := apitest.New(t)
+	for _, r := range routes.Routes {
+		path := r.Path
+		for _, p := range []string{"{orderId}", "{memberId}", "{programId}", "{staffId}", "{challengeId}", "{tenantSlug}"} {
+			path = strings.ReplaceAll(path, p, "x")
+		}
+		resp := e.Do(r.Method, path, nil, nil)
+		if resp.Status == 404 && strings.Contains(string(resp.Body), "no such route") {
+			t.Errorf("%s %s is not served", r.Method, r.Path)
+		}
+		if resp.Status >= 500 {
+			t.Errorf("%s %s: %d %s", r.Method, path, resp.Status, resp.Body)
+		}
+	}
+}
+
+// The admin function serves the whole document, not only its own routes.
+func TestDocumentServedByAdminFunction(t *testing.T) {
+	e := apitest.New(t)
+	srv := httptest.NewServer(e.App.Handler(routes.FnAdmin))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d document
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %v", resp.StatusCode, err)
+	}
+	if _, ok := d.Paths["/v1/orders/{orderId}/redeem"]; !ok {
+		t.Fatal("the admin function's document lacks the redeem operation")
+	}
+	y, err := http.Get(srv.URL + "/openapi.yaml")
+	if err != nil || y.StatusCode != 200 || y.Header.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("yaml: %v %v", err, y)
+	}
+	y.Body.Close()
+}
