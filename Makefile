@@ -8,7 +8,7 @@ DDB_STAMP   := $(DDB_DIR)/.installed-$(DDB_VERSION)
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit bench chaos build openapi openapi-validate fmt vet ddb-local clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: run test test-unit bench chaos build openapi openapi-validate fmt vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
