@@ -6,7 +6,10 @@ DDB_VERSION := 10.3.0
 DDB_DIR     := .cache/dynamodb-local
 DDB_STAMP   := $(DDB_DIR)/.installed-$(DDB_VERSION)
 FUNCTIONS   := $(notdir $(wildcard functions/*))
-GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
+# Lambdas run on arm64; a local deploy builds for this machine instead.
+LAMBDA_ARCH ?= arm64
+BUILD_DIR   ?= build
+GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 .PHONY: run test test-unit bench chaos build openapi openapi-validate fmt vet ddb-local clean
 
@@ -42,7 +45,7 @@ chaos: ddb-local
 build: $(addprefix build-,$(FUNCTIONS))
 
 build-%:
-	$(GO_BUILD_LAMBDA) -o build/$*/bootstrap ./functions/$*
+	$(GO_BUILD_LAMBDA) -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -48,6 +48,12 @@ type Props struct {
 	NotifierMode string
 	// EmailFrom is the SES sender of email codes.
 	EmailFrom string
+	// X86 builds the functions for x86_64 instead of arm64 (a local
+	// emulator on an x86 machine runs the binaries natively).
+	X86 bool
+	// Endpoint, for a deployment to an emulator, points the functions' AWS
+	// clients at it (AWS_ENDPOINT_URL); empty in the cloud.
+	Endpoint string
 }
 
 // Stack is the constructed stack with what tests assert on.
@@ -123,13 +129,20 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		if props.EmailFrom != "" {
 			env[routes.EnvEmailFrom] = jsii.String(props.EmailFrom)
 		}
+		if props.Endpoint != "" {
+			env["AWS_ENDPOINT_URL"] = jsii.String(props.Endpoint)
+		}
 		access := routes.Permissions[fn]
 		if access.ReadSecret {
 			env[routes.EnvOTPSecretARN] = secret.SecretArn()
 		}
+		arch := awslambda.Architecture_ARM_64()
+		if props.X86 {
+			arch = awslambda.Architecture_X86_64()
+		}
 		f := awslambda.NewFunction(stack, jsii.String(construct(fn)), &awslambda.FunctionProps{
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:  awslambda.Architecture_ARM_64(),
+			Architecture:  arch,
 			Handler:       jsii.String("bootstrap"),
 			Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(props.BuildDir, fn)), nil),
 			MemorySize:    jsii.Number(memory),

@@ -39,6 +39,8 @@ func main() {
 		AlarmEmail:    setting(app, "alarmEmail", "LOYALTY_ALARM_EMAIL", ""),
 		NotifierMode:  setting(app, "notifier", "LOYALTY_NOTIFIER", "aws"),
 		EmailFrom:     setting(app, "emailFrom", "LOYALTY_EMAIL_FROM", ""),
+		X86:           setting(app, "arch", "LOYALTY_LAMBDA_ARCH", "arm64") == "amd64",
+		Endpoint:      setting(app, "endpoint", "LOYALTY_EMULATOR_ENDPOINT", ""),
 	})
 	app.Synth(nil)
 }

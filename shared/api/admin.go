@@ -39,6 +39,7 @@ func (s *server) registerHealth(r routes.Route) {
 	huma.Register(s.api, op(r, "Health: 200 when the store answers", "admin"), func(ctx context.Context, _ *struct{}) (*HealthOutput, error) {
 		if s.deps.Ping != nil {
 			if err := s.deps.Ping(ctx); err != nil {
+				s.deps.Logger.ErrorContext(ctx, "health check failed", "error", err.Error())
 				p := newProblem(loyalty.CodeInternal, "store unavailable")
 				p.Status, p.Title = http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
 				return nil, p
