@@ -151,7 +151,7 @@ func op(r routes.Route, summary string, tags ...string) huma.Operation {
 // adminOnly operations are refused to cashiers (403) before anything else,
 // the service checking again.
 var adminOnly = map[string]bool{
-	"create-program": true, "update-program": true, "activate-program": true, "stop-program": true,
+	"create-program": true, "update-program": true, "activate-program": true, "stop-program": true, "delete-program": true,
 	"create-point-of-sale": true, "create-staff": true, "list-staff": true, "revoke-staff": true, "list-audit": true,
 	"run-expiry-sweep": true, "adjust-member": true, "block-member": true, "unblock-member": true,
 	"replace-member-card": true, "set-member-groups": true, "bulk-accrue": true, "set-member-tier": true,

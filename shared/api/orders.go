@@ -27,6 +27,7 @@ func (s *server) registrations() map[string]func(routes.Route) {
 		"activate-program":        s.registerProgramStatus(loyalty.ProgramActive),
 		"stop-program":            s.registerProgramStatus(loyalty.ProgramStopped),
 		"update-program":          s.registerUpdateProgram,
+		"delete-program":          s.registerProgramStatus(loyalty.ProgramDeleted),
 		"set-member-groups":       s.registerSetGroups,
 		"adjust-member":           s.registerAdjust,
 		"block-member":            s.registerBlock(true),

@@ -243,8 +243,11 @@ type ProgramStatusInput struct {
 func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Route) {
 	return func(r routes.Route) {
 		summary := "Activate a program (one active program per tenant)"
-		if to == loyalty.ProgramStopped {
+		switch to {
+		case loyalty.ProgramStopped:
 			summary = "Stop a program: members keep and spend points, nobody new joins, nothing new accrues"
+		case loyalty.ProgramDeleted:
+			summary = "Delete a program: it stops working entirely (balances and ledger stay)"
 		}
 		o := op(r, summary, "programs")
 		huma.Register(s.api, o, func(ctx context.Context, in *ProgramStatusInput) (*ProgramOutput, error) {

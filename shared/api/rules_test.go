@@ -259,3 +259,29 @@ func TestInconsistentRulesAreRefusedNamingTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestDeletedProgramStopsEverything(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	m := e.Enroll("+79120000068")
+	e.Close("a", m.ID, 20000).Want(200)
+	var list struct {
+		Programs []struct {
+			ID string `json:"programId"`
+		} `json:"programs"`
+	}
+	e.Do("GET", "/v1/programs", nil, nil).Want(200).Decode(&list)
+	p := e.Do("DELETE", "/v1/programs/"+list.Programs[0].ID, nil, nil).Want(200).JSON()
+	if p["status"] != "deleted" {
+		t.Fatalf("status %v", p["status"])
+	}
+	if r := e.Do("POST", "/v1/orders/b/redeem", map[string]any{"member": map[string]any{"id": m.ID}, "total": 2000, "points": 100}, apitest.Key()); r.Status != 409 || r.Code() != "no_active_program" {
+		t.Fatalf("redeem under a deleted program: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do("POST", "/v1/programs/"+list.Programs[0].ID+"/activate", nil, nil); r.Status != 409 {
+		t.Fatalf("a deleted program came back: %d %s", r.Status, r.Body)
+	}
+	if b := e.Balance(m.ID); b.Available != 1000 {
+		t.Fatalf("balances stay: %+v", b)
+	}
+}

@@ -78,6 +78,9 @@ func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, pro
 			if p.Status != ProgramActive {
 				return Errorf(CodeProgramStatus, "only an active program can be stopped")
 			}
+		case ProgramDeleted:
+			// Seed 004: deleting turns a program off entirely; the ledger and
+			// balances stay, but nothing is earned or spent under it.
 		default:
 			return Invalid("status", "unsupported status %q", to)
 		}

@@ -47,6 +47,7 @@ var Routes = []Route{
 	{FnPrograms, "activate-program", "POST", "/v1/programs/{programId}/activate"},
 	{FnPrograms, "stop-program", "POST", "/v1/programs/{programId}/stop"},
 	{FnPrograms, "update-program", "PUT", "/v1/programs/{programId}"},
+	{FnPrograms, "delete-program", "DELETE", "/v1/programs/{programId}"},
 	{FnMembers, "get-member", "GET", "/v1/members/{memberId}"},
 	{FnMembers, "find-member", "GET", "/v1/members"},
 	{FnMembers, "search-members", "GET", "/v1/members/search"},
