@@ -196,24 +196,57 @@ func ledgerCmd() *cobra.Command {
 	var tenant, member string
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Recompute a member's hash chain and balance from the ledger",
+		Short: "Recompute hash chains and balances from the ledger: one member, a tenant's members, or every tenant's",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := openLocal(cmd.Context(), quietLogger(), false)
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			if err := l.app.Store.VerifyMember(cmd.Context(), tenant, member); err != nil {
-				return err
+			ctx, st := cmd.Context(), l.app.Store
+			if member != "" {
+				if err := st.VerifyMember(ctx, tenant, member); err != nil {
+					return err
+				}
+				fmt.Println("ok")
+				return nil
 			}
-			fmt.Println("ok")
+			tenants := []string{tenant}
+			if tenant == "" {
+				if tenants, err = st.ListTenantIDs(ctx); err != nil {
+					return err
+				}
+			}
+			checked, bad := 0, 0
+			for _, t := range tenants {
+				after := ""
+				for {
+					page, err := st.ListMembers(ctx, t, after, 200)
+					if err != nil {
+						return err
+					}
+					for _, m := range page {
+						checked++
+						if err := st.VerifyMember(ctx, t, m.MemberID); err != nil {
+							bad++
+							fmt.Printf("tenant %s: %v\n", t, err)
+						}
+					}
+					if len(page) < 200 {
+						break
+					}
+					after = page[len(page)-1].MemberID
+				}
+			}
+			fmt.Printf("verified %d members, %d mismatches\n", checked, bad)
+			if bad > 0 {
+				return fmt.Errorf("%d members fail verification", bad)
+			}
 			return nil
 		},
 	}
-	verify.Flags().StringVar(&tenant, "tenant", "", "tenant id")
-	verify.Flags().StringVar(&member, "member", "", "member id")
-	_ = verify.MarkFlagRequired("tenant")
-	_ = verify.MarkFlagRequired("member")
+	verify.Flags().StringVar(&tenant, "tenant", "", "tenant id (default: every tenant)")
+	verify.Flags().StringVar(&member, "member", "", "member id (default: every member of the tenant)")
 	cmd.AddCommand(verify)
 	return cmd
 }
