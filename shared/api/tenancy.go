@@ -84,6 +84,7 @@ type StaffView struct {
 	PointOfSale string    `json:"pointOfSaleId,omitempty"`
 	Revoked     bool      `json:"revoked"`
 	CreatedAt   time.Time `json:"createdAt"`
+	LastUsedAt  time.Time `json:"lastUsedAt,omitempty" doc:"When the key was last used (to the hour)"`
 }
 
 type ListStaffOutput struct {
@@ -101,7 +102,7 @@ func (s *server) registerListStaff(r routes.Route) {
 		out := &ListStaffOutput{}
 		out.Body.Staff = make([]StaffView, 0, len(st))
 		for _, x := range st {
-			out.Body.Staff = append(out.Body.Staff, StaffView{StaffID: x.ID, Name: x.Name, Role: string(x.Role), PointOfSale: x.PointOfSale, Revoked: x.Revoked, CreatedAt: x.CreatedAt})
+			out.Body.Staff = append(out.Body.Staff, StaffView{StaffID: x.ID, Name: x.Name, Role: string(x.Role), PointOfSale: x.PointOfSale, Revoked: x.Revoked, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt})
 		}
 		return out, nil
 	})

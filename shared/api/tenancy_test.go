@@ -285,3 +285,33 @@ func TestSearchMembers(t *testing.T) {
 		t.Fatalf("search by phone digits: %+v", res)
 	}
 }
+
+func TestKeyLastUsedIsKept(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	pos := e.Do("POST", "/v1/points-of-sale", map[string]any{"name": "Shop"}, nil).Want(201).JSON()["pointOfSaleId"].(string)
+	st := e.Do("POST", "/v1/staff", map[string]any{"name": "Bo", "role": "cashier", "pointOfSaleId": pos}, nil).Want(201).JSON()
+	lastUsed := func() string {
+		var list struct {
+			Staff []struct {
+				ID       string `json:"staffId"`
+				LastUsed string `json:"lastUsedAt"`
+			} `json:"staff"`
+		}
+		e.Do("GET", "/v1/staff", nil, nil).Want(200).Decode(&list)
+		for _, s := range list.Staff {
+			if s.ID == st["staffId"] {
+				return s.LastUsed
+			}
+		}
+		t.Fatal("staff member not listed")
+		return ""
+	}
+	if got := lastUsed(); got != "" && got != "0001-01-01T00:00:00Z" {
+		t.Fatalf("unused key has a last-used time %q", got)
+	}
+	e.Do("GET", "/v1/points-of-sale", nil, map[string]string{"Authorization": "Bearer " + st["apiKey"].(string)}).Want(200)
+	if got := lastUsed(); !strings.HasPrefix(got, apitest.Start.Format("2006-01-02T15")) {
+		t.Fatalf("last used %q, want the request's time %s", got, apitest.Start)
+	}
+}

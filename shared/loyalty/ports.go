@@ -14,6 +14,9 @@ type Store interface {
 	TenantBySlug(ctx context.Context, slug string) (*Tenant, error)
 	CreateTenant(ctx context.Context, t *Tenant, key APIKey) error
 	GetAPIKey(ctx context.Context, keyHash string) (*APIKey, error)
+	// TouchKey records that a key was used at now, unless it was recorded
+	// after `since` already (best effort; at most one write per interval).
+	TouchKey(ctx context.Context, k *APIKey, now, since time.Time) error
 
 	// Reads for an order operation: tenant (with its current program), the
 	// order, the idempotency record and, for a member given by card or phone,
@@ -34,7 +37,7 @@ type Store interface {
 	// SaveProgram writes a program conditioned on its previous version (0:
 	// new); with makeCurrent it also sets the tenant's current program,
 	// conditioned on the current program id read (prevCurrentID).
-	SaveProgram(ctx context.Context, p *Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *IdemRecord) error
+	SaveProgram(ctx context.Context, p *Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *IdemRecord, a *AuditEntry) error
 
 	// Enrollment.
 	// Hit counts one event against a rate limit and fails with
@@ -61,6 +64,7 @@ type APIKey struct {
 	PointOfSale string
 	Revoked     bool
 	CreatedAt   time.Time
+	LastUsedAt  time.Time
 }
 
 // OrderQuery names what an order operation reads first.

@@ -3,6 +3,8 @@ package loyalty
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // CreateProgram stores a new program in status new.
@@ -27,7 +29,7 @@ func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Prog
 		if err != nil {
 			return err
 		}
-		if err := s.Store.SaveProgram(ctx, &np, 0, false, "", rec); err != nil {
+		if err := s.Store.SaveProgram(ctx, &np, 0, false, "", rec, audit(c, now, "program.create", np.ID, np.Name)); err != nil {
 			return err
 		}
 		out = np
@@ -93,7 +95,7 @@ func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, pro
 		}
 		// The tenant's copy follows the program when it is (or becomes) current.
 		makeCurrent := to == ProgramActive || currentID == p.ID
-		if err := s.Store.SaveProgram(ctx, &np, prev, makeCurrent, currentID, rec); err != nil {
+		if err := s.Store.SaveProgram(ctx, &np, prev, makeCurrent, currentID, rec, audit(c, np.UpdatedAt, "program."+string(to), np.ID, np.Name)); err != nil {
 			return err
 		}
 		out = np
@@ -146,7 +148,7 @@ func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, progra
 		if err != nil {
 			return err
 		}
-		if err := s.Store.SaveProgram(ctx, &np, p.Version, currentID == p.ID, currentID, rec); err != nil {
+		if err := s.Store.SaveProgram(ctx, &np, p.Version, currentID == p.ID, currentID, rec, audit(c, np.UpdatedAt, "program.update", np.ID, fmt.Sprintf("version %d", np.Version))); err != nil {
 			return err
 		}
 		out = np
@@ -243,8 +245,15 @@ func (s *Service) Authenticate(ctx context.Context, keyHash string) (Caller, err
 	if k.Revoked {
 		return Caller{}, Errorf(CodeUnauthorized, "unknown or revoked API key")
 	}
+	if now := s.now(); now.Sub(k.LastUsedAt) > KeyTouchInterval {
+		// Last-used time, kept hourly so it costs one write per key per hour.
+		_ = s.Store.TouchKey(ctx, k, now, now.Add(-KeyTouchInterval))
+	}
 	return Caller{TenantID: k.TenantID, Role: k.Role, KeyID: k.KeyID, StaffID: k.StaffID, PointOfSale: k.PointOfSale}, nil
 }
+
+// KeyTouchInterval is how stale a key's last-used time may get.
+const KeyTouchInterval = time.Hour
 
 // ErrNotFoundKey is returned by a store for an unknown API key.
 var ErrNotFoundKey = errors.New("api key not found")

@@ -25,6 +25,7 @@ type Staff struct {
 	KeyHash     string    `json:"keyHash"`
 	Revoked     bool      `json:"revoked"`
 	CreatedAt   time.Time `json:"createdAt"`
+	LastUsedAt  time.Time `json:"lastUsedAt,omitempty"`
 }
 
 // PlanLimits of a plan; zero means unlimited.

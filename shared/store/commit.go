@@ -277,8 +277,15 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 
 // SaveProgram writes a program, and with makeCurrent the tenant's copy of it,
 // in one transaction.
-func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *loyalty.IdemRecord) error {
+func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *loyalty.IdemRecord, a *loyalty.AuditEntry) error {
 	t := &txn{table: s.table}
+	if a != nil {
+		ap, err := auditPut(p.TenantID, a)
+		if err != nil {
+			return err
+		}
+		t.put(ap, nil)
+	}
 	item, err := marshal(p, tenantPK(p.TenantID), programSK(p.ID))
 	if err != nil {
 		return err

@@ -117,6 +117,7 @@ type keyItem struct {
 	PointOfSale string       `json:"pointOfSale,omitempty"`
 	Revoked     bool         `json:"revoked"`
 	CreatedAt   time.Time    `json:"createdAt"`
+	LastUsedAt  time.Time    `json:"lastUsedAt,omitempty"`
 }
 
 // putNew is a Put that must not overwrite anything.

@@ -77,7 +77,7 @@ func (s *Store) GetAPIKey(ctx context.Context, hash string) (*loyalty.APIKey, er
 	if err := s.getInto(ctx, keyPK(hash), skKey, &k, loyalty.ErrNotFoundKey); err != nil {
 		return nil, err
 	}
-	return &loyalty.APIKey{Hash: hash, KeyID: k.KeyID, StaffID: k.StaffID, TenantID: k.TenantID, Role: k.Role, PointOfSale: k.PointOfSale, Revoked: k.Revoked, CreatedAt: k.CreatedAt}, nil
+	return &loyalty.APIKey{Hash: hash, KeyID: k.KeyID, StaffID: k.StaffID, TenantID: k.TenantID, LastUsedAt: k.LastUsedAt, Role: k.Role, PointOfSale: k.PointOfSale, Revoked: k.Revoked, CreatedAt: k.CreatedAt}, nil
 }
 
 // GetAccount reads one account: the O(1) balance read.

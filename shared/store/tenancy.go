@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -231,4 +232,35 @@ func (s *Store) queryPrefix(ctx context.Context, pk, prefix string) ([]map[strin
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":p": str(prefix)},
 		ConsistentRead:            aws.Bool(true),
 	})
+}
+
+// TouchKey sets a key's (and its staff member's) last-used time, only when
+// the stored one is older than since.
+func (s *Store) TouchKey(ctx context.Context, k *loyalty.APIKey, now, since time.Time) error {
+	touch := func(pk, sk string) error {
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 &s.table,
+			Key:                       key(pk, sk),
+			UpdateExpression:          strp("SET lastUsedAt = :now"),
+			ConditionExpression:       strp("attribute_exists(PK) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :since)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(stamp(now)), ":since": str(stamp(since))},
+			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			track(ctx, writes)
+			if isConditionFailed(err) {
+				return nil // someone recorded it already
+			}
+			return err
+		}
+		track(ctx, writes, one(out.ConsumedCapacity)...)
+		return nil
+	}
+	if err := touch(keyPK(k.Hash), skKey); err != nil {
+		return err
+	}
+	if k.StaffID != "" {
+		return touch(tenantPK(k.TenantID), staffPrefix+k.StaffID)
+	}
+	return nil
 }
