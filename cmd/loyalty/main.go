@@ -140,6 +140,7 @@ func ensureDemoTenant(ctx context.Context, svc *loyalty.Service, baseURL string)
 func tenantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Manage tenants"}
 	var name, plan string
+	var limPOS, limStaff, limMembers, limOps int64
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a tenant and print its id, slug and owner API key (shown once)",
@@ -149,7 +150,11 @@ func tenantCmd() *cobra.Command {
 				return err
 			}
 			defer l.Close()
-			t, err := l.app.Service.CreateTenant(cmd.Context(), name, plan)
+			var custom *loyalty.PlanLimits
+			if plan == loyalty.PlanCustom {
+				custom = &loyalty.PlanLimits{PointsOfSale: limPOS, Staff: limStaff, Members: limMembers, MonthlyOps: limOps}
+			}
+			t, err := l.app.Service.CreateTenantWithLimits(cmd.Context(), name, plan, custom)
 			if err != nil {
 				return err
 			}
@@ -157,7 +162,11 @@ func tenantCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "tenant name (required)")
-	create.Flags().StringVar(&plan, "plan", loyalty.PlanFree, "plan: free or payg")
+	create.Flags().StringVar(&plan, "plan", loyalty.PlanFree, "plan: free, payg or custom")
+	create.Flags().Int64Var(&limPOS, "points-of-sale", 0, "custom plan: points of sale (0: unlimited)")
+	create.Flags().Int64Var(&limStaff, "staff", 0, "custom plan: staff keys (0: unlimited)")
+	create.Flags().Int64Var(&limMembers, "members", 0, "custom plan: members (0: unlimited)")
+	create.Flags().Int64Var(&limOps, "monthly-operations", 0, "custom plan: metered operations a month (0: unlimited)")
 	_ = create.MarkFlagRequired("name")
 	cmd.AddCommand(create)
 	return cmd

@@ -315,3 +315,21 @@ func TestKeyLastUsedIsKept(t *testing.T) {
 		t.Fatalf("last used %q, want the request's time %s", got, apitest.Start)
 	}
 }
+
+func TestCustomPlanLimits(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	ct, err := e.App.Service.CreateTenantWithLimits(context.Background(), "Chain", loyalty.PlanCustom, &loyalty.PlanLimits{PointsOfSale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]string{"Authorization": "Bearer " + ct.APIKey}
+	e.Do("POST", "/v1/points-of-sale", map[string]any{"name": "One"}, key).Want(201)
+	if r := e.Do("POST", "/v1/points-of-sale", map[string]any{"name": "Two"}, key); r.Status != 402 || r.JSON()["limit"] != "pointsOfSale" {
+		t.Fatalf("custom limit: %d %s", r.Status, r.Body)
+	}
+	u := e.Do("GET", "/v1/usage", nil, key).Want(200).JSON()
+	if u["plan"] != "custom" || u["limits"].(map[string]any)["pointsOfSale"].(float64) != 1 {
+		t.Fatalf("usage shows the plan: %v", u)
+	}
+}

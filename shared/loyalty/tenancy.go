@@ -44,7 +44,12 @@ var Plans = map[string]PlanLimits{
 }
 
 // Limits of the tenant's plan.
-func (t *Tenant) Limits() PlanLimits { return Plans[t.Plan] }
+func (t *Tenant) Limits() PlanLimits {
+	if t.Plan == PlanCustom && t.CustomLimits != nil {
+		return *t.CustomLimits
+	}
+	return Plans[t.Plan]
+}
 
 // Names of plan limits in plan_limit problems.
 const (

@@ -31,8 +31,9 @@ func KeyIDOf(hash string) string { return "k_" + hash[:12] }
 
 // Plans.
 const (
-	PlanFree = "free"
-	PlanPAYG = "payg"
+	PlanFree   = "free"
+	PlanPAYG   = "payg"
+	PlanCustom = "custom" // limits agreed with the business, kept on the tenant
 )
 
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
@@ -58,17 +59,26 @@ type NewTenantResult struct {
 
 // CreateTenant creates a tenant with an owner key.
 func (s *Service) CreateTenant(ctx context.Context, name, plan string) (NewTenantResult, error) {
+	return s.CreateTenantWithLimits(ctx, name, plan, nil)
+}
+
+// CreateTenantWithLimits creates a tenant; a custom plan carries its own
+// limits (zero fields: unlimited).
+func (s *Service) CreateTenantWithLimits(ctx context.Context, name, plan string, custom *PlanLimits) (NewTenantResult, error) {
 	if strings.TrimSpace(name) == "" {
 		return NewTenantResult{}, Invalid("name", "name is required")
 	}
 	if plan == "" {
 		plan = PlanFree
 	}
-	if plan != PlanFree && plan != PlanPAYG {
-		return NewTenantResult{}, Invalid("plan", "plan must be free or payg")
+	if plan != PlanFree && plan != PlanPAYG && plan != PlanCustom {
+		return NewTenantResult{}, Invalid("plan", "plan must be free, payg or custom")
+	}
+	if (plan == PlanCustom) != (custom != nil) {
+		return NewTenantResult{}, Invalid("plan", "limits go with the custom plan, and only with it")
 	}
 	now := s.now()
-	t := &Tenant{ID: NewID("t_"), Name: name, Slug: Slugify(name), Plan: plan, Status: "active", CreatedAt: now}
+	t := &Tenant{ID: NewID("t_"), Name: name, Slug: Slugify(name), Plan: plan, Status: "active", CreatedAt: now, CustomLimits: custom}
 	key := NewAPIKey()
 	hash := HashAPIKey(key)
 	k := APIKey{Hash: hash, KeyID: KeyIDOf(hash), TenantID: t.ID, Role: RoleOwner, CreatedAt: now}

@@ -102,8 +102,10 @@ type Tenant struct {
 	CurrentProgram *Program `json:"currentProgram,omitempty"`
 	// ProgramType is fixed when the first card is issued (seed 002): the
 	// tenant's programs may not switch between bonus and discount after it.
-	ProgramType string    `json:"programType,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ProgramType string `json:"programType,omitempty"`
+	// CustomLimits are the limits of a custom plan.
+	CustomLimits *PlanLimits `json:"customLimits,omitempty"`
+	CreatedAt    time.Time   `json:"createdAt"`
 }
 
 // Role of an API key's holder.
