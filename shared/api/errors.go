@@ -82,6 +82,7 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeNotBonusProgram:      http.StatusConflict,
 	loyalty.CodeProgramTypeLocked:    http.StatusConflict,
 	loyalty.CodePlanLimit:            http.StatusPaymentRequired,
+	loyalty.CodeCodeWordMismatch:     http.StatusUnprocessableEntity,
 	loyalty.CodeStaffNotFound:        http.StatusNotFound,
 	loyalty.CodePointOfSaleNotFound:  http.StatusNotFound,
 	loyalty.CodeIdempotencyKeyNeeded: http.StatusBadRequest,

@@ -303,3 +303,43 @@ func (s *server) registerSearch(r routes.Route) {
 		return out, nil
 	})
 }
+
+type CodeWordInput struct {
+	MemberPath
+	Body struct {
+		CodeWord string `json:"codeWord" maxLength:"64" doc:"The word the card holder gives to be identified; empty clears it. Only a hash is kept."`
+	}
+}
+
+func (s *server) registerSetCodeWord(r routes.Route) {
+	o := op(r, "Set a member's code word", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *CodeWordInput) (*MemberOutput, error) {
+		a, err := s.deps.Service.SetCodeWord(ctx, callerOf(ctx), in.MemberID, in.Body.CodeWord)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &MemberOutput{memberView(a)}, nil
+	})
+}
+
+type IdentifyInput struct {
+	Body struct {
+		Member   MemberRef `json:"member"`
+		CodeWord string    `json:"codeWord" minLength:"1" maxLength:"64"`
+	}
+}
+
+func (s *server) registerIdentify(r routes.Route) {
+	o := op(r, "Identify a card holder by card or phone and code word", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *IdentifyInput) (*MemberOutput, error) {
+		ref, err := in.Body.Member.domain(s.deps.Phones)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		a, err := s.deps.Service.Identify(ctx, callerOf(ctx), ref, in.Body.CodeWord)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &MemberOutput{memberView(a)}, nil
+	})
+}

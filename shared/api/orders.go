@@ -36,6 +36,8 @@ func (s *server) registrations() map[string]func(routes.Route) {
 		"bulk-accrue":             s.registerBulkAccrue,
 		"set-member-tier":         s.registerSetTier,
 		"search-members":          s.registerSearch,
+		"set-member-code-word":    s.registerSetCodeWord,
+		"identify-member":         s.registerIdentify,
 		"get-member":              s.registerGetMember,
 		"find-member":             s.registerFindMember,
 		"list-member-ledger":      s.registerLedger,

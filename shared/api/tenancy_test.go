@@ -36,14 +36,15 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	asA := map[string]string{"Authorization": "Bearer " + a.APIKey, "Idempotency-Key": "iso"}
 	ids := map[string]string{"{orderId}": "b-order", "{memberId}": bm.ID, "{programId}": progs.Programs[0].ID, "{staffId}": staff}
 	bodies := map[string]any{
-		"redeem-points":     map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000, "points": 100},
-		"close-order":       map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},
-		"quote-order":       map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},
-		"refund-order":      map[string]any{"refundId": "x", "amount": 100},
-		"update-program":    map[string]any{"name": "x", "type": "bonus", "cashbackPercent": 1, "maxRedeemPercent": 1},
-		"set-member-groups": map[string]any{"groups": []string{"x"}},
-		"adjust-member":     map[string]any{"points": 100, "reason": "x"},
-		"set-member-tier":   map[string]any{"tier": ""},
+		"redeem-points":        map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000, "points": 100},
+		"close-order":          map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},
+		"quote-order":          map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},
+		"refund-order":         map[string]any{"refundId": "x", "amount": 100},
+		"update-program":       map[string]any{"name": "x", "type": "bonus", "cashbackPercent": 1, "maxRedeemPercent": 1},
+		"set-member-groups":    map[string]any{"groups": []string{"x"}},
+		"adjust-member":        map[string]any{"points": 100, "reason": "x"},
+		"set-member-tier":      map[string]any{"tier": ""},
+		"set-member-code-word": map[string]any{"codeWord": "secret"},
 	}
 	checked := 0
 	for _, r := range routes.Routes {
@@ -331,5 +332,19 @@ func TestCustomPlanLimits(t *testing.T) {
 	u := e.Do("GET", "/v1/usage", nil, key).Want(200).JSON()
 	if u["plan"] != "custom" || u["limits"].(map[string]any)["pointsOfSale"].(float64) != 1 {
 		t.Fatalf("usage shows the plan: %v", u)
+	}
+}
+
+func TestCodeWordIdentifiesTheCardHolder(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	m := e.Enroll("+79120000078")
+	e.Do("PUT", "/v1/members/"+m.ID+"/code-word", map[string]any{"codeWord": "Ромашка"}, nil).Want(200)
+	ok := e.Do("POST", "/v1/members/identify", map[string]any{"member": map[string]any{"card": m.Card}, "codeWord": " ромашка "}, nil).Want(200).JSON()
+	if ok["memberId"] != m.ID || strings.Contains(fmt.Sprint(ok), "codeWord") {
+		t.Fatalf("identify: %v", ok)
+	}
+	if r := e.Do("POST", "/v1/members/identify", map[string]any{"member": map[string]any{"phone": m.Phone}, "codeWord": "лютик"}, nil); r.Status != 422 || r.Code() != "code_word_mismatch" {
+		t.Fatalf("wrong word: %d %s", r.Status, r.Body)
 	}
 }

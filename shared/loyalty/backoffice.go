@@ -2,6 +2,9 @@ package loyalty
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -185,3 +188,38 @@ func last4(s string) string {
 
 // CardChange moves a member's card claim from one number to another.
 type CardChange struct{ Old, New string }
+
+func codeWordHash(memberID, word string) string {
+	sum := sha256.Sum256([]byte(memberID + "\x00" + strings.ToLower(strings.TrimSpace(word))))
+	return hex.EncodeToString(sum[:])
+}
+
+// SetCodeWord sets the word a card holder gives to be identified ("" clears it).
+func (s *Service) SetCodeWord(ctx context.Context, c Caller, memberID, word string) (*Account, error) {
+	if w := strings.TrimSpace(word); w != "" && (len([]rune(w)) < 3 || len(w) > 64) {
+		return nil, Invalid("codeWord", "a code word has 3 to 64 characters")
+	}
+	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+		d := NewDraft(st, now, c)
+		d.acct.CodeWordHash = ""
+		if strings.TrimSpace(word) != "" {
+			d.acct.CodeWordHash = codeWordHash(memberID, word)
+		}
+		d.acctChanged = true
+		a := d.Account()
+		return d, &a, audit(c, now, "member.code-word", memberID, ""), nil
+	})
+	return out, err
+}
+
+// Identify finds a member by card or phone and checks the code word they give.
+func (s *Service) Identify(ctx context.Context, c Caller, ref MemberRef, word string) (*Account, error) {
+	a, err := s.FindMember(ctx, c, ref)
+	if err != nil {
+		return nil, err
+	}
+	if a.CodeWordHash == "" || subtle.ConstantTimeCompare([]byte(a.CodeWordHash), []byte(codeWordHash(a.MemberID, word))) != 1 {
+		return nil, Errorf(CodeCodeWordMismatch, "the code word does not match")
+	}
+	return a, nil
+}

@@ -40,6 +40,7 @@ const (
 	CodeNotBonusProgram      Code = "not_a_bonus_program"
 	CodeProgramTypeLocked    Code = "program_type_locked"
 	CodePlanLimit            Code = "plan_limit"
+	CodeCodeWordMismatch     Code = "code_word_mismatch"
 	CodeStaffNotFound        Code = "staff_not_found"
 	CodePointOfSaleNotFound  Code = "point_of_sale_not_found"
 	CodeIdempotencyKeyNeeded Code = "idempotency_key_required"
@@ -91,6 +92,7 @@ var AllCodes = []Code{
 	CodeTenantNotFound,
 	CodeInternal,
 	CodePlanLimit,
+	CodeCodeWordMismatch,
 	CodeStaffNotFound,
 	CodePointOfSaleNotFound,
 }

@@ -164,7 +164,10 @@ type Account struct {
 	// else happens, so a read shows demotion without scanning history.
 	TierSchedule []TierSpan `json:"tierSchedule,omitempty"`
 	// TierOverride is a tier set by hand (seed 003); it holds until cleared.
-	TierOverride string    `json:"tierOverride,omitempty"`
+	TierOverride string `json:"tierOverride,omitempty"`
+	// CodeWordHash identifies the card holder (seed 001): only a hash of
+	// the word is kept.
+	CodeWordHash string    `json:"codeWordHash,omitempty"`
 	Available    Points    `json:"available"`
 	Pending      Points    `json:"pending"`
 	Held         Points    `json:"held"`

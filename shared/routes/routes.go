@@ -59,6 +59,8 @@ var Routes = []Route{
 	{FnMembers, "replace-member-card", "POST", "/v1/members/{memberId}/card"},
 	{FnMembers, "bulk-accrue", "POST", "/v1/bulk-accruals"},
 	{FnMembers, "set-member-tier", "PUT", "/v1/members/{memberId}/tier"},
+	{FnMembers, "set-member-code-word", "PUT", "/v1/members/{memberId}/code-word"},
+	{FnMembers, "identify-member", "POST", "/v1/members/identify"},
 	{FnTenancy, "create-point-of-sale", "POST", "/v1/points-of-sale"},
 	{FnTenancy, "list-points-of-sale", "GET", "/v1/points-of-sale"},
 	{FnTenancy, "create-staff", "POST", "/v1/staff"},
