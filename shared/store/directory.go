@@ -92,28 +92,12 @@ func (s *Store) SearchMembers(ctx context.Context, tenantID, q string, limit int
 // new member), after the member id `after`.
 func (s *Store) ListMembers(ctx context.Context, tenantID, after string, limit int) ([]loyalty.MemberSummary, error) {
 	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
 		KeyConditionExpression:    strp("PK = :pk AND begins_with(SK, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(tenantPK(tenantID)), ":p": str(memberDirPrefix)},
 		Limit:                     aws.Int32(int32(limit)),
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	}
 	if after != "" {
 		in.ExclusiveStartKey = key(tenantPK(tenantID), memberDirSK(after))
 	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		track(ctx, reads)
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	track(ctx, reads, one(out.ConsumedCapacity)...)
-	list := make([]loyalty.MemberSummary, 0, len(out.Items))
-	for _, it := range out.Items {
-		var m loyalty.MemberSummary
-		if err := unmarshal(it, &m); err != nil {
-			return nil, err
-		}
-		list = append(list, m)
-	}
-	return list, nil
+	return queryPage[loyalty.MemberSummary](ctx, s, in)
 }

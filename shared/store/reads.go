@@ -291,6 +291,32 @@ func (s *Store) LoadMember(ctx context.Context, tenantID, memberID string) (*loy
 	return st, nil
 }
 
+// queryPage runs one Query and decodes its items.
+func queryPage[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput) ([]T, error) {
+	in.TableName = &s.table
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		track(ctx, reads)
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	track(ctx, reads, one(out.ConsumedCapacity)...)
+	return decodeAll[T](out.Items)
+}
+
+// decodeAll decodes items into domain values.
+func decodeAll[T any](items []map[string]types.AttributeValue) ([]T, error) {
+	list := make([]T, 0, len(items))
+	for _, it := range items {
+		var v T
+		if err := unmarshal(it, &v); err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, nil
+}
+
 func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
@@ -315,29 +341,13 @@ func (s *Store) ListLedger(ctx context.Context, tenantID, memberID string, limit
 	if beforeSeq > 0 {
 		upper = entrySK(beforeSeq - 1)
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
+	return queryPage[loyalty.Entry](ctx, s, &dynamodb.QueryInput{
 		KeyConditionExpression:    strp("PK = :pk AND SK BETWEEN :lo AND :hi"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(memberPK(tenantID, memberID)), ":lo": str("L#"), ":hi": str(upper)},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
 		ConsistentRead:            aws.Bool(true),
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
-	if err != nil {
-		track(ctx, reads)
-		return nil, fmt.Errorf("query ledger: %w", err)
-	}
-	track(ctx, reads, one(out.ConsumedCapacity)...)
-	entries := make([]loyalty.Entry, 0, len(out.Items))
-	for _, it := range out.Items {
-		var e loyalty.Entry
-		if err := unmarshal(it, &e); err != nil {
-			return nil, err
-		}
-		entries = append(entries, e)
-	}
-	return entries, nil
 }
 
 // AllLedger reads a member's whole ledger, oldest first (verification).
@@ -351,15 +361,7 @@ func (s *Store) AllLedger(ctx context.Context, tenantID, memberID string) ([]loy
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]loyalty.Entry, 0, len(items))
-	for _, it := range items {
-		var e loyalty.Entry
-		if err := unmarshal(it, &e); err != nil {
-			return nil, err
-		}
-		entries = append(entries, e)
-	}
-	return entries, nil
+	return decodeAll[loyalty.Entry](items)
 }
 
 // ListPrograms lists a tenant's programs.

@@ -87,15 +87,7 @@ func (s *Store) ListPointsOfSale(ctx context.Context, tenantID string) ([]loyalt
 	if err != nil {
 		return nil, err
 	}
-	out := make([]loyalty.PointOfSale, 0, len(items))
-	for _, it := range items {
-		var p loyalty.PointOfSale
-		if err := unmarshal(it, &p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return decodeAll[loyalty.PointOfSale](items)
 }
 
 // CreateStaff writes a staff member and their key, counted against the plan.
@@ -136,15 +128,7 @@ func (s *Store) ListStaff(ctx context.Context, tenantID string) ([]loyalty.Staff
 	if err != nil {
 		return nil, err
 	}
-	out := make([]loyalty.Staff, 0, len(items))
-	for _, it := range items {
-		var st loyalty.Staff
-		if err := unmarshal(it, &st); err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return decodeAll[loyalty.Staff](items)
 }
 
 // RevokeStaff marks the staff member and their key revoked and frees the
@@ -199,28 +183,12 @@ func (s *Store) Usage(ctx context.Context, tenantID, month string) (map[string]i
 
 // ListAudit lists a month's audit entries, newest first.
 func (s *Store) ListAudit(ctx context.Context, tenantID, month string, limit int) ([]loyalty.AuditEntry, error) {
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
+	return queryPage[loyalty.AuditEntry](ctx, s, &dynamodb.QueryInput{
 		KeyConditionExpression:    strp("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(tenantID, month))},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
-	if err != nil {
-		track(ctx, reads)
-		return nil, fmt.Errorf("query audit: %w", err)
-	}
-	track(ctx, reads, one(out.ConsumedCapacity)...)
-	entries := make([]loyalty.AuditEntry, 0, len(out.Items))
-	for _, it := range out.Items {
-		var a loyalty.AuditEntry
-		if err := unmarshal(it, &a); err != nil {
-			return nil, err
-		}
-		entries = append(entries, a)
-	}
-	return entries, nil
 }
 
 // queryPrefix reads all items of a partition whose sort key starts with prefix.
