@@ -111,7 +111,15 @@ func (c *codeBox) Send(_ context.Context, m loyalty.Message) error {
 func main() {
 	out := flag.String("out", "bench/results.json", "where to write the results")
 	n := flag.Int("n", 200, "requests per operation")
+	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	flag.Parse()
+	if *reportOnly {
+		if err := rewriteReport(*out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*out, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -515,6 +523,9 @@ func write(path string, res *Results) error {
 	for k, v := range res.Throughput {
 		fmt.Printf("throughput %-40s %.1f ops/s\n", k, v)
 	}
-	fmt.Printf("\nwritten to %s\n", path)
+	if err := writeReport(filepath.Dir(path), res); err != nil {
+		return err
+	}
+	fmt.Printf("\nwritten to %s and %s\n", path, filepath.Join(filepath.Dir(path), "REPORT.md"))
 	return nil
 }
