@@ -66,6 +66,7 @@ type Results struct {
 	Binaries   map[string]int64     `json:"binaryBytes"`
 	InitMs     map[string]float64   `json:"initMs"`
 	Throughput map[string]float64   `json:"throughputOpsPerSec"`
+	Scaling    *Scaling             `json:"scaling,omitempty"`
 }
 
 type bench struct {
@@ -178,6 +179,9 @@ func run(out string, n int) error {
 		return err
 	}
 	if err := b.measureThroughput(res); err != nil {
+		return err
+	}
+	if err := b.measureScaling(res); err != nil {
 		return err
 	}
 	measureBinaries(res)

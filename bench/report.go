@@ -80,6 +80,30 @@ func writeReport(dir string, res *Results) error {
 	for k, v := range res.Throughput {
 		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, v)
 	}
+	if sc := res.Scaling; sc != nil {
+		b.WriteString("\n## Scaling\n\nTarget: balance read O(1) in the history; sweep work in proportion to the lots that expire, not to the members.\n\n")
+		for _, group := range []struct {
+			title, img string
+			series     []Series
+		}{
+			{"Balance read vs ledger entries (median ms)", "balance-vs-history.svg", sc.BalanceVsHistory},
+			{"Sweep vs members, 50 lots due (ms)", "sweep-vs-members.svg", sc.SweepVsMembers},
+			{"Sweep vs expiring lots, 50 members (ms)", "sweep-vs-lots.svg", sc.SweepVsLots},
+		} {
+			fmt.Fprintf(&b, "### %s\n\n![%s](%s)\n\n", group.title, group.title, group.img)
+			for _, s := range group.series {
+				fmt.Fprintf(&b, "- %s:", s.Name)
+				for i, x := range s.X {
+					fmt.Fprintf(&b, " %d → %.2f;", x, s.Y[i])
+				}
+				b.WriteString("\n")
+			}
+			b.WriteString("\n")
+		}
+		if err := writePlots(dir, sc); err != nil {
+			return err
+		}
+	}
 	return os.WriteFile(filepath.Join(dir, "REPORT.md"), []byte(b.String()), 0o644)
 }
 
