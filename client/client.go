@@ -1,0 +1,218 @@
+// Package client is a typed Go client of the loyalty API for shop backends
+// and POS systems, built on the same request and response types as the
+// handlers (shared/api, shared/loyalty), so it cannot drift from them. Every
+// balance-changing call takes an Idempotency-Key: retrying a call with the
+// same key is always safe.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/loyalty"
+)
+
+// Client calls one tenant's API with one key.
+type Client struct {
+	BaseURL string
+	APIKey  string
+	HTTP    *http.Client
+}
+
+// New returns a client for baseURL (e.g. http://127.0.0.1:8080) and key.
+func New(baseURL, apiKey string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), APIKey: apiKey, HTTP: http.DefaultClient}
+}
+
+// Problem is an error answered by the API (application/problem+json).
+type Problem = api.Problem
+
+// Result tells whether a write was answered from its idempotency record.
+type Result struct {
+	Replayed bool
+}
+
+func (c *Client) do(ctx context.Context, method, path, idemKey string, in, out any) (Result, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return Result{}, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return Result{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return Result{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Result{}, err
+	}
+	if resp.StatusCode >= 400 {
+		p := &Problem{Status: resp.StatusCode}
+		if json.Unmarshal(b, p) != nil || p.Code == "" {
+			p.Code, p.Detail = "http_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(b))
+		}
+		return Result{}, p
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return Result{}, fmt.Errorf("decode %s %s: %w", method, path, err)
+		}
+	}
+	return Result{Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
+}
+
+// Member addresses a member by id, card or phone.
+type Member = api.MemberRef
+
+// Item is an order line.
+type Item = api.ItemInput
+
+// Enroll starts enrolling a customer: a code goes to their phone.
+func (c *Client) Enroll(ctx context.Context, body api.EnrollBody) (loyalty.EnrollResult, error) {
+	var out loyalty.EnrollResult
+	_, err := c.do(ctx, "POST", "/v1/enrollments", "", body, &out)
+	return out, err
+}
+
+// Verify checks the code and creates the member.
+func (c *Client) Verify(ctx context.Context, challengeID, code string) (loyalty.VerifyResult, error) {
+	var out loyalty.VerifyResult
+	_, err := c.do(ctx, "POST", "/v1/enrollments/"+url.PathEscape(challengeID)+"/verify", "", map[string]string{"code": code}, &out)
+	return out, err
+}
+
+// Quote says what an order may use and earn; it changes nothing.
+func (c *Client) Quote(ctx context.Context, orderID string, m Member, total int64, items []Item) (loyalty.QuoteResult, error) {
+	var out loyalty.QuoteResult
+	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", map[string]any{"member": m, "total": total, "items": items}, &out)
+	return out, err
+}
+
+// Redeem holds points on an open order.
+func (c *Client) Redeem(ctx context.Context, idemKey, orderID string, m Member, total, points int64) (loyalty.RedeemResult, Result, error) {
+	var out loyalty.RedeemResult
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/redeem", idemKey, map[string]any{"member": m, "total": total, "points": points}, &out)
+	return out, r, err
+}
+
+// Close captures the hold and accrues cashback on the money part.
+func (c *Client) Close(ctx context.Context, idemKey, orderID string, m Member, total int64, items []Item) (loyalty.CloseResult, Result, error) {
+	var out loyalty.CloseResult
+	body := map[string]any{"member": m, "total": total}
+	if len(items) > 0 {
+		body["items"] = items
+	}
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, body, &out)
+	return out, r, err
+}
+
+// Cancel releases the hold of an open order.
+func (c *Client) Cancel(ctx context.Context, idemKey, orderID string) (loyalty.CancelResult, Result, error) {
+	var out loyalty.CancelResult
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/cancel", idemKey, nil, &out)
+	return out, r, err
+}
+
+// Refund refunds money of a closed order.
+func (c *Client) Refund(ctx context.Context, idemKey, orderID, refundID string, amount int64) (loyalty.RefundResult, Result, error) {
+	var out loyalty.RefundResult
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/refunds", idemKey, map[string]any{"refundId": refundID, "amount": amount}, &out)
+	return out, r, err
+}
+
+// GetMember reads a member and balance.
+func (c *Client) GetMember(ctx context.Context, memberID string) (api.MemberView, error) {
+	var out api.MemberView
+	_, err := c.do(ctx, "GET", "/v1/members/"+url.PathEscape(memberID), "", nil, &out)
+	return out, err
+}
+
+// FindMember finds a member by phone or card.
+func (c *Client) FindMember(ctx context.Context, phone, card string) (api.MemberView, error) {
+	q := url.Values{}
+	if phone != "" {
+		q.Set("phone", phone)
+	}
+	if card != "" {
+		q.Set("card", card)
+	}
+	var out api.MemberView
+	_, err := c.do(ctx, "GET", "/v1/members?"+q.Encode(), "", nil, &out)
+	return out, err
+}
+
+// Ledger returns every ledger entry of a member, newest first, following
+// the cursor page by page.
+func (c *Client) Ledger(ctx context.Context, memberID string, pageSize int) ([]api.EntryView, error) {
+	var all []api.EntryView
+	cursor := ""
+	for {
+		var page struct {
+			Entries    []api.EntryView `json:"entries"`
+			NextCursor string          `json:"nextCursor"`
+		}
+		path := fmt.Sprintf("/v1/members/%s/ledger?limit=%d", url.PathEscape(memberID), pageSize)
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if _, err := c.do(ctx, "GET", path, "", nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Entries...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// CreateProgram creates a program (status new).
+func (c *Client) CreateProgram(ctx context.Context, body api.ProgramBody) (api.ProgramView, error) {
+	var out api.ProgramView
+	_, err := c.do(ctx, "POST", "/v1/programs", "", body, &out)
+	return out, err
+}
+
+// ActivateProgram makes a program the active one.
+func (c *Client) ActivateProgram(ctx context.Context, programID string) (api.ProgramView, error) {
+	var out api.ProgramView
+	_, err := c.do(ctx, "POST", "/v1/programs/"+url.PathEscape(programID)+"/activate", "", nil, &out)
+	return out, err
+}
+
+// StopProgram stops a program.
+func (c *Client) StopProgram(ctx context.Context, programID string) (api.ProgramView, error) {
+	var out api.ProgramView
+	_, err := c.do(ctx, "POST", "/v1/programs/"+url.PathEscape(programID)+"/stop", "", nil, &out)
+	return out, err
+}
+
+// Sweep runs the expiry sweep now for the tenant.
+func (c *Client) Sweep(ctx context.Context) (loyalty.SweepResult, error) {
+	var out loyalty.SweepResult
+	_, err := c.do(ctx, "POST", "/v1/admin/expiry-sweep", "", nil, &out)
+	return out, err
+}
