@@ -11,7 +11,7 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit bench chaos api-fuzz build openapi openapi-validate fmt vet ddb-local clean
+.PHONY: run test test-unit bench chaos api-fuzz api-breaking build openapi openapi-validate fmt vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -40,6 +40,10 @@ bench: ddb-local
 ## chaos: the bank test under injected faults (>= 20 000 ops); replay with SEED=...
 chaos: ddb-local
 	go run ./chaos -ops $${OPS:-20000} $${SEED:+-seed $$SEED}
+
+## api-breaking: fail on a breaking change of api/openapi.json against the previous commit (BASE=...)
+api-breaking:
+	bash scripts/api-breaking-check.sh $${BASE:-HEAD~1}
 
 ## api-fuzz: schemathesis against a local server: no 5xx, no response breaking its schema
 api-fuzz: ddb-local
