@@ -79,9 +79,4 @@ func normalizePhone(normalize PhoneNormalizer, field, s string) (string, error) 
 	return e164, nil
 }
 
-// Bounds shared by request fields (see loyalty.MaxMoney).
-const (
-	pathIDPattern = `^[A-Za-z0-9._:-]{1,128}$`
-)
-
 func trimmed(s string) string { return strings.TrimSpace(s) }
