@@ -19,6 +19,7 @@ func TestHotPathThroughTheClient(t *testing.T) {
 	e := apitest.New(t)
 	ctx := context.Background()
 	c := client.New(e.Server.URL, e.APIKey)
+	c.HTTP = e.HTTP // every response the client gets is checked against the OpenAPI document
 
 	var body api.EnrollBody
 	body.Phone = "8 912 000-01-23"

@@ -95,6 +95,8 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		}
 		register(r)
 	}
+	documentErrors(hapi.OpenAPI())
+	dropRawBodyType(hapi.OpenAPI())
 	// Unknown paths and methods answer with problems too, not text/plain.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -119,4 +120,81 @@ func TestDocumentServedByAdminFunction(t *testing.T) {
 		t.Fatalf("yaml: %v %v", err, y)
 	}
 	y.Body.Close()
+}
+
+// The validator every HTTP test runs its responses through does catch a
+// response that breaks the document: an undocumented status, a code the
+// operation does not list, a body missing a required field. A validator
+// that passed everything would prove nothing.
+func TestContractValidatorCatchesBreaches(t *testing.T) {
+	req := httptest.NewRequest("POST", "http://shop.test/v1/orders/o-1/redeem", nil)
+	cases := []struct {
+		name   string
+		status int
+		ctype  string
+		body   string
+		valid  bool
+	}{
+		{"documented problem", 409, "application/problem+json", `{"type":"t","title":"Conflict","status":409,"code":"insufficient_points"}`, true},
+		{"code the operation does not list", 409, "application/problem+json", `{"type":"t","title":"Conflict","status":409,"code":"otp_used"}`, false},
+		{"undocumented status", 418, "application/problem+json", `{"type":"t","title":"Teapot","status":418,"code":"insufficient_points"}`, false},
+		{"success without its required fields", 200, "application/json", `{}`, false},
+		{"problem as plain JSON", 409, "application/json", `{"type":"t","title":"Conflict","status":409,"code":"insufficient_points"}`, false},
+	}
+	for _, c := range cases {
+		resp := &http.Response{StatusCode: c.status, Header: http.Header{"Content-Type": {c.ctype}},
+			Body: io.NopCloser(strings.NewReader(c.body)), Request: req}
+		errs, err := apitest.ContractErrors(req, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(errs) == 0) != c.valid {
+			t.Errorf("%s: valid=%v, errors %v", c.name, len(errs) == 0, errs)
+		}
+	}
+}
+
+// Every code the API has is listed by at least one operation, and every
+// listed code has a status: the per-operation lists cannot name a code that
+// does not exist or leave one out of the document.
+func TestEveryCodeIsListedByAnOperation(t *testing.T) {
+	d, _ := generated(t)
+	listed := map[string]bool{}
+	for _, ops := range d.Paths {
+		for _, raw := range ops {
+			var op struct {
+				Codes []string `json:"x-error-codes"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range op.Codes {
+				listed[c] = true
+			}
+		}
+	}
+	// Codes only the HTTP layer answers outside any operation.
+	outside := map[string]bool{"method_not_allowed": true, "not_found": true}
+	for _, c := range api.AllCodes() {
+		if !listed[c] && !outside[c] {
+			t.Errorf("code %s is listed by no operation", c)
+		}
+	}
+}
+
+// JSON is the only body the API takes: another declared type is refused
+// with a problem and changes nothing.
+func TestNonJSONBodyRefused(t *testing.T) {
+	e := apitest.New(t)
+	m := e.Enroll("+79123450001")
+	body := `{"member":{"id":"` + m.ID + `"},"total":1000}`
+	h := apitest.Key()
+	h["Content-Type"] = "application/octet-stream"
+	r := e.Do("POST", "/v1/orders/o-1/close", body, h)
+	if r.Status != 415 || r.Code() != "unsupported_media_type" {
+		t.Fatalf("octet-stream body: %d %s", r.Status, r.Body)
+	}
+	if b := e.Balance(m.ID); b.Available != 0 || b.Pending != 0 {
+		t.Fatalf("a refused request changed the balance: %+v", b)
+	}
 }

@@ -74,8 +74,11 @@ func (s *Sender) LastCode(t testing.TB, to string) string {
 
 // Env is a running service for one test.
 type Env struct {
-	T        testing.TB
-	Server   *httptest.Server
+	T      testing.TB
+	Server *httptest.Server
+	// HTTP is the client of Do: every response it receives is validated
+	// against the OpenAPI document (ContractTransport).
+	HTTP     *http.Client
 	App      *app.App
 	Store    *store.Store
 	Clock    *Clock
@@ -123,7 +126,8 @@ func New(t testing.TB, opts ...Options) *Env {
 	a.Store.Shards = st.Shards
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender}
+	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender,
+		HTTP: &http.Client{Transport: ContractTransport{T: t, Base: srv.Client().Transport}}}
 	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", loyalty.PlanFree)
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
@@ -249,7 +253,7 @@ func (e *Env) Do(method, path string, body any, headers map[string]string) *Resp
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := e.Server.Client().Do(req)
+	resp, err := e.HTTP.Do(req)
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
 	}

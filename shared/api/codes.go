@@ -1,0 +1,169 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+)
+
+// operationCodes lists, per operation, the problem codes its own logic can
+// answer with. The codes every operation of a kind shares (authentication,
+// validation, idempotency, plan limits) are added by commonCodes. The
+// document publishes the union per operation, as an `x-error-codes` list and
+// as an enum of `code` in each error status's schema, so a response with an
+// unlisted code breaks the contract: the HTTP tests validate every response
+// against the document and the schema fuzzer does the same.
+var operationCodes = map[string][]loyalty.Code{
+	"start-enrollment": {loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeAlreadyEnrolled,
+		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed},
+	"start-public-enrollment": {loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired,
+		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodeTenantNotFound},
+	"verify-enrollment": {loyalty.CodeChallengeNotFound, loyalty.CodeOTPInvalid, loyalty.CodeOTPLocked,
+		loyalty.CodeOTPExpired, loyalty.CodeOTPUsed, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests,
+		loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed},
+	"redeem-points": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
+		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeInsufficientPoints,
+		loyalty.CodeRedeemLimitExceeded, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
+	"close-order": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
+		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram},
+	"refund-order": {loyalty.CodeOrderNotFound, loyalty.CodeOrderNotClosed, loyalty.CodeRefundExceedsOrder,
+		loyalty.CodeRefundIDReused},
+	"quote-order": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
+		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram},
+	"cancel-order":         {loyalty.CodeOrderNotFound, loyalty.CodeOrderClosed},
+	"get-order":            {loyalty.CodeOrderNotFound},
+	"create-program":       {},
+	"list-programs":        {},
+	"get-program":          {loyalty.CodeProgramNotFound},
+	"activate-program":     {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus, loyalty.CodeActiveProgramExists, loyalty.CodeProgramTypeLocked},
+	"stop-program":         {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus},
+	"update-program":       {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus, loyalty.CodeProgramTypeLocked},
+	"delete-program":       {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus},
+	"get-member":           {loyalty.CodeMemberNotFound},
+	"find-member":          {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound},
+	"search-members":       {},
+	"list-member-ledger":   {loyalty.CodeMemberNotFound},
+	"set-member-groups":    {loyalty.CodeMemberNotFound},
+	"adjust-member":        {loyalty.CodeMemberNotFound, loyalty.CodeInsufficientPoints, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
+	"block-member":         {loyalty.CodeMemberNotFound},
+	"unblock-member":       {loyalty.CodeMemberNotFound},
+	"replace-member-card":  {loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked},
+	"bulk-accrue":          {loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
+	"set-member-tier":      {loyalty.CodeMemberNotFound, loyalty.CodeNoActiveProgram},
+	"set-member-code-word": {loyalty.CodeMemberNotFound},
+	"identify-member":      {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeCodeWordMismatch},
+	"create-point-of-sale": {},
+	"list-points-of-sale":  {},
+	"create-staff":         {loyalty.CodePointOfSaleNotFound},
+	"list-staff":           {},
+	"revoke-staff":         {loyalty.CodeStaffNotFound},
+	"get-usage":            {},
+	"list-audit":           {},
+	"run-expiry-sweep":     {},
+	"healthz":              {},
+}
+
+// commonCodes are the codes an operation has by its shape: every operation
+// may fail inside (500) or meet an oversized body (refused before routing);
+// one with inputs may be malformed or invalid; one with a key may be refused
+// it; a write may hit the plan's limits or lose a race; one taking an
+// Idempotency-Key may see it reused with another body, or miss it.
+func commonCodes(o *huma.Operation) []loyalty.Code {
+	codes := []loyalty.Code{loyalty.CodeInternal, codeBodyTooLarge}
+	if len(o.Parameters) > 0 || o.RequestBody != nil {
+		codes = append(codes, loyalty.CodeInvalidRequest, loyalty.CodeValidationFailed)
+	}
+	if o.RequestBody != nil {
+		codes = append(codes, codeUnsupportedMedia)
+	}
+	if len(o.Security) > 0 {
+		codes = append(codes, loyalty.CodeUnauthorized, loyalty.CodeForbidden)
+	}
+	if o.Method != http.MethodGet && o.OperationID != "healthz" {
+		codes = append(codes, loyalty.CodePlanLimit, loyalty.CodeConflict)
+	}
+	for _, p := range o.Parameters {
+		if p.In == "header" && p.Name == "Idempotency-Key" {
+			codes = append(codes, loyalty.CodeIdempotencyKeyReused)
+			if p.Required {
+				codes = append(codes, loyalty.CodeIdempotencyKeyNeeded)
+			}
+		}
+	}
+	return codes
+}
+
+// CodesOf returns every problem code an operation may answer with, sorted.
+func CodesOf(o *huma.Operation) []string {
+	set := map[string]bool{}
+	for _, c := range append(commonCodes(o), operationCodes[o.OperationID]...) {
+		set[string(c)] = true
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// documentErrors replaces huma's catch-all error response of every operation
+// with one response per status it may answer, each restricting `code` to
+// that status's codes, and lists the codes as `x-error-codes`.
+func documentErrors(doc *huma.OpenAPI) {
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if o == nil {
+				continue
+			}
+			if _, known := operationCodes[o.OperationID]; !known {
+				panic("api: no error codes listed for operation " + o.OperationID)
+			}
+			codes := CodesOf(o)
+			byStatus := map[int][]any{}
+			for _, c := range codes {
+				st := statusOf[loyalty.Code(c)]
+				byStatus[st] = append(byStatus[st], c)
+			}
+			delete(o.Responses, "default")
+			for st, cs := range byStatus {
+				names := make([]string, len(cs))
+				for i, c := range cs {
+					names[i] = fmt.Sprintf("`%s`", c)
+				}
+				o.Responses[strconv.Itoa(st)] = &huma.Response{
+					Description: http.StatusText(st) + ": " + strings.Join(names, ", "),
+					Content: map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{
+						AllOf: []*huma.Schema{
+							{Ref: "#/components/schemas/Problem"},
+							{Type: huma.TypeObject, Properties: map[string]*huma.Schema{"code": {Type: huma.TypeString, Enum: cs}}},
+						},
+					}}},
+				}
+			}
+			if o.Extensions == nil {
+				o.Extensions = map[string]any{}
+			}
+			o.Extensions["x-error-codes"] = codes
+		}
+	}
+}
+
+// dropRawBodyType removes the application/octet-stream request body huma
+// documents for operations that also keep their raw body (to hash it for
+// idempotency): JSON is the only body the API takes.
+func dropRawBodyType(doc *huma.OpenAPI) {
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if o != nil && o.RequestBody != nil {
+				delete(o.RequestBody.Content, "application/octet-stream")
+			}
+		}
+	}
+}
