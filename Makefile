@@ -41,9 +41,9 @@ bench: ddb-local
 chaos: ddb-local
 	go run ./chaos -ops $${OPS:-20000} $${SEED:+-seed $$SEED}
 
-## api-breaking: fail on a breaking change of api/openapi.json against the previous commit (BASE=...)
+## api-breaking: fail on a breaking change of api/openapi.json: every version against the one before (BASE=rev: only the current one against rev)
 api-breaking:
-	bash scripts/api-breaking-check.sh $${BASE:-HEAD~1}
+	bash scripts/api-breaking-check.sh $(BASE)
 
 ## api-fuzz: schemathesis against a local server: no 5xx, no response breaking its schema
 api-fuzz: ddb-local
