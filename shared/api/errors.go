@@ -114,6 +114,15 @@ func AllCodes() []string {
 	return out
 }
 
+// StatusOf returns the HTTP status a code is answered with (500 for a code
+// the API does not have).
+func StatusOf(code string) int {
+	if st, ok := statusOf[loyalty.Code(code)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
 func newProblem(code loyalty.Code, detail string) *Problem {
 	status, ok := statusOf[code]
 	if !ok {
