@@ -97,6 +97,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	}
 	documentErrors(hapi.OpenAPI())
 	dropRawBodyType(hapi.OpenAPI())
+	documentExamples(hapi.OpenAPI())
 	// Unknown paths and methods answer with problems too, not text/plain.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))

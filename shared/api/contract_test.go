@@ -198,3 +198,48 @@ func TestNonJSONBodyRefused(t *testing.T) {
 		t.Fatalf("a refused request changed the balance: %+v", b)
 	}
 }
+
+// The examples in the document are valid requests and responses of their
+// operations, and the hot path has them.
+func TestDocumentExamplesValidate(t *testing.T) {
+	params := strings.NewReplacer("{orderId}", "A-1002", "{memberId}", "m_nj4sstddkrmrtab7ftraxzf4",
+		"{challengeId}", "ch_7dam7zh7sssnxqanlsj3ogip.t_xub32hlfilul32mefhdtthgd")
+	seen := map[string]bool{}
+	for _, x := range api.Examples() {
+		r, ok := routes.RouteByOperation(x.OperationID)
+		if !ok {
+			t.Fatalf("example of unknown operation %s", x.OperationID)
+		}
+		seen[x.OperationID] = true
+		url := "http://shop.test" + params.Replace(r.Path)
+		var body io.Reader
+		if x.Request != nil {
+			body = bytes.NewReader(x.Request)
+		}
+		req := httptest.NewRequest(r.Method, url, body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer lk_live_example")
+		req.Header.Set("Idempotency-Key", "6f1c2a9e-4b7d-4c1e-9a55-1b0c8e7d3f01")
+		errs, err := apitest.RequestContractErrors(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range errs {
+			t.Errorf("%s request example: %s", x.OperationID, e)
+		}
+		req = httptest.NewRequest(r.Method, url, nil)
+		resp := &http.Response{StatusCode: x.Status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(x.Response)), Request: req}
+		if errs, err = apitest.ContractErrors(req, resp); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range errs {
+			t.Errorf("%s response example: %s", x.OperationID, e)
+		}
+	}
+	for _, id := range []string{"start-enrollment", "verify-enrollment", "redeem-points", "close-order", "refund-order", "cancel-order", "quote-order", "get-member"} {
+		if !seen[id] {
+			t.Errorf("hot-path operation %s has no example", id)
+		}
+	}
+}

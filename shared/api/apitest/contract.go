@@ -65,6 +65,26 @@ func ContractErrors(req *http.Request, resp *http.Response) ([]string, error) {
 	return out, nil
 }
 
+// RequestContractErrors validates a request against the document (for
+// requests the document itself shows, e.g. its examples).
+func RequestContractErrors(req *http.Request) ([]string, error) {
+	v, err := contract()
+	if err != nil {
+		return nil, err
+	}
+	validating.Lock()
+	ok, errs := v.ValidateHttpRequest(req)
+	validating.Unlock()
+	if ok {
+		return nil, nil
+	}
+	out := make([]string, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, describe(e))
+	}
+	return out, nil
+}
+
 func describe(e *vErrors.ValidationError) string {
 	var b strings.Builder
 	b.WriteString(e.Message)
