@@ -25,7 +25,7 @@ test: ddb-local vet
 
 ## openapi: regenerate the committed contract api/openapi.json from the handlers
 openapi:
-	go run ./cmd/openapi > api/openapi.json
+	go run ./cmd/openapi > api/openapi.json.tmp && mv api/openapi.json.tmp api/openapi.json
 
 OPENAPI_VENV := .cache/venv-openapi
 ## openapi-validate: validate api/openapi.json as OpenAPI 3.1 with a standard validator

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -40,9 +39,7 @@ func (s *server) registerHealth(r routes.Route) {
 		if s.deps.Ping != nil {
 			if err := s.deps.Ping(ctx); err != nil {
 				s.deps.Logger.ErrorContext(ctx, "health check failed", "error", err.Error())
-				p := newProblem(loyalty.CodeInternal, "store unavailable")
-				p.Status, p.Title = http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
-				return nil, p
+				return nil, newProblem(codeUnavailable, "store unavailable")
 			}
 		}
 		out := &HealthOutput{}

@@ -66,7 +66,7 @@ var operationCodes = map[string][]loyalty.Code{
 	"get-usage":            {},
 	"list-audit":           {},
 	"run-expiry-sweep":     {},
-	"healthz":              {},
+	"healthz":              {codeUnavailable},
 }
 
 // commonCodes are the codes an operation has by its shape: every operation
@@ -117,40 +117,46 @@ func CodesOf(o *huma.Operation) []string {
 // with one response per status it may answer, each restricting `code` to
 // that status's codes, and lists the codes as `x-error-codes`.
 func documentErrors(doc *huma.OpenAPI) {
+	eachOperation(doc, func(o *huma.Operation) {
+		if _, known := operationCodes[o.OperationID]; !known {
+			panic("api: no error codes listed for operation " + o.OperationID)
+		}
+		codes := CodesOf(o)
+		byStatus := map[int][]any{}
+		for _, c := range codes {
+			st := statusOf[loyalty.Code(c)]
+			byStatus[st] = append(byStatus[st], c)
+		}
+		delete(o.Responses, "default")
+		for st, cs := range byStatus {
+			names := make([]string, len(cs))
+			for i, c := range cs {
+				names[i] = fmt.Sprintf("`%s`", c)
+			}
+			o.Responses[strconv.Itoa(st)] = &huma.Response{
+				Description: http.StatusText(st) + ": " + strings.Join(names, ", "),
+				Content: map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{
+					AllOf: []*huma.Schema{
+						{Ref: "#/components/schemas/Problem"},
+						{Type: huma.TypeObject, Properties: map[string]*huma.Schema{"code": {Type: huma.TypeString, Enum: cs}}},
+					},
+				}}},
+			}
+		}
+		if o.Extensions == nil {
+			o.Extensions = map[string]any{}
+		}
+		o.Extensions["x-error-codes"] = codes
+	})
+}
+
+// eachOperation calls f with every operation of the document.
+func eachOperation(doc *huma.OpenAPI, f func(*huma.Operation)) {
 	for _, item := range doc.Paths {
 		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
-			if o == nil {
-				continue
+			if o != nil {
+				f(o)
 			}
-			if _, known := operationCodes[o.OperationID]; !known {
-				panic("api: no error codes listed for operation " + o.OperationID)
-			}
-			codes := CodesOf(o)
-			byStatus := map[int][]any{}
-			for _, c := range codes {
-				st := statusOf[loyalty.Code(c)]
-				byStatus[st] = append(byStatus[st], c)
-			}
-			delete(o.Responses, "default")
-			for st, cs := range byStatus {
-				names := make([]string, len(cs))
-				for i, c := range cs {
-					names[i] = fmt.Sprintf("`%s`", c)
-				}
-				o.Responses[strconv.Itoa(st)] = &huma.Response{
-					Description: http.StatusText(st) + ": " + strings.Join(names, ", "),
-					Content: map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{
-						AllOf: []*huma.Schema{
-							{Ref: "#/components/schemas/Problem"},
-							{Type: huma.TypeObject, Properties: map[string]*huma.Schema{"code": {Type: huma.TypeString, Enum: cs}}},
-						},
-					}}},
-				}
-			}
-			if o.Extensions == nil {
-				o.Extensions = map[string]any{}
-			}
-			o.Extensions["x-error-codes"] = codes
 		}
 	}
 }
@@ -159,11 +165,9 @@ func documentErrors(doc *huma.OpenAPI) {
 // documents for operations that also keep their raw body (to hash it for
 // idempotency): JSON is the only body the API takes.
 func dropRawBodyType(doc *huma.OpenAPI) {
-	for _, item := range doc.Paths {
-		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
-			if o != nil && o.RequestBody != nil {
-				delete(o.RequestBody.Content, "application/octet-stream")
-			}
+	eachOperation(doc, func(o *huma.Operation) {
+		if o.RequestBody != nil {
+			delete(o.RequestBody.Content, "application/octet-stream")
 		}
-	}
+	})
 }

@@ -1,7 +1,11 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/loyalty/cashback/shared/loyalty"
@@ -21,5 +25,21 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 		if p := problemOf(&loyalty.Error{Code: c, Message: "m"}); p.Status != status || p.Code != string(c) || p.Title != http.StatusText(status) {
 			t.Errorf("problem of %s: %+v", c, p)
 		}
+	}
+}
+
+// The health check answers 503 service_unavailable, a documented problem,
+// when the store does not answer.
+func TestHealthWhenStoreDown(t *testing.T) {
+	h := New(Deps{Phones: func(s string) (string, error) { return s, nil },
+		Ping: func(context.Context) error { return errors.New("connection refused") }})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	var p Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != 503 || p.Code != "service_unavailable" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q", ct)
 	}
 }

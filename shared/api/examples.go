@@ -68,21 +68,16 @@ func Examples() []Example {
 // documentExamples puts the examples into the operations' request and
 // response media types.
 func documentExamples(doc *huma.OpenAPI) {
-	for _, item := range doc.Paths {
-		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
-			if o == nil {
-				continue
-			}
-			x, ok := examples[o.OperationID]
-			if !ok {
-				continue
-			}
-			if x.request != "" {
-				setExample(o.RequestBody.Content["application/json"], x.summary, x.request)
-			}
-			setExample(o.Responses[strconv.Itoa(x.status)].Content["application/json"], x.summary, x.response)
+	eachOperation(doc, func(o *huma.Operation) {
+		x, ok := examples[o.OperationID]
+		if !ok {
+			return
 		}
-	}
+		if x.request != "" {
+			setExample(o.RequestBody.Content["application/json"], x.summary, x.request)
+		}
+		setExample(o.Responses[strconv.Itoa(x.status)].Content["application/json"], x.summary, x.response)
+	})
 }
 
 func setExample(m *huma.MediaType, summary, body string) {
