@@ -34,7 +34,7 @@ func TestBankTestAndPlantedDoubleSpend(t *testing.T) {
 	var victim Ack
 	for _, a := range acks {
 		if a.Kind == "close" {
-			if r, _ := a.Body["redeemed"].(float64); r > 0 {
+			if a.Redeemed > 0 {
 				victim = a
 				break
 			}

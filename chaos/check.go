@@ -97,10 +97,10 @@ func Check(ctx context.Context, st *store.Store, tenant string, members []string
 				violate("acknowledged close of %s not stored as closed", a.Order)
 				continue
 			}
-			if accrued, _ := a.Body["accrued"].(float64); accrued > 0 && (o == nil || o.accrue != 1) {
+			if a.Accrued > 0 && (o == nil || o.accrue != 1) {
 				violate("acknowledged accrual of %s is not in the ledger exactly once", a.Order)
 			}
-			if redeemed, _ := a.Body["redeemed"].(float64); redeemed > 0 && (o == nil || o.captures != 1) {
+			if a.Redeemed > 0 && (o == nil || o.captures != 1) {
 				violate("acknowledged capture of %s is not in the ledger exactly once", a.Order)
 			}
 		case "redeem":
@@ -108,9 +108,7 @@ func Check(ctx context.Context, st *store.Store, tenant string, members []string
 				violate("acknowledged redeem of %s is not in the ledger", a.Order)
 			}
 		case "refund":
-			rev, _ := a.Body["reversedAccrual"].(float64)
-			ret, _ := a.Body["returnedPoints"].(float64)
-			if rev+ret > 0 {
+			if a.Reversed+a.Returned > 0 {
 				if o := orders[a.Order]; o == nil || o.refunds[a.RefundID] != 1 {
 					violate("acknowledged refund %s of %s is not in the ledger exactly once", a.RefundID, a.Order)
 				}

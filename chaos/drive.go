@@ -1,67 +1,62 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/loyalty/cashback/client"
+	"github.com/loyalty/cashback/shared/loyalty"
 )
 
-// Ack is an operation the service acknowledged (200).
+// Ack is an operation the service acknowledged (200), with what the checks
+// compare against the ledger.
 type Ack struct {
 	Kind     string // redeem, close, cancel, refund, adjust
 	Member   string
 	Order    string
 	RefundID string
 	Reason   string
-	Body     map[string]any
+
+	Total              int64          // redeem: the order's total, to close it with
+	MoneyPaid          int64          // close: money paid, what refunds may return
+	Accrued, Redeemed  loyalty.Points // close
+	Reversed, Returned loyalty.Points // refund
 }
 
-type client struct {
-	e    *Env
-	http *http.Client
-	rng  *rand.Rand
-	id   int
+// driver is one client of the bank test: the typed API client over its own
+// HTTP connection pool, and its own random stream.
+type driver struct {
+	api *client.Client
+	rng *rand.Rand
 }
 
-// send posts one request, retrying it with the same Idempotency-Key through
+// send runs one call, retrying it with the same Idempotency-Key through
 // network errors, 5xx and concurrent_update, as a careful client does; now
-// and then it also fires a duplicate delivery of the same request.
-func (c *client) send(path string, body any, key string) (int, map[string]any) {
-	payload, _ := json.Marshal(body)
-	if c.rng.Float64() < 0.05 {
-		go c.once(path, payload, key) // duplicate delivery, result ignored
+// and then it also fires a duplicate delivery of the same call. call must
+// not write anything shared: the duplicate runs it concurrently.
+func send[T any](d *driver, call func() (T, error)) (T, bool) {
+	if d.rng.Float64() < 0.05 {
+		go func() { _, _ = call() }() // duplicate delivery, result ignored
 	}
+	var zero T
 	for attempt := 0; attempt < 40; attempt++ {
-		status, out, err := c.once(path, payload, key)
-		if err == nil && status < 500 && !(status == 409 && out["code"] == "concurrent_update") {
-			return status, out
+		out, err := call()
+		if err == nil {
+			return out, true
+		}
+		var p *client.Problem
+		if errors.As(err, &p) && p.Status < 500 && p.Code != string(loyalty.CodeConflict) {
+			return zero, false // refused: the same request would be refused again
 		}
 		time.Sleep(time.Duration(attempt+1) * 2 * time.Millisecond)
 	}
-	return 0, nil
-}
-
-func (c *client) once(path string, payload []byte, key string) (int, map[string]any, error) {
-	req, _ := http.NewRequest("POST", c.e.Server.URL+path, bytes.NewReader(payload))
-	req.Header.Set("Authorization", "Bearer "+c.e.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(b, &out)
-	return resp.StatusCode, out, nil
+	return zero, false
 }
 
 type shared struct {
@@ -133,21 +128,24 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			c := &client{e: e, http: &http.Client{Timeout: 60 * time.Second}, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(w)+2)), id: w}
+			api := client.New(e.Server.URL, e.APIKey)
+			api.HTTP = &http.Client{Timeout: 60 * time.Second}
+			c := &driver{api: api, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(w)+2))}
 			for ctx.Err() == nil && done.Add(1) <= int64(cfg.Ops) {
 				n := seq.Add(1)
 				key := fmt.Sprintf("k%d-%d", cfg.Seed, n)
 				member := e.Members[c.rng.IntN(len(e.Members))]
-				ref := map[string]any{"id": member}
+				ref := client.Member{ID: member}
 				switch x := c.rng.IntN(100); {
 				case x < 30: // redeem on a new order
 					order := fmt.Sprintf("o%d", n)
 					total := int64(1000 + c.rng.IntN(50000))
 					pts := int64(1 + c.rng.IntN(int(total)))
-					status, out := c.send("/v1/orders/"+order+"/redeem", map[string]any{"member": ref, "total": total, "points": pts}, key)
-					if status == 200 {
-						a := Ack{Kind: "redeem", Member: member, Order: order, Body: out}
-						a.Body["total"] = float64(total)
+					if _, ok := send(c, func() (loyalty.RedeemResult, error) {
+						out, _, err := c.api.Redeem(ctx, key, order, ref, total, pts)
+						return out, err
+					}); ok {
+						a := Ack{Kind: "redeem", Member: member, Order: order, Total: total}
 						ack(a)
 						st.put(&st.open, a)
 					}
@@ -157,17 +155,15 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
-					status, out := c.send("/v1/orders/"+o.Order+"/close", map[string]any{"member": map[string]any{"id": o.Member}, "total": o.Body["total"]}, key)
-					if status == 200 {
-						a := Ack{Kind: "close", Member: o.Member, Order: o.Order, Body: out}
+					if out, ok := closeOrder(ctx, c, key, o.Order, o.Member, o.Total); ok {
+						a := Ack{Kind: "close", Member: o.Member, Order: o.Order, MoneyPaid: int64(out.MoneyPaid), Accrued: out.Accrued, Redeemed: out.Redeemed}
 						ack(a)
 						st.put(&st.closed, a)
 					}
 				case x < 60: // close a new order paid in money
 					order := fmt.Sprintf("o%d", n)
-					status, out := c.send("/v1/orders/"+order+"/close", map[string]any{"member": ref, "total": 1000 + c.rng.IntN(100000)}, key)
-					if status == 200 {
-						a := Ack{Kind: "close", Member: member, Order: order, Body: out}
+					if out, ok := closeOrder(ctx, c, key, order, member, int64(1000+c.rng.IntN(100000))); ok {
+						a := Ack{Kind: "close", Member: member, Order: order, MoneyPaid: int64(out.MoneyPaid), Accrued: out.Accrued, Redeemed: out.Redeemed}
 						ack(a)
 						st.put(&st.closed, a)
 					}
@@ -177,8 +173,11 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
-					if status, out := c.send("/v1/orders/"+o.Order+"/cancel", map[string]any{}, key); status == 200 {
-						ack(Ack{Kind: "cancel", Member: o.Member, Order: o.Order, Body: out})
+					if _, ok := send(c, func() (loyalty.CancelResult, error) {
+						out, _, err := c.api.Cancel(ctx, key, o.Order)
+						return out, err
+					}); ok {
+						ack(Ack{Kind: "cancel", Member: o.Member, Order: o.Order})
 					}
 				case x < 88: // refund part of a closed order
 					o, ok := st.take(&st.closed, c.rng)
@@ -186,15 +185,16 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
-					paid := int64(o.Body["moneyPaid"].(float64))
 					amount := int64(0)
-					if paid > 0 {
-						amount = 1 + c.rng.Int64N(paid)
+					if o.MoneyPaid > 0 {
+						amount = 1 + c.rng.Int64N(o.MoneyPaid)
 					}
 					refundID := fmt.Sprintf("r%d", n)
-					status, out := c.send("/v1/orders/"+o.Order+"/refunds", map[string]any{"refundId": refundID, "amount": amount}, key)
-					if status == 200 {
-						ack(Ack{Kind: "refund", Member: o.Member, Order: o.Order, RefundID: refundID, Body: out})
+					if out, ok := send(c, func() (loyalty.RefundResult, error) {
+						out, _, err := c.api.Refund(ctx, key, o.Order, refundID, amount)
+						return out, err
+					}); ok {
+						ack(Ack{Kind: "refund", Member: o.Member, Order: o.Order, RefundID: refundID, Reversed: out.ReversedAccrual, Returned: out.ReturnedPoints})
 					}
 					st.put(&st.closed, o) // may be refunded again, partly
 				default: // manual adjustment
@@ -203,9 +203,11 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 					if pts == 0 {
 						pts = 1
 					}
-					status, out := c.send("/v1/members/"+member+"/adjustments", map[string]any{"points": pts, "reason": reason}, key)
-					if status == 200 {
-						ack(Ack{Kind: "adjust", Member: member, Reason: reason, Body: out})
+					if _, ok := send(c, func() (loyalty.AdjustResult, error) {
+						out, _, err := c.api.Adjust(ctx, key, member, pts, reason)
+						return out, err
+					}); ok {
+						ack(Ack{Kind: "adjust", Member: member, Reason: reason})
 					}
 				}
 			}
@@ -219,4 +221,12 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 		ops = cfg.Ops
 	}
 	return acks, ops
+}
+
+// closeOrder closes an order paid by the member, capturing its hold if any.
+func closeOrder(ctx context.Context, c *driver, key, order, member string, total int64) (loyalty.CloseResult, bool) {
+	return send(c, func() (loyalty.CloseResult, error) {
+		out, _, err := c.api.Close(ctx, key, order, client.Member{ID: member}, total, nil)
+		return out, err
+	})
 }

@@ -143,6 +143,14 @@ func (c *Client) Refund(ctx context.Context, idemKey, orderID, refundID string, 
 	return out, r, err
 }
 
+// Adjust credits (points > 0) or debits (points < 0) a member by hand, with
+// the reason kept in the ledger and the audit trail. Needs an admin key.
+func (c *Client) Adjust(ctx context.Context, idemKey, memberID string, points int64, reason string) (loyalty.AdjustResult, Result, error) {
+	var out loyalty.AdjustResult
+	r, err := c.do(ctx, "POST", "/v1/members/"+url.PathEscape(memberID)+"/adjustments", idemKey, map[string]any{"points": points, "reason": reason}, &out)
+	return out, r, err
+}
+
 // GetMember reads a member and balance.
 func (c *Client) GetMember(ctx context.Context, memberID string) (api.MemberView, error) {
 	var out api.MemberView
