@@ -7,9 +7,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loyalty/cashback/client"
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/loyalty"
@@ -78,6 +80,7 @@ type bench struct {
 	codes   *codeBox
 	clock   *clock
 	key     string
+	api     *client.Client // the typed client, as a shop's backend calls us
 	tenant  string
 	members []string
 }
@@ -213,6 +216,8 @@ func (b *bench) setup(n int, tiers []loyalty.Tier) error {
 		return err
 	}
 	b.key, b.tenant, b.members = t.APIKey, t.TenantID, nil
+	b.api = client.New(b.server.URL, t.APIKey)
+	b.api.HTTP = b.server.Client()
 	owner := loyalty.Caller{TenantID: t.TenantID, Role: loyalty.RoleOwner, KeyID: "bench"}
 	p, _, err := b.app.Service.CreateProgram(b.ctx, owner, loyalty.Idem{}, loyalty.Program{Name: "Bench", Type: "bonus",
 		CashbackPercent: 500, MaxRedeemPercent: 5000, PointsLifetime: "P180D", ReturnSpentOnRefund: true, Tiers: tiers})
@@ -232,35 +237,19 @@ func (b *bench) setup(n int, tiers []loyalty.Tier) error {
 	return nil
 }
 
-// call sends one request and returns its measurement and decoded body.
-func (b *bench) call(method, path string, body any, idem string) (sample, map[string]any, error) {
-	var rd *bytes.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequest(method, b.server.URL+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+b.key)
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	resp, err := b.server.Client().Do(req)
-	if err != nil {
-		return sample{}, nil, err
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
+// measure runs one client call and returns the server's measurement of
+// the request it sent (calls are sequential where they are measured).
+func (b *bench) measure(call func() error) (sample, error) {
+	err := call()
 	b.mu.Lock()
-	s := b.last
-	b.mu.Unlock()
-	if resp.StatusCode >= 300 {
-		return s, out, fmt.Errorf("%s %s: %d %v", method, path, resp.StatusCode, out)
-	}
-	return s, out, nil
+	defer b.mu.Unlock()
+	return b.last, err
+}
+
+// closeOrder closes an order paid in money through the client.
+func (b *bench) closeOrder(orderID, memberID string, total int64, idem string) error {
+	_, _, err := b.api.Close(b.ctx, idem, orderID, client.Member{ID: memberID}, total, nil)
+	return err
 }
 
 type recorder map[string][]sample
@@ -273,7 +262,10 @@ func (b *bench) measureAll(res *Results, n int, suffix string) error {
 	tag := fmt.Sprintf("%d%d", time.Now().UnixNano(), len(suffix))
 	for i := 0; i < n; i++ {
 		phone := fmt.Sprintf("+7914%07d", i+len(suffix)*100000)
-		s, out, err := b.call("POST", "/v1/enrollments", map[string]any{"phone": phone, "consent": map[string]any{"terms": true}}, "")
+		body := api.EnrollBody{Phone: phone}
+		body.Consent.Terms = true
+		var challenge loyalty.EnrollResult
+		s, err := b.measure(func() (err error) { challenge, err = b.api.Enroll(b.ctx, body); return err })
 		if err != nil {
 			return err
 		}
@@ -281,7 +273,7 @@ func (b *bench) measureAll(res *Results, n int, suffix string) error {
 		b.codes.mu.Lock()
 		code := b.codes.last[phone]
 		b.codes.mu.Unlock()
-		s, _, err = b.call("POST", "/v1/enrollments/"+out["challengeId"].(string)+"/verify", map[string]any{"code": code}, "")
+		s, err = b.measure(func() error { _, err := b.api.Verify(b.ctx, challenge.ChallengeID, code); return err })
 		if err != nil {
 			return err
 		}
@@ -289,32 +281,31 @@ func (b *bench) measureAll(res *Results, n int, suffix string) error {
 	}
 	for i := 0; i < n; i++ {
 		m := member(i)
+		ref := client.Member{ID: m}
 		held := fmt.Sprintf("h%s-%d", tag, i)
 		plain := fmt.Sprintf("p%s-%d", tag, i)
 		cancel := fmt.Sprintf("c%s-%d", tag, i)
+		ctx, api := b.ctx, b.api
+		// Each step gets its own Idempotency-Key (unused by reads).
 		steps := []struct {
-			name, method, path string
-			body               any
-			idem               bool
+			name string
+			call func(idem string) error
 		}{
-			{"quote", "POST", "/v1/orders/" + held + "/quote", map[string]any{"member": map[string]any{"id": m}, "total": 100000}, false},
-			{"redeem", "POST", "/v1/orders/" + held + "/redeem", map[string]any{"member": map[string]any{"id": m}, "total": 100000, "points": 20000}, true},
-			{"accrue (close with hold)", "POST", "/v1/orders/" + held + "/close", map[string]any{"member": map[string]any{"id": m}, "total": 100000}, true},
-			{"accrue (close, money only)", "POST", "/v1/orders/" + plain + "/close", map[string]any{"member": map[string]any{"id": m}, "total": 100000}, true},
-			{"refund (full)", "POST", "/v1/orders/" + plain + "/refunds", map[string]any{"refundId": "r1", "amount": 100000}, true},
-			{"redeem (to cancel)", "POST", "/v1/orders/" + cancel + "/redeem", map[string]any{"member": map[string]any{"id": m}, "total": 100000, "points": 1000}, true},
-			{"cancel", "POST", "/v1/orders/" + cancel + "/cancel", nil, true},
-			{"balance read", "GET", "/v1/members/" + m, nil, false},
-			{"ledger page (50)", "GET", "/v1/members/" + m + "/ledger?limit=50", nil, false},
+			{"quote", func(string) error { _, err := api.Quote(ctx, held, ref, 100000, nil); return err }},
+			{"redeem", func(k string) error { _, _, err := api.Redeem(ctx, k, held, ref, 100000, 20000); return err }},
+			{"accrue (close with hold)", func(k string) error { return b.closeOrder(held, m, 100000, k) }},
+			{"accrue (close, money only)", func(k string) error { return b.closeOrder(plain, m, 100000, k) }},
+			{"refund (full)", func(k string) error { _, _, err := api.Refund(ctx, k, plain, "r1", 100000); return err }},
+			{"redeem (to cancel)", func(k string) error { _, _, err := api.Redeem(ctx, k, cancel, ref, 100000, 1000); return err }},
+			{"cancel", func(k string) error { _, _, err := api.Cancel(ctx, k, cancel); return err }},
+			{"balance read", func(string) error { _, err := api.GetMember(ctx, m); return err }},
+			{"ledger page (50)", func(string) error { _, err := api.LedgerPage(ctx, m, 50, ""); return err }},
 		}
 		for j, st := range steps {
-			idem := ""
-			if st.idem {
-				idem = fmt.Sprintf("%s-%d-%d", tag, i, j)
-			}
-			s, _, err := b.call(st.method, st.path, st.body, idem)
+			idem := fmt.Sprintf("%s-%d-%d", tag, i, j)
+			s, err := b.measure(func() error { return st.call(idem) })
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", st.name, err)
 			}
 			if st.name != "redeem (to cancel)" {
 				rec.add(st.name+suffix, s)
@@ -374,7 +365,7 @@ func (b *bench) measureSweep(res *Results, k int) error {
 		return err
 	}
 	for i := 0; i < k; i++ {
-		if _, _, err := b.call("POST", fmt.Sprintf("/v1/orders/sw-%d/close", i), map[string]any{"member": map[string]any{"id": b.members[i%len(b.members)]}, "total": 10000}, fmt.Sprintf("sw-%d", i)); err != nil {
+		if err := b.closeOrder(fmt.Sprintf("sw-%d", i), b.members[i%len(b.members)], 10000, fmt.Sprintf("sw-%d", i)); err != nil {
 			return err
 		}
 	}
@@ -417,11 +408,11 @@ func (b *bench) measureThroughput(res *Results) error {
 				for i := 0; i < each; i++ {
 					id := fmt.Sprintf("tp-%v-%d-%d", hot, w, i)
 					for {
-						_, out, err := b.call("POST", "/v1/orders/"+id+"/close", map[string]any{"member": map[string]any{"id": m}, "total": 1000}, id)
+						err := b.closeOrder(id, m, 1000, id)
 						if err == nil {
 							break
 						}
-						if out["code"] != "concurrent_update" {
+						if p := (*client.Problem)(nil); !errors.As(err, &p) || p.Code != string(loyalty.CodeConflict) {
 							errs <- err
 							return
 						}

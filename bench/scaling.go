@@ -101,7 +101,7 @@ func (b *bench) sweepOnce(members, due int) (ms float64, calls int, err error) {
 	}
 	for i := 0; i < due; i++ {
 		id := fmt.Sprintf("sw%d-%d-%d", members, due, i)
-		if _, _, err := b.call("POST", "/v1/orders/"+id+"/close", map[string]any{"member": map[string]any{"id": b.members[i%len(b.members)]}, "total": 10000}, id); err != nil {
+		if err := b.closeOrder(id, b.members[i%len(b.members)], 10000, id); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -172,21 +172,33 @@ func (c *Client) FindMember(ctx context.Context, phone, card string) (api.Member
 	return out, err
 }
 
+// LedgerPage is one page of a member's ledger, newest first; NextCursor is
+// empty on the last page.
+type LedgerPage struct {
+	Entries    []api.EntryView `json:"entries"`
+	NextCursor string          `json:"nextCursor"`
+}
+
+// LedgerPage reads one page of at most limit entries, starting after cursor
+// ("" for the newest).
+func (c *Client) LedgerPage(ctx context.Context, memberID string, limit int, cursor string) (LedgerPage, error) {
+	var page LedgerPage
+	path := fmt.Sprintf("/v1/members/%s/ledger?limit=%d", url.PathEscape(memberID), limit)
+	if cursor != "" {
+		path += "&cursor=" + url.QueryEscape(cursor)
+	}
+	_, err := c.do(ctx, "GET", path, "", nil, &page)
+	return page, err
+}
+
 // Ledger returns every ledger entry of a member, newest first, following
 // the cursor page by page.
 func (c *Client) Ledger(ctx context.Context, memberID string, pageSize int) ([]api.EntryView, error) {
 	var all []api.EntryView
 	cursor := ""
 	for {
-		var page struct {
-			Entries    []api.EntryView `json:"entries"`
-			NextCursor string          `json:"nextCursor"`
-		}
-		path := fmt.Sprintf("/v1/members/%s/ledger?limit=%d", url.PathEscape(memberID), pageSize)
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		if _, err := c.do(ctx, "GET", path, "", nil, &page); err != nil {
+		page, err := c.LedgerPage(ctx, memberID, pageSize, cursor)
+		if err != nil {
 			return nil, err
 		}
 		all = append(all, page.Entries...)
