@@ -31,7 +31,8 @@ var operationCodes = map[string][]loyalty.Code{
 		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeInsufficientPoints,
 		loyalty.CodeRedeemLimitExceeded, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
 	"close-order": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
-		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram},
+		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram,
+		loyalty.CodeRedeemLimitExceeded}, // the hold exceeds the share of a lower closing total
 	"refund-order": {loyalty.CodeOrderNotFound, loyalty.CodeOrderNotClosed, loyalty.CodeRefundExceedsOrder,
 		loyalty.CodeRefundIDReused},
 	"quote-order": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,

@@ -155,32 +155,25 @@ func problemOf(err error) *Problem {
 	if de.Field != "" {
 		pr.Errors = []*ErrorDetail{{Location: "body." + de.Field, Message: de.Message}}
 	}
-	for k, v := range de.Extra {
-		switch k {
-		case "attemptsLeft":
-			n := v.(int)
-			pr.AttemptsLeft = &n
-		case "maxRedeemable":
-			n := int64(v.(loyalty.Points))
-			pr.MaxRedeemable = &n
-		case "available":
-			n := int64(v.(loyalty.Points))
-			pr.Available = &n
-		case "held":
-			n := int64(v.(loyalty.Points))
-			pr.Held = &n
-		case "refundable":
-			n := int64(v.(loyalty.Money))
-			pr.Refundable = &n
-		case "maxRedeemPercent":
-			pr.MaxRedeemPercent = v.(string)
-		case "activeProgramId":
-			pr.ActiveProgramID = v.(string)
-		case "limit":
-			pr.Limit = v.(string)
-		}
-	}
+	d := de.Details
+	pr.AttemptsLeft = d.AttemptsLeft
+	pr.MaxRedeemable = int64Of(d.MaxRedeemable)
+	pr.MaxRedeemPercent = d.MaxRedeemPercent
+	pr.Available = int64Of(d.Available)
+	pr.Held = int64Of(d.Held)
+	pr.Refundable = int64Of(d.Refundable)
+	pr.ActiveProgramID = d.ActiveProgramID
+	pr.Limit = d.Limit
 	return pr
+}
+
+// int64Of converts an optional amount to its JSON form.
+func int64Of[T ~int64](v *T) *int64 {
+	if v == nil {
+		return nil
+	}
+	n := int64(*v)
+	return &n
 }
 
 // newHumaError replaces huma.NewError so that errors huma raises itself

@@ -43,3 +43,20 @@ func TestHealthWhenStoreDown(t *testing.T) {
 		t.Fatalf("content type %q", ct)
 	}
 }
+
+// Details reach the problem, a zero count included (0 points available is
+// an answer, not an absence).
+func TestProblemCarriesDetails(t *testing.T) {
+	zero, left := loyalty.Points(0), 2
+	p := problemOf(&loyalty.Error{Code: loyalty.CodeInsufficientPoints, Message: "m",
+		Details: loyalty.Details{Available: &zero, AttemptsLeft: &left, Limit: "staff"}})
+	b, _ := json.Marshal(p)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if m["available"] != 0.0 || m["attemptsLeft"] != 2.0 || m["limit"] != "staff" {
+		t.Fatalf("details lost: %s", b)
+	}
+	if _, ok := m["refundable"]; ok {
+		t.Fatalf("an absent detail was written: %s", b)
+	}
+}

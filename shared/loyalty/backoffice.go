@@ -51,7 +51,7 @@ func Adjust(p *Program, st MemberState, req AdjustRequest, now time.Time, by Cal
 		want := -req.Points
 		if want > d.acct.Available {
 			return nil, AdjustResult{}, &Error{Code: CodeInsufficientPoints, Message: "the member has fewer points available",
-				Extra: map[string]any{"available": d.acct.Available}}
+				Details: Details{Available: ref(d.acct.Available)}}
 		}
 		taken, got := d.takeAvailable(want, "")
 		for _, t := range taken {

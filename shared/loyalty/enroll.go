@@ -214,7 +214,7 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 				return err
 			}
 			left := ch.AttemptsLeft - 1
-			return &Error{Code: CodeOTPInvalid, Message: "wrong code", Extra: map[string]any{"attemptsLeft": left}}
+			return &Error{Code: CodeOTPInvalid, Message: "wrong code", Details: Details{AttemptsLeft: ref(left)}}
 		}
 		t, err := s.Store.GetTenant(ctx, tenantID)
 		if err != nil {

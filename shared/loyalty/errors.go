@@ -98,14 +98,30 @@ var AllCodes = []Code{
 }
 
 // Error is a domain error with a stable code. Field names the offending input
-// field when there is one; Extra carries machine-readable details (for example
-// attemptsLeft on a wrong one-time code).
+// field when there is one; Details carry the facts a caller acts on (for
+// example attemptsLeft on a wrong one-time code).
 type Error struct {
 	Code    Code
 	Message string
 	Field   string
-	Extra   map[string]any
+	Details Details
 }
+
+// Details are machine-readable facts of an error; nil and "" are absent
+// (pointers, because zero is a meaningful count).
+type Details struct {
+	AttemptsLeft     *int    // otp_invalid: tries left
+	MaxRedeemable    *Points // redeem_limit_exceeded: most points usable on the order
+	MaxRedeemPercent string  // redeem_limit_exceeded: the share payable with points
+	Available        *Points // insufficient_points
+	Held             *Points // redeem_limit_exceeded at close: points held on the order
+	Refundable       *Money  // refund_exceeds_order: money still refundable
+	ActiveProgramID  string  // active_program_exists
+	Limit            string  // plan_limit: which limit of the plan
+}
+
+// ref returns a pointer to a copy of v, for Details.
+func ref[T any](v T) *T { return &v }
 
 func (e *Error) Error() string {
 	if e.Field != "" {

@@ -85,7 +85,7 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 	if req.Points > limit {
 		return nil, nil, RedeemResult{}, &Error{Code: CodeRedeemLimitExceeded,
 			Message: "points exceed the share of the order payable with points",
-			Extra:   map[string]any{"maxRedeemable": offer, "maxRedeemPercent": maxShare(p, tier, "").String()}}
+			Details: Details{MaxRedeemable: ref(offer), MaxRedeemPercent: maxShare(p, tier, "").String()}}
 	}
 	if o.Held == req.Points && o.Total == req.Total {
 		// The same hold again: nothing to change.
@@ -95,7 +95,7 @@ func Redeem(p *Program, st MemberState, order *Order, req RedeemRequest, now tim
 	available := d.acct.Available
 	if req.Points > available {
 		return nil, nil, RedeemResult{}, &Error{Code: CodeInsufficientPoints,
-			Message: "not enough points", Extra: map[string]any{"available": available}}
+			Message: "not enough points", Details: Details{Available: ref(available)}}
 	}
 	taken, got := d.takeAvailable(req.Points, "")
 	lots := map[string]Points{}
@@ -157,7 +157,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	if limit := RedeemLimitFor(p, tier, req.Total, req.Items); held > 0 && p != nil && held > limit {
 		return nil, nil, CloseResult{}, &Error{Code: CodeRedeemLimitExceeded,
 			Message: "the points held exceed the share payable with points of the closing total; redeem again or cancel first",
-			Extra:   map[string]any{"held": held, "maxRedeemable": limit}}
+			Details: Details{Held: ref(held), MaxRedeemable: ref(limit)}}
 	}
 	pointsMoney := PointsToMoney(held, value)
 	moneyPaid := max(0, req.Total-pointsMoney)
@@ -291,7 +291,7 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 	before, after := order.Refunded, order.Refunded+req.Amount
 	if after > bound {
 		return nil, nil, RefundResult{}, &Error{Code: CodeRefundExceedsOrder,
-			Message: "refunds would exceed what was paid for the order", Extra: map[string]any{"refundable": bound - before}}
+			Message: "refunds would exceed what was paid for the order", Details: Details{Refundable: ref(bound - before)}}
 	}
 	returnSpent := p == nil || p.ReturnSpentOnRefund
 	reverseDue := proportion(order.Accrued, after, bound) - proportion(order.Accrued, before, bound)

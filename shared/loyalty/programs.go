@@ -74,7 +74,7 @@ func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, pro
 			}
 			if cur := t.CurrentProgram; cur != nil && cur.ID != p.ID && cur.Status == ProgramActive {
 				return &Error{Code: CodeActiveProgramExists, Message: "another program is active; stop it first",
-					Extra: map[string]any{"activeProgramId": cur.ID}}
+					Details: Details{ActiveProgramID: cur.ID}}
 			}
 		case ProgramStopped:
 			if p.Status != ProgramActive {

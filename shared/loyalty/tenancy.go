@@ -61,7 +61,7 @@ const (
 
 // PlanLimitError says which limit of the plan a write hit.
 func PlanLimitError(limit string) error {
-	return &Error{Code: CodePlanLimit, Message: "the plan's limit of " + limit + " is reached", Extra: map[string]any{"limit": limit}}
+	return &Error{Code: CodePlanLimit, Message: "the plan's limit of " + limit + " is reached", Details: Details{Limit: limit}}
 }
 
 // Usage kinds metered per tenant per month: every operation that writes.
