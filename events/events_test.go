@@ -6,6 +6,9 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -103,6 +106,7 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 		if resp.StatusCode != s.Status {
 			t.Fatalf("%s: status %d, want %d: %s", s.Fixture, resp.StatusCode, s.Status, resp.Body)
 		}
+		checkContract(t, s.Fixture, ev, resp)
 		served[fn] = true
 		var out map[string]any
 		_ = json.Unmarshal([]byte(resp.Body), &out)
@@ -139,5 +143,27 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 	}
 	if _, err := e.App.SweepHandler(ctx, raw); err != nil {
 		t.Fatalf("sweep handler: %v", err)
+	}
+}
+
+// checkContract validates what API Gateway would return for the event
+// against the OpenAPI document, as the HTTP suites do for their responses.
+func checkContract(t *testing.T, fixture string, ev events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	req := httptest.NewRequest(ev.RequestContext.HTTP.Method, "https://api.test"+ev.RawPath, nil)
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	hr := &http.Response{StatusCode: resp.StatusCode, Header: h, Body: io.NopCloser(strings.NewReader(resp.Body)), Request: req}
+	errs, err := apitest.ContractErrors(req, hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range errs {
+		t.Errorf("%s: the response breaks the OpenAPI document: %s", fixture, e)
 	}
 }
