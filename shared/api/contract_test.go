@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -241,5 +242,38 @@ func TestDocumentExamplesValidate(t *testing.T) {
 		if !seen[id] {
 			t.Errorf("hot-path operation %s has no example", id)
 		}
+	}
+}
+
+// Bounds the document states on list elements and map sizes are enforced:
+// the request is refused with the field named, and nothing changes.
+func TestSchemaBoundsOnListsAndMaps(t *testing.T) {
+	e := apitest.New(t)
+	m := e.Enroll("+79123450002")
+	r := e.Do("PUT", "/v1/members/"+m.ID+"/groups", map[string]any{"groups": []string{"vip", strings.Repeat("я", 65)}}, nil)
+	if r.Status != 422 || r.Code() != "validation_failed" || r.JSON()["field"] != "groups[1]" {
+		t.Fatalf("65-character group: %d %s", r.Status, r.Body)
+	}
+	e.Do("PUT", "/v1/members/"+m.ID+"/groups", map[string]any{"groups": []string{strings.Repeat("я", 64)}}, nil).Want(200)
+
+	cats := map[string]any{}
+	for i := 0; i < 101; i++ {
+		cats[fmt.Sprintf("c%d", i)] = map[string]any{"cashbackPercent": 1}
+	}
+	r = e.Do("POST", "/v1/programs", map[string]any{"name": "Many", "type": "bonus", "cashbackPercent": 5, "maxRedeemPercent": 50, "categories": cats}, nil)
+	if r.Status != 422 || r.JSON()["field"] != "categories" {
+		t.Fatalf("101 categories: %d %s", r.Status, r.Body)
+	}
+	r = e.Do("POST", "/v1/programs", map[string]any{"name": "Neg", "type": "bonus", "cashbackPercent": 5, "maxRedeemPercent": 50,
+		"tiers": []any{map[string]any{"name": "A", "priority": 1, "qualify": map[string]any{"period": "P30D", "categorySpend": map[string]any{"food": -1}}}}}, nil)
+	if r.Status != 422 {
+		t.Fatalf("negative category spend: %d %s", r.Status, r.Body)
+	}
+	var list struct {
+		Programs []any `json:"programs"`
+	}
+	e.Do("GET", "/v1/programs", nil, nil).Want(200).Decode(&list)
+	if len(list.Programs) != 1 {
+		t.Fatalf("a refused program was created: %d programs", len(list.Programs))
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -147,7 +146,7 @@ func (s *server) registerLedger(r routes.Route) {
 type SetGroupsInput struct {
 	MemberPath
 	Body struct {
-		Groups []string `json:"groups" maxItems:"50" doc:"Customer groups; tiers restricted to a group apply to its members"`
+		Groups []GroupName `json:"groups" maxItems:"50" doc:"Customer groups; tiers restricted to a group apply to its members"`
 	}
 }
 
@@ -157,12 +156,11 @@ func (s *server) registerSetGroups(r routes.Route) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 			return nil, err
 		}
+		groups := make([]string, len(in.Body.Groups)) // each 1-64 characters: the schema checked
 		for i, g := range in.Body.Groups {
-			if g == "" || len(g) > 64 {
-				return nil, s.problem(ctx, loyalty.Invalid(fmt.Sprintf("groups[%d]", i), "group names are 1-64 characters"))
-			}
+			groups[i] = string(g)
 		}
-		a, err := s.deps.Service.SetGroups(ctx, callerOf(ctx), in.MemberID, in.Body.Groups)
+		a, err := s.deps.Service.SetGroups(ctx, callerOf(ctx), in.MemberID, groups)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -27,7 +27,7 @@ type ProgramBody struct {
 
 	DiscountPercent    *Percent                `json:"discountPercent,omitempty" doc:"Discount programs: percent off every order (tiers may override)"`
 	Tiers              []TierBody              `json:"tiers,omitempty" maxItems:"20" doc:"Levels; a member holds the highest tier whose qualification is met in its trailing period"`
-	Categories         map[string]CategoryBody `json:"categories,omitempty" doc:"Rates for order items of a category; override the program's"`
+	Categories         map[string]CategoryBody `json:"categories,omitempty" maxProperties:"100" doc:"Rates for order items of a category; override the program's"`
 	AccrueOnDiscounted *bool                   `json:"accrueOnDiscounted,omitempty" doc:"Accrue on items sold at a discount (default true)"`
 	PointsPerMoney     *PointsPerMoneyBody     `json:"pointsPerMoney,omitempty" doc:"Accrue points per whole amount of money instead of a percent"`
 	ActiveFrom         *time.Time              `json:"activeFrom,omitempty" doc:"Start of the program's activity window"`
@@ -39,7 +39,7 @@ type TierBody struct {
 	Name             string             `json:"name" minLength:"1" maxLength:"100"`
 	Priority         int                `json:"priority" minimum:"1" maximum:"100" doc:"1 is the lowest"`
 	CashbackPercent  *Percent           `json:"cashbackPercent,omitempty"`
-	CategoryCashback map[string]Percent `json:"categoryCashback,omitempty" doc:"Cashback per item category for this tier"`
+	CategoryCashback map[string]Percent `json:"categoryCashback,omitempty" maxProperties:"100" doc:"Cashback per item category for this tier"`
 	MaxRedeemPercent *Percent           `json:"maxRedeemPercent,omitempty"`
 	DiscountPercent  *Percent           `json:"discountPercent,omitempty" doc:"Discount programs: percent off for this tier"`
 	Group            string             `json:"group,omitempty" maxLength:"64" doc:"Only members of this customer group hold the tier"`
@@ -50,7 +50,7 @@ type TierBody struct {
 type QualifyBody struct {
 	Period        string           `json:"period" maxLength:"32" doc:"Trailing period, ISO 8601 (P30D)"`
 	Spend         int64            `json:"spend,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money spent within the period"`
-	CategorySpend map[string]int64 `json:"categorySpend,omitempty" doc:"Money spent per category within the period; together at most spend"`
+	CategorySpend map[string]Amount `json:"categorySpend,omitempty" maxProperties:"100" doc:"Money spent per category within the period; together at most spend"`
 	Visits        int              `json:"visits,omitempty" minimum:"0" maximum:"100000" doc:"Closed orders within the period"`
 }
 
@@ -195,9 +195,9 @@ func programView(p loyalty.Program) ProgramView {
 			}
 		}
 		if len(t.Qualify.CategorySpend) > 0 {
-			tb.Qualify.CategorySpend = map[string]int64{}
+			tb.Qualify.CategorySpend = map[string]Amount{}
 			for c, m := range t.Qualify.CategorySpend {
-				tb.Qualify.CategorySpend[c] = int64(m)
+				tb.Qualify.CategorySpend[c] = Amount(m)
 			}
 		}
 		v.Tiers = append(v.Tiers, tb)

@@ -80,3 +80,24 @@ func normalizePhone(normalize PhoneNormalizer, field, s string) (string, error) 
 }
 
 func trimmed(s string) string { return strings.TrimSpace(s) }
+
+// Amount is money in minor units where a field tag cannot bound it (values
+// of a map): non-negative, at most loyalty.MaxMoney.
+type Amount int64
+
+// Schema bounds Amount in the OpenAPI document and in request validation.
+func (Amount) Schema(huma.Registry) *huma.Schema {
+	lo, hi := 0.0, float64(loyalty.MaxMoney)
+	return &huma.Schema{Type: huma.TypeInteger, Format: "int64", Minimum: &lo, Maximum: &hi,
+		Description: "Money, minor units"}
+}
+
+// GroupName is a customer group's name (elements of a list, where a field
+// tag cannot bound them).
+type GroupName string
+
+// Schema bounds GroupName in the OpenAPI document and in request validation.
+func (GroupName) Schema(huma.Registry) *huma.Schema {
+	lo, hi := 1, 64
+	return &huma.Schema{Type: huma.TypeString, MinLength: &lo, MaxLength: &hi, Description: "Customer group"}
+}
