@@ -48,10 +48,10 @@ type TierBody struct {
 
 // QualifyBody is what a member must do within period to hold a tier.
 type QualifyBody struct {
-	Period        string           `json:"period" maxLength:"32" doc:"Trailing period, ISO 8601 (P30D)"`
-	Spend         int64            `json:"spend,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money spent within the period"`
+	Period        string            `json:"period" maxLength:"32" doc:"Trailing period, ISO 8601 (P30D)"`
+	Spend         int64             `json:"spend,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money spent within the period"`
 	CategorySpend map[string]Amount `json:"categorySpend,omitempty" maxProperties:"100" doc:"Money spent per category within the period; together at most spend"`
-	Visits        int              `json:"visits,omitempty" minimum:"0" maximum:"100000" doc:"Closed orders within the period"`
+	Visits        int               `json:"visits,omitempty" minimum:"0" maximum:"100000" doc:"Closed orders within the period"`
 }
 
 // CategoryBody holds a category's rates.
