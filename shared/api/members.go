@@ -83,7 +83,7 @@ type LedgerInput struct {
 
 // EntryView is one ledger entry.
 type EntryView struct {
-	Seq       int64            `json:"seq"`
+	Seq       int64            `json:"seq" minimum:"1"`
 	Kind      string           `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust"`
 	Amount    int64            `json:"amount" doc:"Change of available + pending points (hundredths)"`
 	Available int64            `json:"available" doc:"Change of available points"`

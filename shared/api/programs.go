@@ -91,7 +91,7 @@ type Welcome struct {
 type ProgramView struct {
 	ProgramID string `json:"programId"`
 	Status    string `json:"status" enum:"new,active,stopped,deleted"`
-	Version   int64  `json:"version"`
+	Version   int64  `json:"version" minimum:"1"`
 	ProgramBody
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`

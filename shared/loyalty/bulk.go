@@ -28,12 +28,12 @@ type BulkRequest struct {
 // BulkResult reports one page of a bulk accrual.
 type BulkResult struct {
 	BatchID     string `json:"batchId"`
-	Scanned     int    `json:"scanned"`
-	Credited    int    `json:"credited"`
-	AlreadyDone int    `json:"alreadyCredited"`
+	Scanned     int    `json:"scanned" minimum:"0"`
+	Credited    int    `json:"credited" minimum:"0"`
+	AlreadyDone int    `json:"alreadyCredited" minimum:"0"`
 	NextCursor  string `json:"nextCursor,omitempty"`
 	Done        bool   `json:"done"`
-	PointsEach  Points `json:"points"`
+	PointsEach  Points `json:"points" minimum:"0"`
 }
 
 // BulkAccrue credits a page of selected members. Each credit is its own

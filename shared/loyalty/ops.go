@@ -51,8 +51,8 @@ type RedeemRequest struct {
 
 // RedeemResult is what the cashier gets back.
 type RedeemResult struct {
-	Held          Points  `json:"held"`
-	MaxRedeemable Points  `json:"maxRedeemable"`
+	Held          Points  `json:"held" minimum:"0"`
+	MaxRedeemable Points  `json:"maxRedeemable" minimum:"0"`
 	Balance       Balance `json:"balance"`
 }
 
@@ -118,16 +118,16 @@ type CloseRequest struct {
 
 // CloseResult is what the cashier gets back.
 type CloseResult struct {
-	Accrued   Points `json:"accrued"`
-	Redeemed  Points `json:"redeemed"`
-	MoneyPaid Money  `json:"moneyPaid"`
+	Accrued   Points `json:"accrued" minimum:"0"`
+	Redeemed  Points `json:"redeemed" minimum:"0"`
+	MoneyPaid Money  `json:"moneyPaid" minimum:"0"`
 	Pending   bool   `json:"pending"`
 	// Tier the order was priced at, and the tier the member holds after it.
 	Tier      string `json:"tier,omitempty"`
 	TierAfter string `json:"tierAfter,omitempty"`
 	// Discount of a discount program (percent and money), for the receipt.
 	DiscountPercent string  `json:"discountPercent,omitempty"`
-	Discount        Money   `json:"discount,omitempty"`
+	Discount        Money   `json:"discount,omitempty" minimum:"0"`
 	Balance         Balance `json:"balance"`
 }
 
@@ -220,7 +220,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 
 // CancelResult reports a released hold.
 type CancelResult struct {
-	Released Points  `json:"released"`
+	Released Points  `json:"released" minimum:"0"`
 	Balance  Balance `json:"balance"`
 }
 
@@ -256,10 +256,10 @@ type RefundRequest struct {
 // RefundResult reports what a refund did to points.
 type RefundResult struct {
 	RefundID        string  `json:"refundId"`
-	ReversedAccrual Points  `json:"reversedAccrual"`
-	ReturnedPoints  Points  `json:"returnedPoints"`
-	Shortfall       Points  `json:"shortfall"`
-	RefundedTotal   Money   `json:"refundedTotal"`
+	ReversedAccrual Points  `json:"reversedAccrual" minimum:"0"`
+	ReturnedPoints  Points  `json:"returnedPoints" minimum:"0"`
+	Shortfall       Points  `json:"shortfall" minimum:"0"`
+	RefundedTotal   Money   `json:"refundedTotal" minimum:"0"`
 	Balance         Balance `json:"balance"`
 }
 
@@ -363,10 +363,10 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 
 // SweepResult counts what one sweep did.
 type SweepResult struct {
-	ExpiredLots   int    `json:"expiredLots"`
-	ExpiredPoints Points `json:"expiredPoints"`
-	ReleasedHolds int    `json:"releasedHolds"`
-	MaturedLots   int    `json:"maturedLots"`
+	ExpiredLots   int    `json:"expiredLots" minimum:"0"`
+	ExpiredPoints Points `json:"expiredPoints" minimum:"0"`
+	ReleasedHolds int    `json:"releasedHolds" minimum:"0"`
+	MaturedLots   int    `json:"maturedLots" minimum:"0"`
 }
 
 // Add sums two results.

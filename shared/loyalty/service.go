@@ -229,19 +229,19 @@ type QuoteRequest struct {
 
 // Accrual quote of an order.
 type AccrualPreview struct {
-	IfNoPoints  Points `json:"ifNoPoints"`
-	IfMaxPoints Points `json:"ifMaxPoints"`
+	IfNoPoints  Points `json:"ifNoPoints" minimum:"0"`
+	IfMaxPoints Points `json:"ifMaxPoints" minimum:"0"`
 }
 
 // QuoteResult is what the cashier shows before the customer decides.
 type QuoteResult struct {
 	Balance          Balance        `json:"balance"`
-	MaxRedeemable    Points         `json:"maxRedeemable"`
+	MaxRedeemable    Points         `json:"maxRedeemable" minimum:"0"`
 	MaxRedeemPercent string         `json:"maxRedeemPercent"`
 	Accrual          AccrualPreview `json:"accrual"`
 	Tier             string         `json:"tier,omitempty"`
 	DiscountPercent  string         `json:"discountPercent,omitempty"`
-	Discount         Money          `json:"discount,omitempty"`
+	Discount         Money          `json:"discount,omitempty" minimum:"0"`
 }
 
 // Quote reads and computes; it writes nothing.

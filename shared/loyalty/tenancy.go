@@ -30,10 +30,10 @@ type Staff struct {
 
 // PlanLimits of a plan; zero means unlimited.
 type PlanLimits struct {
-	PointsOfSale int64 `json:"pointsOfSale"`
-	Staff        int64 `json:"staff"`
-	Members      int64 `json:"members"`
-	MonthlyOps   int64 `json:"monthlyOperations"`
+	PointsOfSale int64 `json:"pointsOfSale" minimum:"0"`
+	Staff        int64 `json:"staff" minimum:"0"`
+	Members      int64 `json:"members" minimum:"0"`
+	MonthlyOps   int64 `json:"monthlyOperations" minimum:"0"`
 }
 
 // Plans: the free tier of the seeds (3 points of sale, 6 users) and
@@ -266,7 +266,7 @@ type UsageReport struct {
 	Month  string           `json:"month"`
 	Plan   string           `json:"plan"`
 	Limits PlanLimits       `json:"limits"`
-	Total  int64            `json:"total"`
+	Total  int64            `json:"total" minimum:"0"`
 	ByKind map[string]int64 `json:"byKind"`
 }
 

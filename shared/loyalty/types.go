@@ -176,11 +176,13 @@ type Account struct {
 	CreatedAt    time.Time `json:"createdAt"`
 }
 
-// Balance is what a member sees.
+// Balance is what a member sees. No part is ever negative: the minimum tags
+// state it in the API contract, which every HTTP test response is checked
+// against.
 type Balance struct {
-	Available Points `json:"available"`
-	Pending   Points `json:"pending"`
-	Held      Points `json:"held"`
+	Available Points `json:"available" minimum:"0"`
+	Pending   Points `json:"pending" minimum:"0"`
+	Held      Points `json:"held" minimum:"0"`
 }
 
 // Balance of the account.
@@ -223,10 +225,10 @@ const (
 // AppliedRefund is one refund applied to a closed order.
 type AppliedRefund struct {
 	ID              string    `json:"refundId"`
-	Amount          Money     `json:"amount"`
-	ReversedAccrual Points    `json:"reversedAccrual"`
-	ReturnedPoints  Points    `json:"returnedPoints"`
-	Shortfall       Points    `json:"shortfall,omitempty"`
+	Amount          Money     `json:"amount" minimum:"0"`
+	ReversedAccrual Points    `json:"reversedAccrual" minimum:"0"`
+	ReturnedPoints  Points    `json:"returnedPoints" minimum:"0"`
+	Shortfall       Points    `json:"shortfall,omitempty" minimum:"0"`
 	At              time.Time `json:"at"`
 }
 
@@ -244,21 +246,21 @@ type Order struct {
 	TenantID      string          `json:"-"`
 	MemberID      string          `json:"memberId"`
 	State         string          `json:"state"`
-	Total         Money           `json:"total"`
-	Held          Points          `json:"held"`
+	Total         Money           `json:"total" minimum:"0"`
+	Held          Points          `json:"held" minimum:"0"`
 	HeldLots      []LotTake       `json:"heldLots,omitempty"`
 	HoldExpiresAt time.Time       `json:"holdExpiresAt,omitempty"`
-	Redeemed      Points          `json:"redeemed"`
+	Redeemed      Points          `json:"redeemed" minimum:"0"`
 	SpentLots     []LotTake       `json:"spentLots,omitempty"`
-	MoneyPaid     Money           `json:"moneyPaid"`
-	Accrued       Points          `json:"accrued"`
+	MoneyPaid     Money           `json:"moneyPaid" minimum:"0"`
+	Accrued       Points          `json:"accrued" minimum:"0"`
 	AccrualLot    string          `json:"accrualLot,omitempty"`
-	Refunded      Money           `json:"refunded"`
-	Reversed      Points          `json:"reversedAccrual"`
-	Returned      Points          `json:"returnedPoints"`
+	Refunded      Money           `json:"refunded" minimum:"0"`
+	Reversed      Points          `json:"reversedAccrual" minimum:"0"`
+	Returned      Points          `json:"returnedPoints" minimum:"0"`
 	Refunds       []AppliedRefund `json:"refunds,omitempty"`
 	StatsDay      int64           `json:"statsDay,omitempty"` // day its spend counts on for tiers
-	Version       int64           `json:"version"`
+	Version       int64           `json:"version" minimum:"1"`
 	CreatedAt     time.Time       `json:"createdAt"`
 	ClosedAt      time.Time       `json:"closedAt,omitempty"`
 }
