@@ -277,3 +277,23 @@ func TestSchemaBoundsOnListsAndMaps(t *testing.T) {
 		t.Fatalf("a refused program was created: %d programs", len(list.Programs))
 	}
 }
+
+// A member is named by exactly one of id, card or phone: the schema says so
+// (one property) and a request naming none or two is refused, unchanged.
+func TestMemberRefExactlyOne(t *testing.T) {
+	e := apitest.New(t)
+	m := e.Enroll("+79123450003")
+	for name, ref := range map[string]map[string]any{
+		"none":        {},
+		"id and card": {"id": m.ID, "card": m.Card},
+		"empty phone": {"phone": ""},
+	} {
+		r := e.Do("POST", "/v1/orders/x-1/close", map[string]any{"member": ref, "total": 1000}, apitest.Key())
+		if r.Status != 422 || r.Code() != "validation_failed" || !strings.HasPrefix(fmt.Sprint(r.JSON()["field"]), "member") {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	if b := e.Balance(m.ID); b.Available != 0 || b.Pending != 0 {
+		t.Fatalf("a refused close changed the balance: %+v", b)
+	}
+}

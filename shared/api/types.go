@@ -44,7 +44,15 @@ func (Percent) Schema(huma.Registry) *huma.Schema {
 type MemberRef struct {
 	ID    string `json:"id,omitempty" maxLength:"64" pattern:"^m_[a-z0-9]+$" doc:"Member id"`
 	Card  string `json:"card,omitempty" maxLength:"19" pattern:"^[0-9]+$" doc:"Card number"`
-	Phone string `json:"phone,omitempty" maxLength:"32" doc:"Phone in national or international form"`
+	Phone string `json:"phone,omitempty" minLength:"1" maxLength:"32" doc:"Phone in national or international form"`
+}
+
+// TransformSchema states "exactly one of id, card or phone" in the schema:
+// one property, each non-empty (the handler checks it again).
+func (MemberRef) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	one := 1
+	s.MinProperties, s.MaxProperties = &one, &one
+	return s
 }
 
 func (m MemberRef) domain(normalize PhoneNormalizer) (loyalty.MemberRef, error) {
