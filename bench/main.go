@@ -79,7 +79,6 @@ type bench struct {
 	last    sample
 	codes   *codeBox
 	clock   *clock
-	key     string
 	api     *client.Client // the typed client, as a shop's backend calls us
 	tenant  string
 	members []string
@@ -215,7 +214,7 @@ func (b *bench) setup(n int, tiers []loyalty.Tier) error {
 	if err != nil {
 		return err
 	}
-	b.key, b.tenant, b.members = t.APIKey, t.TenantID, nil
+	b.tenant, b.members = t.TenantID, nil
 	b.api = client.New(b.server.URL, t.APIKey)
 	b.api.HTTP = b.server.Client()
 	owner := loyalty.Caller{TenantID: t.TenantID, Role: loyalty.RoleOwner, KeyID: "bench"}
@@ -370,6 +369,8 @@ func (b *bench) measureSweep(res *Results, k int) error {
 		}
 	}
 	b.clock.advance(2 * 24 * time.Hour)
+	// The sweep is called in process, not through the client: in production
+	// it is the scheduled expire-sweep function, never an HTTP request.
 	m := &store.Meter{}
 	start := time.Now()
 	sw, err := b.app.Service.Sweep(store.WithMeter(b.ctx, m), "")

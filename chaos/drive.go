@@ -30,10 +30,12 @@ type Ack struct {
 }
 
 // driver is one client of the bank test: the typed API client over its own
-// HTTP connection pool, and its own random stream.
+// HTTP connection pool, and its own random stream. dups counts the duplicate
+// deliveries still in flight (shared by all drivers).
 type driver struct {
-	api *client.Client
-	rng *rand.Rand
+	api  *client.Client
+	rng  *rand.Rand
+	dups *sync.WaitGroup
 }
 
 // send runs one call, retrying it with the same Idempotency-Key through
@@ -42,7 +44,11 @@ type driver struct {
 // not write anything shared: the duplicate runs it concurrently.
 func send[T any](d *driver, call func() (T, error)) (T, bool) {
 	if d.rng.Float64() < 0.05 {
-		go func() { _, _ = call() }() // duplicate delivery, result ignored
+		d.dups.Add(1)
+		go func() { // duplicate delivery, result ignored
+			defer d.dups.Done()
+			_, _ = call()
+		}()
 	}
 	var zero T
 	for attempt := 0; attempt < 40; attempt++ {
@@ -85,9 +91,15 @@ func (s *shared) put(list *[]Ack, a Ack) {
 }
 
 // drive runs the clients and two concurrent sweeps until cfg.Ops operations
-// are done or cfg.Duration passes; it returns what was acknowledged.
+// are done or cfg.Duration passes; it returns what was acknowledged once no
+// request of the run is in flight any more, duplicates included, so that
+// Check reads a store nothing writes to.
+//
+// The deadline only stops starting operations: calls run on ctx, so one in
+// flight when time runs out still finishes its retries, and a request cut
+// off by the deadline is never taken for a network error and retried.
 func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	deadline, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var acksMu sync.Mutex
 	var acks []Ack
@@ -100,7 +112,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 	var seq atomic.Int64
 	st := &shared{}
 	var sweeps sync.WaitGroup
-	sweepCtx, stopSweeps := context.WithCancel(ctx)
+	sweepCtx, stopSweeps := context.WithCancel(deadline)
 	for i := 0; i < 2; i++ { // duplicate sweep invocations, as a scheduler may deliver
 		sweeps.Add(1)
 		go func() {
@@ -123,15 +135,15 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 			}
 		}
 	}()
-	var wg sync.WaitGroup
+	var wg, dups sync.WaitGroup
 	for w := 0; w < cfg.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			api := client.New(e.Server.URL, e.APIKey)
 			api.HTTP = &http.Client{Timeout: 60 * time.Second}
-			c := &driver{api: api, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(w)+2))}
-			for ctx.Err() == nil && done.Add(1) <= int64(cfg.Ops) {
+			c := &driver{api: api, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(w)+2)), dups: &dups}
+			for deadline.Err() == nil && done.Add(1) <= int64(cfg.Ops) {
 				n := seq.Add(1)
 				key := fmt.Sprintf("k%d-%d", cfg.Seed, n)
 				member := e.Members[c.rng.IntN(len(e.Members))]
@@ -214,6 +226,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 		}(w)
 	}
 	wg.Wait()
+	dups.Wait()
 	stopSweeps()
 	sweeps.Wait()
 	ops := int(done.Load())

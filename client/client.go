@@ -1,6 +1,8 @@
 // Package client is a typed Go client of the loyalty API for shop backends
 // and POS systems, built on the same request and response types as the
-// handlers (shared/api, shared/loyalty), so it cannot drift from them. Every
+// handlers (shared/api, shared/loyalty), so it cannot drift from them: a
+// request body is the Body field of the handler's own input type, and a
+// renamed or retyped field breaks this package's build, not the wire. Every
 // balance-changing call takes an Idempotency-Key: retrying a call with the
 // same key is always safe.
 package client
@@ -99,33 +101,37 @@ func (c *Client) Enroll(ctx context.Context, body api.EnrollBody) (loyalty.Enrol
 
 // Verify checks the code and creates the member.
 func (c *Client) Verify(ctx context.Context, challengeID, code string) (loyalty.VerifyResult, error) {
+	var in api.VerifyInput
+	in.Body.Code = code
 	var out loyalty.VerifyResult
-	_, err := c.do(ctx, "POST", "/v1/enrollments/"+url.PathEscape(challengeID)+"/verify", "", map[string]string{"code": code}, &out)
+	_, err := c.do(ctx, "POST", "/v1/enrollments/"+url.PathEscape(challengeID)+"/verify", "", in.Body, &out)
 	return out, err
 }
 
 // Quote says what an order may use and earn; it changes nothing.
 func (c *Client) Quote(ctx context.Context, orderID string, m Member, total int64, items []Item) (loyalty.QuoteResult, error) {
+	var in api.QuoteInput
+	in.Body.Member, in.Body.Total, in.Body.Items = m, total, items
 	var out loyalty.QuoteResult
-	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", map[string]any{"member": m, "total": total, "items": items}, &out)
+	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", in.Body, &out)
 	return out, err
 }
 
 // Redeem holds points on an open order.
 func (c *Client) Redeem(ctx context.Context, idemKey, orderID string, m Member, total, points int64) (loyalty.RedeemResult, Result, error) {
+	var in api.RedeemInput
+	in.Body.Member, in.Body.Total, in.Body.Points = m, total, points
 	var out loyalty.RedeemResult
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/redeem", idemKey, map[string]any{"member": m, "total": total, "points": points}, &out)
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/redeem", idemKey, in.Body, &out)
 	return out, r, err
 }
 
 // Close captures the hold and accrues cashback on the money part.
 func (c *Client) Close(ctx context.Context, idemKey, orderID string, m Member, total int64, items []Item) (loyalty.CloseResult, Result, error) {
+	var in api.CloseInput
+	in.Body.Member, in.Body.Total, in.Body.Items = m, total, items
 	var out loyalty.CloseResult
-	body := map[string]any{"member": m, "total": total}
-	if len(items) > 0 {
-		body["items"] = items
-	}
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, body, &out)
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, in.Body, &out)
 	return out, r, err
 }
 
@@ -138,16 +144,20 @@ func (c *Client) Cancel(ctx context.Context, idemKey, orderID string) (loyalty.C
 
 // Refund refunds money of a closed order.
 func (c *Client) Refund(ctx context.Context, idemKey, orderID, refundID string, amount int64) (loyalty.RefundResult, Result, error) {
+	var in api.RefundInput
+	in.Body.RefundID, in.Body.Amount = refundID, amount
 	var out loyalty.RefundResult
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/refunds", idemKey, map[string]any{"refundId": refundID, "amount": amount}, &out)
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/refunds", idemKey, in.Body, &out)
 	return out, r, err
 }
 
 // Adjust credits (points > 0) or debits (points < 0) a member by hand, with
 // the reason kept in the ledger and the audit trail. Needs an admin key.
 func (c *Client) Adjust(ctx context.Context, idemKey, memberID string, points int64, reason string) (loyalty.AdjustResult, Result, error) {
+	var in api.AdjustInput
+	in.Body.Points, in.Body.Reason = points, reason
 	var out loyalty.AdjustResult
-	r, err := c.do(ctx, "POST", "/v1/members/"+url.PathEscape(memberID)+"/adjustments", idemKey, map[string]any{"points": points, "reason": reason}, &out)
+	r, err := c.do(ctx, "POST", "/v1/members/"+url.PathEscape(memberID)+"/adjustments", idemKey, in.Body, &out)
 	return out, r, err
 }
 
@@ -173,22 +183,24 @@ func (c *Client) FindMember(ctx context.Context, phone, card string) (api.Member
 }
 
 // LedgerPage is one page of a member's ledger, newest first; NextCursor is
-// empty on the last page.
+// empty on the last page. It is decoded as the handler's api.LedgerOutput
+// body and converted, so the conversion stops compiling if that body gains,
+// loses or retypes a field.
 type LedgerPage struct {
 	Entries    []api.EntryView `json:"entries"`
-	NextCursor string          `json:"nextCursor"`
+	NextCursor string          `json:"nextCursor,omitempty"`
 }
 
 // LedgerPage reads one page of at most limit entries, starting after cursor
 // ("" for the newest).
 func (c *Client) LedgerPage(ctx context.Context, memberID string, limit int, cursor string) (LedgerPage, error) {
-	var page LedgerPage
+	var out api.LedgerOutput
 	path := fmt.Sprintf("/v1/members/%s/ledger?limit=%d", url.PathEscape(memberID), limit)
 	if cursor != "" {
 		path += "&cursor=" + url.QueryEscape(cursor)
 	}
-	_, err := c.do(ctx, "GET", path, "", nil, &page)
-	return page, err
+	_, err := c.do(ctx, "GET", path, "", nil, &out.Body)
+	return LedgerPage(out.Body), err
 }
 
 // Ledger returns every ledger entry of a member, newest first, following
