@@ -39,7 +39,7 @@ func (s *server) registerHealth(r routes.Route) {
 		if s.deps.Ping != nil {
 			if err := s.deps.Ping(ctx); err != nil {
 				s.deps.Logger.ErrorContext(ctx, "health check failed", "error", err.Error())
-				return nil, newProblem(codeUnavailable, "store unavailable")
+				return nil, newProblem(loyalty.CodeUnavailable, "store unavailable")
 			}
 		}
 		out := &HealthOutput{}

@@ -67,7 +67,7 @@ var operationCodes = map[string][]loyalty.Code{
 	"get-usage":            {},
 	"list-audit":           {},
 	"run-expiry-sweep":     {},
-	"healthz":              {codeUnavailable},
+	"healthz":              {loyalty.CodeUnavailable},
 }
 
 // commonCodes are the codes an operation has by its shape: every operation
@@ -87,7 +87,8 @@ func commonCodes(o *huma.Operation) []loyalty.Code {
 		codes = append(codes, loyalty.CodeUnauthorized, loyalty.CodeForbidden)
 	}
 	if o.Method != http.MethodGet && o.OperationID != "healthz" {
-		codes = append(codes, loyalty.CodePlanLimit, loyalty.CodeConflict)
+		// A transaction the store throttles answers 503: retry later.
+		codes = append(codes, loyalty.CodePlanLimit, loyalty.CodeConflict, loyalty.CodeUnavailable)
 	}
 	for _, p := range o.Parameters {
 		if p.In == "header" && p.Name == "Idempotency-Key" {

@@ -96,7 +96,7 @@ var statusOf = map[loyalty.Code]int{
 	codeMethodNotAllowed:             http.StatusMethodNotAllowed,
 	codeBodyTooLarge:                 http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:             http.StatusUnsupportedMediaType,
-	codeUnavailable:                  http.StatusServiceUnavailable,
+	loyalty.CodeUnavailable:          http.StatusServiceUnavailable,
 }
 
 // Codes only the HTTP layer produces.
@@ -104,7 +104,6 @@ const (
 	codeMethodNotAllowed loyalty.Code = "method_not_allowed"
 	codeBodyTooLarge     loyalty.Code = "body_too_large"
 	codeUnsupportedMedia loyalty.Code = "unsupported_media_type"
-	codeUnavailable      loyalty.Code = "service_unavailable" // health check: the store does not answer
 )
 
 // AllCodes lists every code the API can answer with (for the docs).

@@ -11,7 +11,8 @@ import (
 	"github.com/loyalty/cashback/shared/loyalty"
 )
 
-// Every domain code has its status; only internal_error is a 5xx.
+// Every domain code has its status; only internal_error and
+// service_unavailable (the store throttling: retry) are 5xx.
 func TestEveryCodeHasAStatus(t *testing.T) {
 	for _, c := range loyalty.AllCodes {
 		status, ok := statusOf[c]
@@ -19,7 +20,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 			t.Errorf("code %s has no HTTP status", c)
 			continue
 		}
-		if status >= 500 && c != loyalty.CodeInternal {
+		if status >= 500 && c != loyalty.CodeInternal && c != loyalty.CodeUnavailable {
 			t.Errorf("code %s maps to %d", c, status)
 		}
 		if p := problemOf(&loyalty.Error{Code: c, Message: "m"}); p.Status != status || p.Code != string(c) || p.Title != http.StatusText(status) {

@@ -66,24 +66,20 @@ func Adjust(p *Program, st MemberState, req AdjustRequest, now time.Time, by Cal
 // memberOp runs a back-office change of one member: read, decide, commit
 // with the audit entry and the meter, retry on conflicts.
 func memberOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, memberID, kind string,
-	decide func(t *Tenant, st MemberState, now time.Time) (*Draft, T, *AuditEntry, error)) (out T, replayed bool, err error) {
-	err = retry(ctx, func() error {
-		if rec, err := stored[T](ctx, s, c.TenantID, idem); err != nil || rec.found {
-			out, replayed = rec.out, rec.found
-			return err
-		}
+	decide func(t *Tenant, st MemberState, now time.Time) (*Draft, T, *AuditEntry, error)) (T, bool, error) {
+	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (out T, err error) {
 		t, err := s.Store.GetTenant(ctx, c.TenantID)
 		if err != nil {
-			return err
+			return out, err
 		}
 		st, err := s.Store.LoadMember(ctx, c.TenantID, memberID)
 		if err != nil {
-			return err
+			return out, err
 		}
 		now := s.now()
 		d, res, a, err := decide(t, *st, now)
 		if err != nil {
-			return err
+			return out, err
 		}
 		commit := d.Commit(c.TenantID)
 		commit.Audit = a
@@ -91,15 +87,13 @@ func memberOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, membe
 			commit.Meter = MeterFor(t, kind, now)
 		}
 		if commit.Idem, err = s.idemRecord(idem, res); err != nil {
-			return err
+			return out, err
 		}
 		if err := s.Store.Commit(ctx, commit); err != nil {
-			return err
+			return out, err
 		}
-		out = res
-		return nil
-	})
-	return out, replayed, err
+		return res, nil
+	}))
 }
 
 // AdjustPoints credits or debits a member by hand, with a reason.

@@ -73,7 +73,7 @@ func (s *Service) BulkAccrue(ctx context.Context, c Caller, req BulkRequest) (Bu
 	res := BulkResult{BatchID: req.BatchID, PointsEach: req.Points, Done: len(page) < limit}
 	for _, m := range page {
 		res.Scanned++
-		idem := Idem{Key: "bulk:" + req.BatchID + ":" + m.MemberID, Hash: req.BatchID}
+		idem := Idem{Key: req.BatchID + ":" + m.MemberID, Hash: req.BatchID, Scope: ScopeBulk}
 		_, replayed, err := memberOp(ctx, s, c, idem, m.MemberID, UseAdjust, func(t *Tenant, st MemberState, now time.Time) (*Draft, bool, *AuditEntry, error) {
 			if !selected(req.Filter, period, st, now) {
 				return nil, false, nil, errNotSelected

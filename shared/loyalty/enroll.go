@@ -117,8 +117,12 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	if channel == "email" && req.Email == "" {
 		return EnrollResult{}, false, Invalid("email", "email is required when the channel is email")
 	}
-	if rec, err := stored[EnrollResult](ctx, s, tenantID, idem); err != nil || rec.found {
-		return rec.out, rec.found, err
+	if prior, err := s.lookupIdem(ctx, tenantID, idem); err != nil || prior != nil {
+		if err != nil {
+			return EnrollResult{}, false, err
+		}
+		out, err := replay[EnrollResult](prior, idem)
+		return out, err == nil, err
 	}
 	t, err := s.Store.GetTenant(ctx, tenantID)
 	if err != nil {
@@ -189,40 +193,34 @@ type VerifyResult struct {
 // card and the welcome bonus in one transaction that also marks the challenge
 // used, so a challenge verifies once.
 func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Idem, challengeID, code string) (VerifyResult, bool, error) {
-	var out VerifyResult
-	var replayed bool
-	err := retry(ctx, func() error {
-		if rec, err := stored[VerifyResult](ctx, s, tenantID, idem); err != nil || rec.found {
-			out, replayed = rec.out, rec.found
-			return err
-		}
+	return idempotent(ctx, s, tenantID, idem, lookingUp(ctx, s, tenantID, idem, func() (VerifyResult, error) {
 		ch, err := s.Store.GetChallenge(ctx, tenantID, challengeID)
 		if err != nil {
-			return err
+			return VerifyResult{}, err
 		}
 		now := s.now()
 		switch {
 		case ch.Used:
-			return Errorf(CodeOTPUsed, "this code was already used")
+			return VerifyResult{}, Errorf(CodeOTPUsed, "this code was already used")
 		case !now.Before(ch.ExpiresAt):
-			return Errorf(CodeOTPExpired, "the code has expired; ask for a new one")
+			return VerifyResult{}, Errorf(CodeOTPExpired, "the code has expired; ask for a new one")
 		case ch.AttemptsLeft <= 0:
-			return Errorf(CodeOTPLocked, "too many wrong codes; ask for a new one")
+			return VerifyResult{}, Errorf(CodeOTPLocked, "too many wrong codes; ask for a new one")
 		}
 		if !s.Codes.Match(ch.CodeHash, ch.ID, code) {
 			if err := s.Store.FailAttempt(ctx, tenantID, ch.ID, ch.AttemptsLeft); err != nil {
-				return err
+				return VerifyResult{}, err
 			}
 			left := ch.AttemptsLeft - 1
-			return &Error{Code: CodeOTPInvalid, Message: "wrong code", Details: Details{AttemptsLeft: ref(left)}}
+			return VerifyResult{}, &Error{Code: CodeOTPInvalid, Message: "wrong code", Details: Details{AttemptsLeft: ref(left)}}
 		}
 		t, err := s.Store.GetTenant(ctx, tenantID)
 		if err != nil {
-			return err
+			return VerifyResult{}, err
 		}
 		p := t.CurrentProgram
 		if !p.Running(now) {
-			return Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
+			return VerifyResult{}, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
 		}
 		acct := Account{
 			TenantID: tenantID, MemberID: NewID("m_"), ProgramID: p.ID, Phone: ch.Phone, Email: ch.Email,
@@ -254,16 +252,14 @@ func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Id
 		}
 		res := VerifyResult{MemberID: acct.MemberID, CardNumber: acct.Card, Balance: c.Account.Balance()}
 		if c.Idem, err = s.idemRecord(idem, res); err != nil {
-			return err
+			return VerifyResult{}, err
 		}
 		if err := s.Store.Commit(ctx, c); err != nil {
 			if errors.Is(err, ErrCardTaken) {
-				return ErrConflict // draw another card number
+				return VerifyResult{}, ErrConflict // draw another card number
 			}
-			return err
+			return VerifyResult{}, err
 		}
-		out = res
-		return nil
-	})
-	return out, replayed, err
+		return res, nil
+	}))
 }

@@ -17,6 +17,7 @@ const (
 	CodeConsentRequired      Code = "consent_required"
 	CodeAlreadyEnrolled      Code = "already_enrolled"
 	CodeTooManyRequests      Code = "too_many_requests"
+	CodeUnavailable          Code = "service_unavailable"
 	CodeChallengeNotFound    Code = "challenge_not_found"
 	CodeOTPInvalid           Code = "otp_invalid"
 	CodeOTPLocked            Code = "otp_locked"
@@ -95,6 +96,7 @@ var AllCodes = []Code{
 	CodeCodeWordMismatch,
 	CodeStaffNotFound,
 	CodePointOfSaleNotFound,
+	CodeUnavailable,
 }
 
 // Error is a domain error with a stable code. Field names the offending input
@@ -168,6 +170,7 @@ var (
 	ErrTenantNotFound     = &Error{Code: CodeTenantNotFound, Message: "tenant not found"}
 	ErrIdempotencyReused  = &Error{Code: CodeIdempotencyKeyReused, Message: "this Idempotency-Key was used with a different request"}
 	ErrTooManyRequests    = &Error{Code: CodeTooManyRequests, Message: "too many requests; try again later"}
+	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "the store is busy; try again shortly with the same Idempotency-Key"}
 )
 
 // ErrIdempotencyRace is returned by a store when the idempotency record of a

@@ -27,7 +27,8 @@ type Store interface {
 	GetAccount(ctx context.Context, tenantID, memberID string) (*Account, error)
 	ResolveMember(ctx context.Context, tenantID string, ref MemberRef) (string, error)
 	GetOrder(ctx context.Context, tenantID, orderID string) (*Order, error)
-	GetIdem(ctx context.Context, tenantID, key string) (*IdemRecord, error)
+	// GetIdem reads the record committed under a key, strongly consistent.
+	GetIdem(ctx context.Context, tenantID string, idem Idem) (*IdemRecord, error)
 	Commit(ctx context.Context, c *Commit) error
 	ListLedger(ctx context.Context, tenantID, memberID string, limit int, beforeSeq int64) ([]Entry, error)
 

@@ -12,13 +12,7 @@ func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Prog
 	if err := ValidateProgram(&p); err != nil {
 		return Program{}, false, err
 	}
-	var out Program
-	var replayed bool
-	err := retry(ctx, func() error {
-		if rec, err := stored[Program](ctx, s, c.TenantID, idem); err != nil || rec.found {
-			out, replayed = rec.out, rec.found
-			return err
-		}
+	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (Program, error) {
 		now := s.now()
 		np := p
 		np.ID, np.TenantID, np.Status, np.Version, np.CreatedAt, np.UpdatedAt = NewID("p_"), c.TenantID, ProgramNew, 1, now, now
@@ -27,81 +21,70 @@ func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Prog
 		}
 		rec, err := s.idemRecord(idem, np)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		if err := s.Store.SaveProgram(ctx, &np, 0, false, "", rec, audit(c, now, "program.create", np.ID, np.Name)); err != nil {
-			return err
+			return Program{}, err
 		}
-		out = np
-		return nil
-	})
-	return out, replayed, err
+		return np, nil
+	}))
 }
 
 // SetProgramStatus activates or stops a program. Activation makes it the
 // tenant's current program; only one program is active at a time.
 func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, programID string, to ProgramStatus) (Program, bool, error) {
-	var out Program
-	var replayed bool
-	err := retry(ctx, func() error {
-		if rec, err := stored[Program](ctx, s, c.TenantID, idem); err != nil || rec.found {
-			out, replayed = rec.out, rec.found
-			return err
-		}
+	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (Program, error) {
 		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		t, err := s.Store.GetTenant(ctx, c.TenantID)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		currentID := ""
 		if t.CurrentProgram != nil {
 			currentID = t.CurrentProgram.ID
 		}
 		if p.Status == to {
-			out = *p // already there: nothing to do
-			return nil
+			return *p, nil // already there: nothing to do
 		}
 		switch to {
 		case ProgramActive:
 			if p.Status == ProgramDeleted {
-				return Errorf(CodeProgramStatus, "a deleted program cannot be activated")
+				return Program{}, Errorf(CodeProgramStatus, "a deleted program cannot be activated")
 			}
 			if t.ProgramType != "" && t.ProgramType != p.Type {
-				return typeLocked(t.ProgramType)
+				return Program{}, typeLocked(t.ProgramType)
 			}
 			if cur := t.CurrentProgram; cur != nil && cur.ID != p.ID && cur.Status == ProgramActive {
-				return &Error{Code: CodeActiveProgramExists, Message: "another program is active; stop it first",
+				return Program{}, &Error{Code: CodeActiveProgramExists, Message: "another program is active; stop it first",
 					Details: Details{ActiveProgramID: cur.ID}}
 			}
 		case ProgramStopped:
 			if p.Status != ProgramActive {
-				return Errorf(CodeProgramStatus, "only an active program can be stopped")
+				return Program{}, Errorf(CodeProgramStatus, "only an active program can be stopped")
 			}
 		case ProgramDeleted:
 			// Seed 004: deleting turns a program off entirely; the ledger and
 			// balances stay, but nothing is earned or spent under it.
 		default:
-			return Invalid("status", "unsupported status %q", to)
+			return Program{}, Invalid("status", "unsupported status %q", to)
 		}
 		prev := p.Version
 		np := *p
 		np.Status, np.Version, np.UpdatedAt = to, prev+1, s.now()
 		rec, err := s.idemRecord(idem, np)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		// The tenant's copy follows the program when it is (or becomes) current.
 		makeCurrent := to == ProgramActive || currentID == p.ID
 		if err := s.Store.SaveProgram(ctx, &np, prev, makeCurrent, currentID, rec, audit(c, np.UpdatedAt, "program."+string(to), np.ID, np.Name)); err != nil {
-			return err
+			return Program{}, err
 		}
-		out = np
-		return nil
-	})
-	return out, replayed, err
+		return np, nil
+	}))
 }
 
 func typeLocked(t string) error {
@@ -114,26 +97,20 @@ func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, progra
 	if err := ValidateProgram(&rules); err != nil {
 		return Program{}, false, err
 	}
-	var out Program
-	var replayed bool
-	err := retry(ctx, func() error {
-		if rec, err := stored[Program](ctx, s, c.TenantID, idem); err != nil || rec.found {
-			out, replayed = rec.out, rec.found
-			return err
-		}
+	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (Program, error) {
 		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		if p.Status == ProgramDeleted {
-			return Errorf(CodeProgramStatus, "a deleted program cannot be changed")
+			return Program{}, Errorf(CodeProgramStatus, "a deleted program cannot be changed")
 		}
 		t, err := s.Store.GetTenant(ctx, c.TenantID)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		if rules.Type != p.Type && t.ProgramType != "" && t.ProgramType != rules.Type {
-			return typeLocked(t.ProgramType)
+			return Program{}, typeLocked(t.ProgramType)
 		}
 		np := rules
 		np.ID, np.TenantID, np.Status, np.Version, np.CreatedAt, np.UpdatedAt = p.ID, c.TenantID, p.Status, p.Version+1, p.CreatedAt, s.now()
@@ -146,15 +123,13 @@ func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, progra
 		}
 		rec, err := s.idemRecord(idem, np)
 		if err != nil {
-			return err
+			return Program{}, err
 		}
 		if err := s.Store.SaveProgram(ctx, &np, p.Version, currentID == p.ID, currentID, rec, audit(c, np.UpdatedAt, "program.update", np.ID, fmt.Sprintf("version %d", np.Version))); err != nil {
-			return err
+			return Program{}, err
 		}
-		out = np
-		return nil
-	})
-	return out, replayed, err
+		return np, nil
+	}))
 }
 
 // SetGroups assigns a member's customer groups; tiers restricted to a group
@@ -229,7 +204,14 @@ func (s *Service) Ledger(ctx context.Context, c Caller, memberID string, limit i
 
 // GetOrder reads an order.
 func (s *Service) GetOrder(ctx context.Context, c Caller, id string) (*Order, error) {
-	return s.Store.GetOrder(ctx, c.TenantID, id)
+	o, err := s.Store.GetOrder(ctx, c.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.mayTouch(o); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // Authenticate finds the caller of an API key hash; revoked and unknown keys

@@ -46,11 +46,17 @@ func (s *Service) now() time.Time {
 }
 
 // Idem is the idempotency part of a request: the client's key and a hash of
-// what was asked (method, path and body).
+// what was asked (method, path and body). Scope keeps keys the service makes
+// for itself (bulk accrual: one per batch and member) apart from the keys
+// clients send, so a client can never collide with them; "" is the clients'.
 type Idem struct {
-	Key  string
-	Hash string
+	Key   string
+	Hash  string
+	Scope string
 }
+
+// Scopes of keys the service makes for itself.
+const ScopeBulk = "bulk"
 
 // replay answers from a stored record, or refuses a key reused for another request.
 func replay[T any](rec *IdemRecord, idem Idem) (T, error) {
@@ -64,24 +70,69 @@ func replay[T any](rec *IdemRecord, idem Idem) (T, error) {
 	return out, nil
 }
 
-// storedResult is the outcome of an earlier request with the same key.
-type storedResult[T any] struct {
-	out   T
-	found bool
+// lookupIdem reads the record a key committed, if any (nil without a key).
+func (s *Service) lookupIdem(ctx context.Context, tenantID string, idem Idem) (*IdemRecord, error) {
+	if idem.Key == "" {
+		return nil, nil
+	}
+	return s.Store.GetIdem(ctx, tenantID, idem)
 }
 
-// stored looks up the idempotency record of a request: found, it answers
-// with the first response (or refuses a key reused for another request).
-func stored[T any](ctx context.Context, s *Service, tenantID string, idem Idem) (storedResult[T], error) {
-	if idem.Key == "" {
-		return storedResult[T]{}, nil
+// attempt is one try of an idempotent operation: it reads what it needs,
+// decides and commits its writes together with the record sealed from its
+// result (see Service.idemRecord). When its reads find the key's record
+// already committed it returns that record as prior and writes nothing.
+type attempt[T any] func() (res T, prior *IdemRecord, err error)
+
+// lookingUp makes an attempt of an operation whose reads do not include the
+// key's record: it reads the record first and runs do only when there is none.
+func lookingUp[T any](ctx context.Context, s *Service, tenantID string, idem Idem, do func() (T, error)) attempt[T] {
+	return func() (res T, prior *IdemRecord, err error) {
+		if prior, err = s.lookupIdem(ctx, tenantID, idem); err != nil || prior != nil {
+			return res, prior, err
+		}
+		res, err = do()
+		return res, nil, err
 	}
-	rec, err := s.Store.GetIdem(ctx, tenantID, idem.Key)
-	if err != nil || rec == nil {
-		return storedResult[T]{}, err
+}
+
+// idempotent is the one way an operation with an Idempotency-Key runs: look
+// up the key (inside the attempt, often in the same round trip as the
+// operation's other reads), compare the request hash, decide, commit in one
+// transaction with the record, retry on a lost race, and answer a replay
+// with the committed response.
+//
+// A duplicate racing the original is the hard case: it may read before the
+// original commits (no record yet) and decide after (the balance already
+// spent), so it would refuse with insufficient_points, order_closed or a
+// conflict although the original succeeded, and a till told not to retry a
+// 4xx would believe the redeem failed while the points stay held. So every
+// refusal of a request with a key re-reads the record (strongly consistent)
+// before answering: a request whose key was committed always gets the
+// committed answer.
+func idempotent[T any](ctx context.Context, s *Service, tenantID string, idem Idem, try attempt[T]) (out T, replayed bool, err error) {
+	err = retry(ctx, func() error {
+		res, prior, err := try()
+		if prior != nil {
+			out, err = replay[T](prior, idem)
+			replayed = err == nil
+			return err
+		}
+		if err == nil {
+			out = res
+		}
+		return err
+	})
+	if err == nil || idem.Key == "" || errors.Is(err, ErrIdempotencyReused) || CodeOf(err) == CodeForbidden {
+		// A caller refused for who it is never reads another's answer.
+		return out, replayed, err
 	}
-	out, err := replay[T](rec, idem)
-	return storedResult[T]{out: out, found: err == nil}, err
+	rec, lookErr := s.lookupIdem(ctx, tenantID, idem)
+	if lookErr != nil || rec == nil {
+		return out, false, err // nothing committed under this key: the refusal stands
+	}
+	out, err = replay[T](rec, idem)
+	return out, err == nil, err
 }
 
 func (s *Service) idemRecord(idem Idem, result any) (*IdemRecord, error) {
@@ -92,7 +143,7 @@ func (s *Service) idemRecord(idem Idem, result any) (*IdemRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IdemRecord{Key: idem.Key, RequestHash: idem.Hash, Status: 200, Response: body, CreatedAt: s.now()}, nil
+	return &IdemRecord{Key: idem.Key, Scope: idem.Scope, RequestHash: idem.Hash, Status: 200, Response: body, CreatedAt: s.now()}, nil
 }
 
 // backoff sleeps a little before a retry, more after each conflict, jittered so
@@ -131,58 +182,60 @@ func retry(ctx context.Context, attempt func() error) error {
 type orderDecision[T any] func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, T, error)
 
 // orderOp runs an order operation: three round trips at most (the context
-// read, the member read, the commit), plus retries on conflicts.
-func orderOp[T any](ctx context.Context, s *Service, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (out T, replayed bool, err error) {
-	err = retry(ctx, func() error {
+// read, which also finds the key's record, the member read, the commit), plus
+// retries on conflicts.
+func orderOp[T any](ctx context.Context, s *Service, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (T, bool, error) {
+	return idempotent(ctx, s, c.TenantID, idem, func() (out T, prior *IdemRecord, err error) {
 		oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: orderID, IdemKey: idem.Key, Member: ref})
 		if err != nil {
-			return err
+			return out, nil, err
+		}
+		if err := c.mayTouch(oc.Order); err != nil {
+			return out, nil, err
 		}
 		if oc.Idem != nil {
-			out, err = replay[T](oc.Idem, idem)
-			replayed = err == nil
-			return err
+			return out, oc.Idem, nil
 		}
 		memberID := oc.MemberID
 		if ref == nil {
 			if oc.Order == nil {
-				return ErrOrderNotFound
+				return out, nil, ErrOrderNotFound
 			}
 			memberID = oc.Order.MemberID
 		}
 		if memberID == "" {
-			return ErrMemberNotFound
+			return out, nil, ErrMemberNotFound
 		}
 		st, err := s.Store.LoadMember(ctx, c.TenantID, memberID)
 		if err != nil {
-			return err
+			return out, nil, err
 		}
 		now := s.now()
 		draft, order, res, err := decide(oc, *st, now)
 		if err != nil {
-			return err
+			return out, nil, err
 		}
 		commit := draft.Commit(c.TenantID)
 		if order != nil && (oc.Order == nil || !reflect.DeepEqual(*order, *oc.Order)) {
 			var prev int64
 			if oc.Order != nil {
 				prev = oc.Order.Version
+			} else {
+				order.PointOfSale = c.PointOfSale // the order belongs where it was opened
 			}
 			o := *order
 			o.TenantID, o.Version = c.TenantID, prev+1
 			commit.Order = &OrderWrite{Order: o, PrevVersion: prev}
 		}
 		if commit.Idem, err = s.idemRecord(idem, res); err != nil {
-			return err
+			return out, nil, err
 		}
 		commit.Meter = MeterFor(oc.Tenant, kind, now)
 		if err := s.Store.Commit(ctx, commit); err != nil {
-			return err
+			return out, nil, err
 		}
-		out = res
-		return nil
+		return res, nil, nil
 	})
-	return out, replayed, err
 }
 
 func currentProgram(oc *OrderContext) *Program {
@@ -248,6 +301,9 @@ type QuoteResult struct {
 func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
 	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref})
 	if err != nil {
+		return QuoteResult{}, err
+	}
+	if err := c.mayTouch(oc.Order); err != nil {
 		return QuoteResult{}, err
 	}
 	if oc.MemberID == "" {

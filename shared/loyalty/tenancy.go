@@ -75,11 +75,12 @@ const (
 	UseAdjust = "adjust"
 )
 
-// UsageShards spread a busy tenant's counters over several items.
+// UsageShards spread an uncapped tenant's counters over several items, so a
+// busy pay-as-you-go tenant does not write one hot item.
 const UsageShards = 8
 
 // Meter is one metered operation, counted in the same transaction as the
-// write it meters. Cap is the per-shard share of the monthly limit (0: none).
+// write it meters. Cap is the plan's monthly limit (0: none).
 type Meter struct {
 	Kind  string
 	Month string // 2006-01
@@ -87,14 +88,19 @@ type Meter struct {
 	Cap   int64
 }
 
-// MeterFor meters one operation of a tenant at now.
+// MeterFor meters one operation of a tenant at now. A capped tenant counts
+// in one item conditioned on the whole limit: a cap split over shards refuses
+// while other shards have room and, rounded up per shard, lets a tenant past
+// it. Capped plans are the small ones, so the one item is never hot.
 func MeterFor(t *Tenant, kind string, now time.Time) *Meter {
 	if t == nil {
 		return nil
 	}
-	m := &Meter{Kind: kind, Month: now.UTC().Format("2006-01"), Shard: int(now.UnixNano() % UsageShards)}
+	m := &Meter{Kind: kind, Month: now.UTC().Format("2006-01")}
 	if limit := t.Limits().MonthlyOps; limit > 0 {
-		m.Cap = (limit + UsageShards - 1) / UsageShards
+		m.Cap = limit
+	} else {
+		m.Shard = int(now.UnixNano() % UsageShards)
 	}
 	return m
 }
@@ -307,4 +313,15 @@ func (s *Service) Audit(ctx context.Context, c Caller, month string, limit int) 
 		month = s.now().Format("2006-01")
 	}
 	return ts.ListAudit(ctx, c.TenantID, month, limit)
+}
+
+// mayTouch says whether the caller may act on or read an order. Owners and
+// admins work tenant-wide; a cashier only on orders opened at its own point
+// of sale (a cashier bound to none, on orders opened at none), so a till
+// cannot cancel, close, refund or look into another shop's orders.
+func (c Caller) mayTouch(o *Order) error {
+	if o == nil || c.Role.AtLeast(RoleAdmin) || o.PointOfSale == c.PointOfSale {
+		return nil
+	}
+	return Errorf(CodeForbidden, "order %s was opened at another point of sale", o.ID)
 }

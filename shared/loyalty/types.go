@@ -259,10 +259,13 @@ type Order struct {
 	Reversed      Points          `json:"reversedAccrual" minimum:"0"`
 	Returned      Points          `json:"returnedPoints" minimum:"0"`
 	Refunds       []AppliedRefund `json:"refunds,omitempty"`
-	StatsDay      int64           `json:"statsDay,omitempty"` // day its spend counts on for tiers
-	Version       int64           `json:"version" minimum:"1"`
-	CreatedAt     time.Time       `json:"createdAt"`
-	ClosedAt      time.Time       `json:"closedAt,omitempty"`
+	// PointOfSale the order was opened at: cashiers of other points of
+	// sale may neither act on it nor read it.
+	PointOfSale string    `json:"pointOfSaleId,omitempty"`
+	StatsDay    int64     `json:"statsDay,omitempty"` // day its spend counts on for tiers
+	Version     int64     `json:"version" minimum:"1"`
+	CreatedAt   time.Time `json:"createdAt"`
+	ClosedAt    time.Time `json:"closedAt,omitempty"`
 }
 
 // Ledger entry kinds.
@@ -324,6 +327,7 @@ type Challenge struct {
 // IdemRecord is the stored outcome of a request made with an Idempotency-Key.
 type IdemRecord struct {
 	Key         string
+	Scope       string // "" for a client's key; see Idem.Scope
 	RequestHash string
 	Status      int
 	Response    []byte

@@ -109,21 +109,43 @@ func (s *Store) run(ctx context.Context, t *txn) error {
 	return nil
 }
 
+// translateCancel maps each cancellation reason to what it means. Only a
+// failed condition (the state read has changed, or the item's own meaning:
+// a phone taken, a limit reached) and a conflict with another transaction
+// are races the service retries; throttling is the store being busy (503,
+// try again); anything else — a validation error, an item over 400 KB, an
+// item collection over its size limit — is our bug, and hiding it behind
+// eight retries and a 409 concurrent_update would hide its cause.
 func translateCancel(err error, fails []onFail) error {
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
+		var worst error
 		for i, r := range tc.CancellationReasons {
-			switch aws.ToString(r.Code) {
+			var meant error
+			switch code := aws.ToString(r.Code); code {
+			case "", "None":
+				continue
 			case "ConditionalCheckFailed":
 				if i < len(fails) && fails[i] != nil {
-					return fails[i]
+					return fails[i] // the first failed condition says what went wrong
 				}
 				return loyalty.ErrConflict
 			case "TransactionConflict":
-				return loyalty.ErrConflict
+				meant = loyalty.ErrConflict
+			case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+				meant = loyalty.ErrUnavailable
+			default:
+				// Not retried: the same request would fail the same way.
+				return fmt.Errorf("transaction cancelled: item %d: %s: %s", i, code, aws.ToString(r.Message))
+			}
+			if worst == nil || meant == loyalty.ErrUnavailable {
+				worst = meant
 			}
 		}
-		return loyalty.ErrConflict
+		if worst == nil {
+			return fmt.Errorf("transaction cancelled without a reason: %w", err)
+		}
+		return worst
 	}
 	var tip *types.TransactionInProgressException
 	if errors.As(err, &tip) {

@@ -90,6 +90,7 @@ func (c challengeItem) domain() *loyalty.Challenge {
 
 type idemItem struct {
 	Key         string    `json:"key"`
+	Scope       string    `json:"scope,omitempty"`
 	RequestHash string    `json:"requestHash"`
 	Status      int       `json:"status"`
 	Response    []byte    `json:"response"`
@@ -97,7 +98,7 @@ type idemItem struct {
 }
 
 func idemPut(t string, r *loyalty.IdemRecord) (*types.Put, error) {
-	item, err := marshal(idemItem{Key: r.Key, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}, idemPK(t, r.Key), skIdem)
+	item, err := marshal(idemItem{Key: r.Key, Scope: r.Scope, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}, idemPK(t, r.Scope, r.Key), skIdem)
 	if err != nil {
 		return nil, err
 	}

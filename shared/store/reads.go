@@ -122,8 +122,8 @@ func (s *Store) GetChallenge(ctx context.Context, tenantID, id string) (*loyalty
 }
 
 // GetIdem reads an idempotency record; nil when absent.
-func (s *Store) GetIdem(ctx context.Context, tenantID, k string) (*loyalty.IdemRecord, error) {
-	item, err := s.get(ctx, idemPK(tenantID, k), skIdem)
+func (s *Store) GetIdem(ctx context.Context, tenantID string, idem loyalty.Idem) (*loyalty.IdemRecord, error) {
+	item, err := s.get(ctx, idemPK(tenantID, idem.Scope, idem.Key), skIdem)
 	if err != nil || item == nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func decodeIdem(item map[string]types.AttributeValue) (*loyalty.IdemRecord, erro
 	if err := unmarshal(item, &r); err != nil {
 		return nil, err
 	}
-	return &loyalty.IdemRecord{Key: r.Key, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}, nil
+	return &loyalty.IdemRecord{Key: r.Key, Scope: r.Scope, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}, nil
 }
 
 // ResolveMember finds a member id by id, card or phone; "" when unknown.
@@ -171,8 +171,8 @@ func (s *Store) LoadOrderContext(ctx context.Context, q loyalty.OrderQuery) (*lo
 	keys := []map[string]types.AttributeValue{key(tenantPK(q.TenantID), skTenant), key(orderPK(q.TenantID, q.OrderID), skOrder)}
 	idemKey := ""
 	if q.IdemKey != "" {
-		idemKey = idemPK(q.TenantID, q.IdemKey) + "|" + skIdem
-		keys = append(keys, key(idemPK(q.TenantID, q.IdemKey), skIdem))
+		idemKey = idemPK(q.TenantID, "", q.IdemKey) + "|" + skIdem
+		keys = append(keys, key(idemPK(q.TenantID, "", q.IdemKey), skIdem))
 	}
 	uniqKey := ""
 	if q.Member != nil {

@@ -90,7 +90,12 @@ func orderPK(t, o string) string     { return "T#" + t + "#ORD#" + o }
 func phonePK(t, phone string) string { return "T#" + t + "#PHONE#" + phone }
 func cardPK(t, card string) string   { return "T#" + t + "#CARD#" + card }
 func challengePK(t, c string) string { return "T#" + t + "#OTP#" + c }
-func idemPK(t, key string) string    { return "T#" + t + "#IDEM#" + sha(key) }
+func idemPK(t, scope, key string) string {
+	if scope != "" { // the service's own keys: a namespace no client key reaches
+		return "T#" + t + "#IDEM#" + scope + "#" + sha(key)
+	}
+	return "T#" + t + "#IDEM#" + sha(key)
+}
 func keyPK(hash string) string       { return "KEY#" + hash }
 func slugPK(slug string) string      { return "SLUG#" + slug }
 func lotSK(id string) string         { return skAccount + "#LOT#" + id }
