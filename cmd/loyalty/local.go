@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
@@ -22,8 +21,9 @@ import (
 
 // Environment of the local tools (API.md, "Local run").
 const (
-	envPort    = "LOYALTY_PORT"
-	envDataDir = "LOYALTY_DATA_DIR"
+	envPort     = "LOYALTY_PORT"
+	envDataDir  = "LOYALTY_DATA_DIR"
+	envDemoPlan = "LOYALTY_DEMO_PLAN" // plan of the demo tenant serve creates: payg (default) or free
 )
 
 func env(name, def string) string {
@@ -34,10 +34,6 @@ func env(name, def string) string {
 }
 
 func dataDir() string { return env(envDataDir, ".local") }
-
-// endpointFile records the DynamoDB endpoint of a running local server, so
-// the CLI talks to the same emulator instead of opening its files twice.
-func endpointFile() string { return filepath.Join(dataDir(), "dynamodb.endpoint") }
 
 // externalEndpoint is a DynamoDB endpoint given by the environment.
 func externalEndpoint() string {
@@ -51,44 +47,71 @@ func externalEndpoint() string {
 type local struct {
 	app      *app.App
 	emulator *ddblocal.Server
+	endpoint string
+	table    string
+	// store says in one line which store this is, for the user.
+	store string
 }
 
 func (l *local) Close() {
 	if l.emulator != nil {
 		l.emulator.Stop()
-		_ = os.Remove(endpointFile())
 	}
 }
 
 // openLocal wires the app against, in order of preference: the endpoint in
-// the environment; the emulator of a running local server; a new emulator
-// on the data dir (own = true lets it start one).
-func openLocal(ctx context.Context, logger *slog.Logger, own bool) (*local, error) {
-	l := &local{}
-	table := env(routes.EnvTable, "loyalty")
-	var endpoint string
+// the environment; the emulator of the server running on this data dir; a
+// new emulator on the data dir. serve (own) never borrows another server's
+// emulator and refuses to start a second one on the same files. Tools say on
+// notes which store they use, and warn when a server runs on another data
+// dir: its data is not what they read and write.
+func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writer) (*local, error) {
+	l := &local{table: env(routes.EnvTable, "loyalty")}
+	dir := absDataDir()
+	var mine *serverRecord
+	var others []serverRecord
+	for _, r := range runningServers() {
+		if r.DataDir == dir && mine == nil {
+			mine = &r
+		} else {
+			others = append(others, r)
+		}
+	}
+	if mine != nil && own {
+		return nil, fmt.Errorf("a server (pid %d, %s) already serves data dir %s: stop it or set %s to another folder", mine.PID, mine.BaseURL, dir, envDataDir)
+	}
 	switch {
 	case externalEndpoint() != "":
-		endpoint = externalEndpoint()
+		l.endpoint = externalEndpoint()
+		l.store = fmt.Sprintf("DynamoDB at %s (AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL), table %s", l.endpoint, l.table)
+		others = nil // the environment chose the store
+	case mine != nil:
+		l.endpoint = mine.Endpoint
+		if os.Getenv(routes.EnvTable) == "" && mine.Table != "" {
+			l.table = mine.Table
+		}
+		l.store = fmt.Sprintf("the running server's (pid %d, %s, data dir %s): DynamoDB %s, table %s", mine.PID, mine.BaseURL, dir, l.endpoint, l.table)
+		others = nil
 	default:
-		if b, err := os.ReadFile(endpointFile()); err == nil && !own {
-			endpoint = strings.TrimSpace(string(b))
-		} else {
-			srv, err := ddblocal.Start(ctx, ddblocal.Options{
-				DataDir: filepath.Join(dataDir(), "dynamodb"),
-				LogPath: filepath.Join(dataDir(), "dynamodb.log"),
-			})
-			if err != nil {
-				return nil, err
-			}
-			l.emulator = srv
-			endpoint = srv.Endpoint
-			if own {
-				if err := os.WriteFile(endpointFile(), []byte(endpoint), 0o644); err != nil {
-					l.Close()
-					return nil, err
-				}
-			}
+		srv, err := ddblocal.Start(ctx, ddblocal.Options{
+			DataDir: filepath.Join(dir, "dynamodb"),
+			LogPath: filepath.Join(dir, "dynamodb.log"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		l.emulator = srv
+		l.endpoint = srv.Endpoint
+		l.store = fmt.Sprintf("own DynamoDB Local on %s, table %s", filepath.Join(dir, "dynamodb"), l.table)
+		if !own {
+			l.store += " (no server runs on this data dir)"
+		}
+	}
+	if !own {
+		fmt.Fprintf(notes, "loyalty: store: %s\n", l.store)
+		for _, r := range others {
+			fmt.Fprintf(notes, "loyalty: warning: a server (pid %d, %s) runs on data dir %s, not on %s: this command does not see its data; set %s=%s to use it\n",
+				r.PID, r.BaseURL, r.DataDir, dir, envDataDir, r.DataDir)
 		}
 	}
 	secret, err := otpSecret()
@@ -98,11 +121,11 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool) (*local, erro
 	}
 	notifier := env(routes.EnvNotifier, app.NotifierOutbox)
 	a, err := app.New(ctx, app.Config{
-		Table:      table,
+		Table:      l.table,
 		Notifier:   notifier,
-		OutboxPath: filepath.Join(dataDir(), "outbox.jsonl"),
+		OutboxPath: outboxPath(),
 		OTPSecret:  secret,
-		DynamoDB:   dynamoClient(endpoint),
+		DynamoDB:   dynamoClient(l.endpoint),
 		Phones:     libphone.Normalize,
 		Logger:     logger,
 	})
@@ -117,6 +140,8 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool) (*local, erro
 	l.app = a
 	return l, nil
 }
+
+func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }
 
 // dynamoClient talks to a local or emulated endpoint. Credentials come from
 // the environment when set (LocalStack accepts any), else dummy ones.
@@ -150,10 +175,16 @@ type Credentials struct {
 	BaseURL    string `json:"baseUrl"`
 	TenantID   string `json:"tenantId"`
 	TenantSlug string `json:"tenantSlug"`
-	APIKey     string `json:"apiKey"`
+	Plan       string `json:"plan,omitempty"`
+	// ProgramID is the demo program, so the README's walk-through can
+	// switch to another program and back.
+	ProgramID string `json:"programId,omitempty"`
+	APIKey    string `json:"apiKey"`
 }
 
-func credentialsPath() string { return filepath.Join(dataDir(), "credentials.json") }
+func credentialsPath() string {
+	return filepath.Join(absDataDir(), "credentials.json")
+}
 
 func readCredentials() (*Credentials, error) {
 	b, err := os.ReadFile(credentialsPath())

@@ -2,10 +2,13 @@
 // port with the sweep on a ticker (what `make run` starts), `tenant create`
 // adds a tenant to the same store, `outbox last` shows the last message sent
 // to someone, and `ledger verify` recomputes every hash chain and balance.
+// Every tool says on stderr which store it uses (see openLocal).
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,8 +16,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,15 +30,32 @@ import (
 )
 
 func main() {
-	root := &cobra.Command{Use: "loyalty", Short: "Loyalty cashback service: local server and admin CLI", SilenceUsage: true}
-	root.AddCommand(serveCmd(), tenantCmd(), outboxCmd(), ledgerCmd(), membersCmd(), usageCmd())
-	if err := root.Execute(); err != nil {
+	if err := newRoot().Execute(); err != nil {
 		os.Exit(1)
 	}
 }
 
-func quietLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+// newRoot builds the command tree; tests run it in-process.
+func newRoot() *cobra.Command {
+	root := &cobra.Command{Use: "loyalty", Short: "Loyalty cashback service: local server and admin CLI", SilenceUsage: true}
+	root.AddCommand(serveCmd(), tenantCmd(), outboxCmd(), ledgerCmd(), membersCmd(), usageCmd())
+	return root
+}
+
+func quietLogger(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// demoPlan is the plan of the demo tenant serve creates. Pay-as-you-go by
+// default: on the free plan a demo stops taking writes (402 plan_limit)
+// after 5 000 operations in a month, which a load test reaches in seconds.
+func demoPlan() (string, error) {
+	switch p := env(envDemoPlan, loyalty.PlanPAYG); p {
+	case loyalty.PlanPAYG, loyalty.PlanFree:
+		return p, nil
+	default:
+		return "", fmt.Errorf("%s=%q: want payg or free", envDemoPlan, p)
+	}
 }
 
 func serveCmd() *cobra.Command {
@@ -42,11 +63,22 @@ func serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve every operation on one port (LOYALTY_PORT, default 8080) with the expiry sweep on a ticker",
+		Long: `Serve every operation on one port (LOYALTY_PORT, default 8080) with the expiry
+sweep on a ticker. Data lives in LOYALTY_DATA_DIR (default .local). On first
+start it creates a demo tenant with an active 5 % cashback program and writes
+its owner API key to credentials.json in the data dir. The demo tenant's plan is
+LOYALTY_DEMO_PLAN: payg (default, no monthly limit) or free (5 000 operations a
+month, then 402 plan_limit).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-			l, err := openLocal(ctx, logger, true)
+			out := cmd.OutOrStdout()
+			logger := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			plan, err := demoPlan()
+			if err != nil {
+				return err
+			}
+			l, err := openLocal(ctx, logger, true, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -58,8 +90,16 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("listen on port %s: %w", port, err)
 			}
 			baseURL := "http://127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-			creds, err := ensureDemoTenant(ctx, l.app.Service, baseURL)
+			unregister, err := registerServer(serverRecord{PID: os.Getpid(), DataDir: absDataDir(), BaseURL: baseURL,
+				Endpoint: l.endpoint, Table: l.table, StartedAt: time.Now().UTC()})
 			if err != nil {
+				_ = ln.Close()
+				return err
+			}
+			defer unregister()
+			creds, note, err := ensureDemoTenant(ctx, l.app.Service, baseURL, plan)
+			if err != nil {
+				_ = ln.Close()
 				return err
 			}
 			srv := &http.Server{Handler: l.app.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -70,13 +110,17 @@ func serveCmd() *cobra.Command {
 				defer cancel()
 				_ = srv.Shutdown(shutdown)
 			}()
-			// The demo key is printed on purpose: it is a local demo tenant's.
-			fmt.Fprintf(os.Stdout, "loyalty: serving on %s\n  demo tenant %s (slug %s)\n  API key %s (also in %s)\n  messages go to %s\n",
-				baseURL, creds.TenantID, creds.TenantSlug, creds.APIKey, credentialsPath(), filepath.Join(dataDir(), "outbox.jsonl"))
+			// Where the key is, never the key: this output ends up in
+			// terminals, CI logs and screenshots.
+			fmt.Fprintf(out, "loyalty: serving on %s\n  demo tenant %s (slug %s, plan %s), program %s\n  owner API key in %s\n  messages go to %s\n  store: %s\n",
+				baseURL, creds.TenantID, creds.TenantSlug, creds.Plan, creds.ProgramID, credentialsPath(), outboxPath(), l.store)
+			if note != "" {
+				fmt.Fprintf(out, "  note: %s\n", note)
+			}
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
-			fmt.Fprintln(os.Stdout, "loyalty: stopped")
+			fmt.Fprintln(out, "loyalty: stopped")
 			return nil
 		},
 	}
@@ -108,33 +152,55 @@ func sweepLoop(ctx context.Context, svc *loyalty.Service, logger *slog.Logger, e
 	}
 }
 
+// demoProgramName names the program serve creates for the demo tenant.
+const demoProgramName = "Demo cashback"
+
 // ensureDemoTenant reuses the demo tenant of credentials.json when its key
-// still works, or creates one with an active bonus program (5 % cashback, up
-// to 50 % of an order in points).
-func ensureDemoTenant(ctx context.Context, svc *loyalty.Service, baseURL string) (*Credentials, error) {
+// still works, or creates one on the given plan with an active bonus program
+// (5 % cashback, up to 50 % of an order in points). The note says when a
+// reused tenant is on another plan than asked for.
+func ensureDemoTenant(ctx context.Context, svc *loyalty.Service, baseURL, plan string) (*Credentials, string, error) {
 	if c, err := readCredentials(); err == nil {
 		if caller, err := svc.Authenticate(ctx, loyalty.HashAPIKey(c.APIKey)); err == nil && caller.TenantID == c.TenantID {
 			c.BaseURL = baseURL
-			return c, writeCredentials(c)
+			note := ""
+			if t, err := svc.Store.GetTenant(ctx, c.TenantID); err == nil {
+				c.Plan = t.Plan
+				if t.Plan != plan {
+					note = fmt.Sprintf("the demo tenant was created on the %s plan; %s=%s applies to a new one: move %s away (or use another %s) and start again",
+						t.Plan, envDemoPlan, plan, credentialsPath(), envDataDir)
+				}
+			}
+			if c.ProgramID == "" { // written before credentials named the program
+				if ps, err := svc.ListPrograms(ctx, caller); err == nil {
+					for _, p := range ps {
+						if p.Name == demoProgramName {
+							c.ProgramID = p.ID
+							break
+						}
+					}
+				}
+			}
+			return c, note, writeCredentials(c)
 		}
 	}
-	t, err := svc.CreateTenant(ctx, "Demo Café", loyalty.PlanFree)
+	t, err := svc.CreateTenant(ctx, "Demo Café", plan)
 	if err != nil {
-		return nil, fmt.Errorf("create demo tenant: %w", err)
+		return nil, "", fmt.Errorf("create demo tenant: %w", err)
 	}
 	owner := loyalty.Caller{TenantID: t.TenantID, Role: loyalty.RoleOwner, KeyID: "setup"}
 	p, _, err := svc.CreateProgram(ctx, owner, loyalty.Idem{}, loyalty.Program{
-		Name: "Demo cashback", Type: "bonus", CashbackPercent: 500, MaxRedeemPercent: 5000,
+		Name: demoProgramName, Type: "bonus", CashbackPercent: 500, MaxRedeemPercent: 5000,
 		PointsLifetime: "P180D", ReturnSpentOnRefund: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create demo program: %w", err)
+		return nil, "", fmt.Errorf("create demo program: %w", err)
 	}
 	if _, _, err := svc.SetProgramStatus(ctx, owner, loyalty.Idem{}, p.ID, loyalty.ProgramActive); err != nil {
-		return nil, fmt.Errorf("activate demo program: %w", err)
+		return nil, "", fmt.Errorf("activate demo program: %w", err)
 	}
-	c := &Credentials{BaseURL: baseURL, TenantID: t.TenantID, TenantSlug: t.Slug, APIKey: t.APIKey}
-	return c, writeCredentials(c)
+	c := &Credentials{BaseURL: baseURL, TenantID: t.TenantID, TenantSlug: t.Slug, Plan: plan, ProgramID: p.ID, APIKey: t.APIKey}
+	return c, "", writeCredentials(c)
 }
 
 func tenantCmd() *cobra.Command {
@@ -145,7 +211,7 @@ func tenantCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Create a tenant and print its id, slug and owner API key (shown once)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -158,11 +224,11 @@ func tenantCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeJSON(os.Stdout, t)
+			return writeJSON(cmd.OutOrStdout(), t)
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "tenant name (required)")
-	create.Flags().StringVar(&plan, "plan", loyalty.PlanFree, "plan: free, payg or custom")
+	create.Flags().StringVar(&plan, "plan", loyalty.PlanFree, "plan: free (5 000 operations a month, 1 000 members, 3 points of sale, 6 staff), payg (no limits) or custom (the limits below)")
 	create.Flags().Int64Var(&limPOS, "points-of-sale", 0, "custom plan: points of sale (0: unlimited)")
 	create.Flags().Int64Var(&limStaff, "staff", 0, "custom plan: staff keys (0: unlimited)")
 	create.Flags().Int64Var(&limMembers, "members", 0, "custom plan: members (0: unlimited)")
@@ -173,13 +239,13 @@ func tenantCmd() *cobra.Command {
 }
 
 func outboxCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "outbox", Short: "Messages kept instead of sent (notifier mode table)"}
+	cmd := &cobra.Command{Use: "outbox", Short: "Messages kept instead of sent: the outbox file of the data dir and the table (notifier table)"}
 	var to string
 	last := &cobra.Command{
 		Use:   "last",
-		Short: "Print the last message kept for a phone or email",
+		Short: "Print the newest message kept for a phone or email, from outbox.jsonl in the data dir (what make run writes) or the table",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -187,17 +253,57 @@ func outboxCmd() *cobra.Command {
 			if e164, err := libphone.Normalize(to); err == nil {
 				to = e164
 			}
-			m, err := store.TableOutbox{Store: l.app.Store}.Last(cmd.Context(), to)
+			msgs, err := readOutboxFile(outboxPath(), to)
 			if err != nil {
 				return err
 			}
-			return writeJSON(os.Stdout, m)
+			m, err := store.TableOutbox{Store: l.app.Store}.Last(cmd.Context(), to)
+			switch {
+			case err == nil:
+				msgs = append(msgs, *m)
+			// TableOutbox.Last has no sentinel for "none": this is its message.
+			case err.Error() == fmt.Sprintf("no message for %s", to):
+			default:
+				return err
+			}
+			if len(msgs) == 0 {
+				return fmt.Errorf("no message for %s in %s or in table %s", to, outboxPath(), l.table)
+			}
+			// Newest last: the file and the table each keep their own order.
+			sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].SentAt.Before(msgs[j].SentAt) })
+			return writeJSON(cmd.OutOrStdout(), msgs[len(msgs)-1])
 		},
 	}
 	last.Flags().StringVar(&to, "to", "", "phone or email (required)")
 	_ = last.MarkFlagRequired("to")
 	cmd.AddCommand(last)
 	return cmd
+}
+
+// readOutboxFile reads the messages to `to` from a local outbox file (one
+// JSON line each, see package notify); a missing file has none.
+func readOutboxFile(path, to string) ([]loyalty.Message, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []loyalty.Message
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		var m loyalty.Message
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue // a line cut short by a crash
+		}
+		if m.To == to || (strings.Contains(to, "@") && strings.EqualFold(m.To, to)) {
+			out = append(out, m)
+		}
+	}
+	return out, sc.Err()
 }
 
 func ledgerCmd() *cobra.Command {
@@ -207,17 +313,26 @@ func ledgerCmd() *cobra.Command {
 		Use:   "verify",
 		Short: "Recompute hash chains and balances from the ledger: one member, a tenant's members, or every tenant's",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			if member != "" && tenant == "" {
+				return errors.New("--member needs --tenant")
+			}
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			ctx, st := cmd.Context(), l.app.Store
+			ctx, st, out := cmd.Context(), l.app.Store, cmd.OutOrStdout()
+			// An unknown tenant has no members, so it would "verify" fine.
+			if tenant != "" {
+				if err := requireTenant(ctx, l, tenant); err != nil {
+					return err
+				}
+			}
 			if member != "" {
 				if err := st.VerifyMember(ctx, tenant, member); err != nil {
 					return err
 				}
-				fmt.Println("ok")
+				fmt.Fprintln(out, "ok")
 				return nil
 			}
 			tenants := []string{tenant}
@@ -238,7 +353,7 @@ func ledgerCmd() *cobra.Command {
 						checked++
 						if err := st.VerifyMember(ctx, t, m.MemberID); err != nil {
 							bad++
-							fmt.Printf("tenant %s: %v\n", t, err)
+							fmt.Fprintf(out, "tenant %s: %v\n", t, err)
 						}
 					}
 					if len(page) < 200 {
@@ -247,7 +362,7 @@ func ledgerCmd() *cobra.Command {
 					after = page[len(page)-1].MemberID
 				}
 			}
-			fmt.Printf("verified %d members, %d mismatches\n", checked, bad)
+			fmt.Fprintf(out, "verified %d members, %d mismatches\n", checked, bad)
 			if bad > 0 {
 				return fmt.Errorf("%d members fail verification", bad)
 			}
@@ -258,4 +373,16 @@ func ledgerCmd() *cobra.Command {
 	verify.Flags().StringVar(&member, "member", "", "member id (default: every member of the tenant)")
 	cmd.AddCommand(verify)
 	return cmd
+}
+
+// requireTenant fails for a tenant id the store does not know, so a typo
+// is an error rather than an empty result.
+func requireTenant(ctx context.Context, l *local, tenantID string) error {
+	if _, err := l.app.Store.GetTenant(ctx, tenantID); err != nil {
+		if errors.Is(err, loyalty.ErrTenantNotFound) {
+			return fmt.Errorf("tenant %s not found (store: %s)", tenantID, l.store)
+		}
+		return err
+	}
+	return nil
 }

@@ -27,7 +27,13 @@ func membersCmd() *cobra.Command {
 	var workers int
 	imp := &cobra.Command{
 		Use:   "import",
-		Short: "Import members from CSV (columns: phone,card,name,email,points); bad rows are reported, good rows kept, re-runs import nothing twice",
+		Short: "Import members from CSV (phone,card,name,email,status,points,pending,held: what members export writes); exits non-zero when a row fails",
+		Long: `Import members from CSV. Good rows are imported, bad rows are reported
+(line,reason; --report writes them to a file) and the command exits non-zero
+when any row failed. Running the same file again imports nothing twice (a
+phone joins once; such rows count as "already members", not as failures).
+
+` + csvio.ColumnHelp,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := os.Open(file)
 			if err != nil {
@@ -38,28 +44,46 @@ func membersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			bar := progressbar.NewOptions(lines, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("importing"),
+			if err := requireTenant(cmd.Context(), l, tenant); err != nil {
+				return err
+			}
+			bar := progressbar.NewOptions(lines, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("importing"),
 				progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond))
 			rep, err := csvio.Import(cmd.Context(), l.app.Service, owner(tenant), f, libphone.Normalize, workers, func() { _ = bar.Add(1) })
 			_ = bar.Finish()
-			fmt.Fprintln(os.Stderr)
-			if report != "" && len(rep.Failed) > 0 {
+			fmt.Fprintln(cmd.ErrOrStderr())
+			if err != nil && rep.Rows == 0 {
+				return err // the file was refused as a whole (header) or never read
+			}
+			// The report is written whenever asked for, header only when
+			// every row went in, so a script never reads a stale one.
+			if report != "" {
 				if werr := writeReport(report, rep.Failed); werr != nil {
 					return werr
 				}
 			}
-			fmt.Printf("rows %d, imported %d, already members %d, failed %d\n", rep.Rows, rep.Imported, rep.Existing, len(rep.Failed))
-			return err
+			fmt.Fprintf(cmd.OutOrStdout(), "rows %d, imported %d, already members %d, failed %d\n", rep.Rows, rep.Imported, rep.Existing, len(rep.Failed))
+			if err != nil {
+				return err
+			}
+			if len(rep.Failed) > 0 {
+				where := "run again with --report FILE to list them"
+				if report != "" {
+					where = "see " + report
+				}
+				return fmt.Errorf("%d of %d rows failed: %s", len(rep.Failed), rep.Rows, where)
+			}
+			return nil
 		},
 	}
 	imp.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
 	imp.Flags().StringVar(&file, "file", "", "CSV file (required)")
-	imp.Flags().StringVar(&report, "report", "", "write failed rows (line,reason) to this CSV")
+	imp.Flags().StringVar(&report, "report", "", "write failed rows (line,reason) to this CSV; written on every run, header only when no row failed")
 	imp.Flags().IntVar(&workers, "workers", 8, "parallel writers")
 	_ = imp.MarkFlagRequired("tenant")
 	_ = imp.MarkFlagRequired("file")
@@ -67,15 +91,23 @@ func membersCmd() *cobra.Command {
 	var exportTenant string
 	exp := &cobra.Command{
 		Use:   "export",
-		Short: "Write every member with balances as CSV to stdout",
+		Short: "Write every member with balances as CSV to stdout, in the columns members import reads",
+		Long: `Write every member with balances as CSV to stdout. The file imports as-is
+with members import (into this or another tenant). Member ids, tiers and
+creation times are not written: the importing tenant assigns its own.
+
+` + csvio.ColumnHelp,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			n, err := csvio.Export(cmd.Context(), l.app.Service, owner(exportTenant), os.Stdout)
-			fmt.Fprintf(os.Stderr, "exported %d members\n", n)
+			if err := requireTenant(cmd.Context(), l, exportTenant); err != nil {
+				return err
+			}
+			n, err := csvio.Export(cmd.Context(), l.app.Service, owner(exportTenant), cmd.OutOrStdout())
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d members\n", n)
 			return err
 		},
 	}
@@ -128,19 +160,24 @@ func usageCmd() *cobra.Command {
 		Use:   "export",
 		Short: "Write one month's metered operations of every tenant as CSV (tenantId,plan,month,kind,count) for billing",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(), false)
+			if month == "" {
+				month = time.Now().UTC().Format("2006-01")
+			}
+			// A month that cannot exist has no usage: an empty export would
+			// pass for "nothing to bill".
+			if _, err := time.Parse("2006-01", month); err != nil || len(month) != len("2006-01") {
+				return fmt.Errorf("--month %q: want YYYY-MM with a month from 01 to 12", month)
+			}
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			if month == "" {
-				month = time.Now().UTC().Format("2006-01")
-			}
 			ids, err := l.app.Store.ListTenantIDs(cmd.Context())
 			if err != nil {
 				return err
 			}
-			w := csv.NewWriter(os.Stdout)
+			w := csv.NewWriter(cmd.OutOrStdout())
 			_ = w.Write([]string{"tenantId", "plan", "month", "kind", "count"})
 			for _, id := range ids {
 				u, err := l.app.Service.Usage(cmd.Context(), owner(id), month)

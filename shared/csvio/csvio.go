@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +17,38 @@ import (
 	"github.com/loyalty/cashback/shared/loyalty"
 )
 
-// Columns of the member CSV, in order. Only phone is required.
-var Columns = []string{"phone", "card", "name", "email", "points"}
+// Columns of the member CSV, both ways: Export writes exactly these, in this
+// order, and Import reads them (in any order; only phone is required), so an
+// export imports as-is into another tenant. Member ids, tiers and creation
+// times are not in it: the importing tenant assigns its own. Amounts are in
+// points, whole points with up to two decimals ("12.50"), the figure a
+// business reads; inside, points are hundredths.
+var Columns = []string{"phone", "card", "name", "email", "status", "points", "pending", "held"}
+
+// Column meanings, for help texts.
+const ColumnHelp = `Columns (a header row names them, in any order; only phone is required).
+members export writes exactly these, so its file imports as-is:
+  phone    the member's phone, any common notation (8 912 345-67-89, +79123456789)
+  card     16-digit card number with its check digit; a new one is drawn when empty
+  name     up to 200 characters
+  email    up to 254 characters
+  status   active (default) or blocked
+  points   available balance in points: whole points with up to 2 decimals and a
+           dot as separator (12.50 is twelve and a half points; 12.345 is refused)
+  pending  points not matured yet: imported only when empty or 0 (they mature on
+           the exporting tenant's schedule); otherwise the row is reported
+  held     points held on an open order: imported only when empty or 0 (close or
+           cancel the order first); otherwise the row is reported
+Any other column refuses the whole file. Imported points expire under the
+tenant's current program, counted from the import.`
+
+var known = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range Columns {
+		m[c] = true
+	}
+	return m
+}()
 
 // RowError is a row that was not imported.
 type RowError struct {
@@ -53,12 +84,9 @@ func Import(ctx context.Context, imp Importer, c loyalty.Caller, r io.Reader, no
 	if err != nil {
 		return Report{}, fmt.Errorf("read header: %w", err)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	if _, ok := col["phone"]; !ok {
-		return Report{}, errors.New("the header has no phone column")
+	col, err := columns(header)
+	if err != nil {
+		return Report{}, err
 	}
 	field := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
@@ -141,6 +169,30 @@ func Import(ctx context.Context, imp Importer, c loyalty.Caller, r io.Reader, no
 	return rep, fatal
 }
 
+// columns maps the header's column names to their index. An unknown or
+// repeated column refuses the file: a misspelt "points" column would
+// otherwise import every balance as zero without a word.
+func columns(header []string) (map[string]int, error) {
+	col := map[string]int{}
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // spreadsheets save UTF-8 with a byte order mark
+		}
+		name := strings.ToLower(strings.TrimSpace(h))
+		if !known[name] {
+			return nil, fmt.Errorf("unknown column %q (column %d): the columns are %s", h, i+1, strings.Join(Columns, ","))
+		}
+		if _, dup := col[name]; dup {
+			return nil, fmt.Errorf("column %q appears twice", name)
+		}
+		col[name] = i
+	}
+	if _, ok := col["phone"]; !ok {
+		return nil, errors.New("the header has no phone column")
+	}
+	return col, nil
+}
+
 func parseRow(rec []string, field func([]string, string) string, normalize func(string) (string, error)) (loyalty.ImportRow, string) {
 	phone, err := normalize(field(rec, "phone"))
 	if err != nil {
@@ -150,35 +202,79 @@ func parseRow(rec []string, field func([]string, string) string, normalize func(
 	if len(row.Name) > 200 || len(row.Email) > 254 {
 		return loyalty.ImportRow{}, "name or email too long"
 	}
+	switch st := strings.ToLower(field(rec, "status")); st {
+	case "", loyalty.MemberActive:
+	case loyalty.MemberBlocked:
+		row.Blocked = true
+	default:
+		return loyalty.ImportRow{}, fmt.Sprintf("status %q: want active or blocked", st)
+	}
 	if pts := field(rec, "points"); pts != "" {
-		n, err := parsePoints(pts)
+		n, err := ParsePoints(pts)
 		if err != nil {
-			return loyalty.ImportRow{}, "invalid points: " + err.Error()
+			return loyalty.ImportRow{}, fmt.Sprintf("points %q: %v", pts, err)
 		}
 		row.Points = n
+	}
+	for _, c := range []struct{ name, why string }{
+		{"pending", "pending points have not matured: export again after they do"},
+		{"held", "held points belong to an open order: close or cancel it and export again"},
+	} {
+		v := field(rec, c.name)
+		if v == "" {
+			continue
+		}
+		n, err := ParsePoints(v)
+		if err != nil {
+			return loyalty.ImportRow{}, fmt.Sprintf("%s %q: %v", c.name, v, err)
+		}
+		if n != 0 {
+			return loyalty.ImportRow{}, fmt.Sprintf("%s %s: not imported, %s", c.name, FormatPoints(n), c.why)
+		}
 	}
 	return row, ""
 }
 
-// parsePoints reads "12.5" or "1250" style point amounts: a decimal number
-// of whole points with at most two decimals, stored in hundredths.
-func parsePoints(s string) (loyalty.Points, error) {
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	if hasFrac && (len(frac) == 0 || len(frac) > 2) {
-		return 0, errors.New("at most two decimals")
+var pointsRe = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]+))?$`)
+
+// ParsePoints reads the CSV unit: whole points with at most two decimals
+// ("12.5", "12.50", "1250"), returned in hundredths. More decimals are
+// refused rather than rounded: a balance must import exactly or not at all.
+func ParsePoints(s string) (loyalty.Points, error) {
+	m := pointsRe.FindStringSubmatch(s)
+	if m == nil {
+		if strings.Contains(s, ",") {
+			return 0, errors.New("use a dot as the decimal separator (12.50)")
+		}
+		return 0, errors.New("not a non-negative number of points (12.50)")
+	}
+	whole, frac := m[1], m[2]
+	if len(frac) > 2 {
+		return 0, errors.New("at most 2 decimals: the unit is a point, the smallest amount 0.01")
 	}
 	for len(frac) < 2 {
 		frac += "0"
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w < 0 || w > int64(loyalty.MaxPoints)/100 {
-		return 0, errors.New("not a non-negative number")
+	if err != nil || w > int64(loyalty.MaxPoints)/100 {
+		return 0, fmt.Errorf("more than %s points", FormatPoints(loyalty.MaxPoints))
 	}
-	f, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil || f < 0 {
-		return 0, errors.New("not a number")
+	f, _ := strconv.ParseInt(frac, 10, 64)
+	n := loyalty.Points(w*100 + f)
+	if n > loyalty.MaxPoints {
+		return 0, fmt.Errorf("more than %s points", FormatPoints(loyalty.MaxPoints))
 	}
-	return loyalty.Points(w*100 + f), nil
+	return n, nil
+}
+
+// FormatPoints writes hundredths in the CSV unit: whole points with two
+// decimals (1250 → "12.50").
+func FormatPoints(p loyalty.Points) string {
+	sign := ""
+	if p < 0 { // never in a balance; kept readable all the same
+		sign, p = "-", -p
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, p/100, p%100)
 }
 
 // Lister pages through members and reads their balances.
@@ -187,10 +283,11 @@ type Lister interface {
 	GetMember(ctx context.Context, c loyalty.Caller, memberID string) (*loyalty.Account, error)
 }
 
-// Export writes every member of the caller's tenant as CSV.
+// Export writes every member of the caller's tenant as CSV in Columns
+// order; Import reads the file back as it is.
 func Export(ctx context.Context, l Lister, c loyalty.Caller, w io.Writer) (int, error) {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"memberId", "card", "phone", "name", "status", "tier", "available", "pending", "held", "createdAt"})
+	_ = cw.Write(Columns)
 	n, after := 0, ""
 	for {
 		page, err := l.ListMembers(ctx, c, after, 200)
@@ -202,8 +299,8 @@ func Export(ctx context.Context, l Lister, c loyalty.Caller, w io.Writer) (int, 
 			if err != nil {
 				return n, err
 			}
-			_ = cw.Write([]string{a.MemberID, a.Card, a.Phone, a.Name, a.Status, a.Tier,
-				points(a.Available), points(a.Pending), points(a.Held), a.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
+			_ = cw.Write([]string{a.Phone, a.Card, a.Name, a.Email, a.Status,
+				FormatPoints(a.Available), FormatPoints(a.Pending), FormatPoints(a.Held)})
 			n++
 		}
 		if len(page) < 200 {
@@ -214,5 +311,3 @@ func Export(ctx context.Context, l Lister, c loyalty.Caller, w io.Writer) (int, 
 	cw.Flush()
 	return n, cw.Error()
 }
-
-func points(p loyalty.Points) string { return fmt.Sprintf("%d.%02d", p/100, p%100) }

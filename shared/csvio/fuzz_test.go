@@ -3,15 +3,22 @@ package csvio
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 )
 
-type nopImporter struct{ rows []loyalty.ImportRow }
+// nopImporter keeps the rows; Import calls it from several workers.
+type nopImporter struct {
+	mu   sync.Mutex
+	rows []loyalty.ImportRow
+}
 
 func (n *nopImporter) ImportMember(_ context.Context, _ loyalty.Caller, r loyalty.ImportRow) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.rows = append(n.rows, r)
 	return "m", nil
 }

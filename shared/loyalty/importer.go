@@ -18,13 +18,15 @@ type MemberSummary struct {
 
 // ImportRow is one member to import (phone already E.164). Card and points
 // are optional: a card number is drawn when absent; points open the balance
-// with a compensating "adjust" entry noted "import".
+// with a compensating "adjust" entry noted "import". Blocked carries a
+// blocked card over from an export, so a migration does not unblock it.
 type ImportRow struct {
-	Phone  string
-	Card   string
-	Name   string
-	Email  string
-	Points Points
+	Phone   string
+	Card    string
+	Name    string
+	Email   string
+	Points  Points
+	Blocked bool
 }
 
 // Import outcomes.
@@ -57,6 +59,9 @@ func (s *Service) ImportMember(ctx context.Context, c Caller, row ImportRow) (st
 			Name: strings.TrimSpace(row.Name), Card: row.Card, Status: MemberActive, CreatedAt: now}
 		if acct.Card == "" {
 			acct.Card = NewCardNumber()
+		}
+		if row.Blocked {
+			acct.Status = MemberBlocked
 		}
 		p := t.CurrentProgram
 		if p != nil {
