@@ -29,6 +29,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/routes"
 )
 
@@ -43,7 +44,7 @@ type Props struct {
 	SweepSchedule string
 	// AlarmEmail, when set, receives the alarms.
 	AlarmEmail string
-	// NotifierMode is routes.EnvNotifier's value: "aws" (default) or
+	// NotifierMode is layout.EnvNotifier's value: "aws" (default) or
 	// "table" for smoke tests of a local deployment.
 	NotifierMode string
 	// EmailFrom is the SES sender of email codes.
@@ -96,18 +97,18 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	}
 
 	s.Table = awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(routes.TableHashKey), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String(routes.TableRangeKey), Type: awsdynamodb.AttributeType_STRING},
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(layout.HashKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String(layout.RangeKey), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
-		TimeToLiveAttribute:              jsii.String(routes.TTLAttribute),
+		TimeToLiveAttribute:              jsii.String(layout.TTLAttribute),
 		RemovalPolicy:                    removal,
 		DeletionProtection:               jsii.Bool(props.Production()),
 	})
 	s.Table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(routes.IndexName),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(routes.IndexHashKey), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(routes.IndexRangeKey), Type: awsdynamodb.AttributeType_STRING},
+		IndexName:      jsii.String(layout.IndexName),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(layout.IndexHashKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(layout.IndexRangeKey), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_KEYS_ONLY,
 	})
 
@@ -123,18 +124,18 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})
 		env := map[string]*string{
-			routes.EnvTable:    s.Table.TableName(),
-			routes.EnvNotifier: jsii.String(props.NotifierMode),
+			layout.EnvTable:    s.Table.TableName(),
+			layout.EnvNotifier: jsii.String(props.NotifierMode),
 		}
 		if props.EmailFrom != "" {
-			env[routes.EnvEmailFrom] = jsii.String(props.EmailFrom)
+			env[layout.EnvEmailFrom] = jsii.String(props.EmailFrom)
 		}
 		if props.Endpoint != "" {
 			env["AWS_ENDPOINT_URL"] = jsii.String(props.Endpoint)
 		}
 		access := routes.Permissions[fn]
 		if access.ReadSecret {
-			env[routes.EnvOTPSecretARN] = secret.SecretArn()
+			env[layout.EnvOTPSecretARN] = secret.SecretArn()
 		}
 		arch := awslambda.Architecture_ARM_64()
 		if props.X86 {
@@ -261,7 +262,7 @@ func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access,
 		add(WriteActions, table.TableArn())
 	}
 	if a.QueryIndex {
-		add([]string{"dynamodb:Query"}, jsii.String(*table.TableArn()+"/index/"+routes.IndexName))
+		add([]string{"dynamodb:Query"}, jsii.String(*table.TableArn()+"/index/"+layout.IndexName))
 	}
 	if a.SendSMS {
 		// SMS to phone numbers has no resource ARN: "*" is the only resource

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/store/storetest"
 )
@@ -40,9 +40,9 @@ func newCLI(t *testing.T) *cliEnv {
 	c := &cliEnv{t: t, dataDir: t.TempDir(), runDir: t.TempDir(), table: fmt.Sprintf("cli%d", tables.Add(1))}
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", storetest.Endpoint(t))
 	t.Setenv("AWS_ENDPOINT_URL", "")
-	t.Setenv(routes.EnvTable, c.table)
-	t.Setenv(routes.EnvNotifier, "")
-	t.Setenv(routes.EnvOTPSecret, "cli-test-secret-cli-test-secret-0123")
+	t.Setenv(layout.EnvTable, c.table)
+	t.Setenv(layout.EnvNotifier, "")
+	t.Setenv(layout.EnvOTPSecret, "cli-test-secret-cli-test-secret-0123")
 	t.Setenv(envDataDir, c.dataDir)
 	t.Setenv(envRunDir, c.runDir)
 	t.Setenv(envDemoPlan, "")
@@ -311,7 +311,7 @@ func TestServe(t *testing.T) {
 	// A tool on the same data dir, without an endpoint of its own, uses
 	// the server's store and says so.
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
-	t.Setenv(routes.EnvTable, "")
+	t.Setenv(layout.EnvTable, "")
 	_, notes, err := c.run("ledger", "verify", "--tenant", creds.TenantID)
 	if err != nil || !strings.Contains(notes, fmt.Sprintf("store: the running server's (pid %d", os.Getpid())) || !strings.Contains(notes, "table "+c.table) {
 		t.Fatalf("tool next to serve: %v\n%s", err, notes)
@@ -328,7 +328,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve left its record: %v", left)
 	}
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", storetest.Endpoint(t))
-	t.Setenv(routes.EnvTable, c.table)
+	t.Setenv(layout.EnvTable, c.table)
 
 	serveOnce := func() (string, error) {
 		ctx, stop := context.WithCancel(context.Background())

@@ -14,8 +14,8 @@ import (
 
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/phone/libphone"
-	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 )
 
@@ -66,7 +66,7 @@ func (l *local) Close() {
 // notes which store they use, and warn when a server runs on another data
 // dir: its data is not what they read and write.
 func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writer) (*local, error) {
-	l := &local{table: env(routes.EnvTable, "loyalty")}
+	l := &local{table: env(layout.EnvTable, "loyalty")}
 	dir := absDataDir()
 	var mine *serverRecord
 	var others []serverRecord
@@ -87,7 +87,7 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		others = nil // the environment chose the store
 	case mine != nil:
 		l.endpoint = mine.Endpoint
-		if os.Getenv(routes.EnvTable) == "" && mine.Table != "" {
+		if os.Getenv(layout.EnvTable) == "" && mine.Table != "" {
 			l.table = mine.Table
 		}
 		l.store = fmt.Sprintf("the running server's (pid %d, %s, data dir %s): DynamoDB %s, table %s", mine.PID, mine.BaseURL, dir, l.endpoint, l.table)
@@ -119,7 +119,7 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		l.Close()
 		return nil, err
 	}
-	notifier := env(routes.EnvNotifier, app.NotifierOutbox)
+	notifier := env(layout.EnvNotifier, app.NotifierOutbox)
 	a, err := app.New(ctx, app.Config{
 		Table:      l.table,
 		Notifier:   notifier,
@@ -152,7 +152,7 @@ func dynamoClient(endpoint string) store.API {
 // otpSecret is the local HMAC key for codes: from the environment, else
 // generated once and kept in the data dir (never in git).
 func otpSecret() ([]byte, error) {
-	if s := os.Getenv(routes.EnvOTPSecret); s != "" {
+	if s := os.Getenv(layout.EnvOTPSecret); s != "" {
 		return []byte(s), nil
 	}
 	path := filepath.Join(dataDir(), "otp.secret")

@@ -11,5 +11,5 @@ import (
 )
 
 func main() {
-	app.ServeHTTP(routes.FnEnroll, app.WithPhones(libphone.Normalize), secrets.OTPSecret, cloud.Notifier)
+	app.ServeHTTP(routes.FnEnroll, app.WithPhones(libphone.Normalize), app.WithOTPSecretFrom(secrets.Read), app.WithSenderFrom(cloud.NewSender))
 }

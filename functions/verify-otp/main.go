@@ -7,4 +7,4 @@ import (
 	"github.com/loyalty/cashback/shared/routes"
 )
 
-func main() { app.ServeHTTP(routes.FnVerifyOTP, secrets.OTPSecret) }
+func main() { app.ServeHTTP(routes.FnVerifyOTP, app.WithOTPSecretFrom(secrets.Read)) }

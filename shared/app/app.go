@@ -17,15 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
-	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 )
 
-// Notifier modes (routes.EnvNotifier).
+// Notifier modes (layout.EnvNotifier).
 const (
 	NotifierAWS    = "aws"    // SNS for SMS, SES for email
 	NotifierTable  = "table"  // kept in the table, for smoke tests of a deployed stack
@@ -63,7 +63,7 @@ type App struct {
 // New builds the app from cfg.
 func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Table == "" {
-		return nil, errors.New("no table name: set " + routes.EnvTable)
+		return nil, errors.New("no table name: set " + layout.EnvTable)
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	db := cfg.DynamoDB
 	if db == nil {
-		c, err := AWSConfig(ctx)
+		c, err := awsConfig(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -117,10 +117,10 @@ type Option func(ctx context.Context, cfg *Config) error
 // FromEnv builds the app of a Lambda function from its environment.
 func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 	cfg := Config{
-		Table:     os.Getenv(routes.EnvTable),
-		Notifier:  os.Getenv(routes.EnvNotifier),
-		EmailFrom: os.Getenv(routes.EnvEmailFrom),
-		OTPSecret: []byte(os.Getenv(routes.EnvOTPSecret)),
+		Table:     os.Getenv(layout.EnvTable),
+		Notifier:  os.Getenv(layout.EnvNotifier),
+		EmailFrom: os.Getenv(layout.EnvEmailFrom),
+		OTPSecret: []byte(os.Getenv(layout.EnvOTPSecret)),
 	}
 	for _, o := range opts {
 		if err := o(ctx, &cfg); err != nil {
@@ -130,13 +130,48 @@ func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 	return New(ctx, cfg)
 }
 
-// AWSConfig loads the AWS configuration of the environment.
-func AWSConfig(ctx context.Context) (aws.Config, error) {
+// awsConfig loads the AWS configuration of the environment.
+func awsConfig(ctx context.Context) (aws.Config, error) {
 	c, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return c, fmt.Errorf("load AWS config: %w", err)
 	}
 	return c, nil
+}
+
+// WithOTPSecretFrom reads the OTP key with read (Secrets Manager, in
+// shared/cloud/secrets) when the environment names a secret. The reader is
+// passed in, not imported, so only the functions that need it link the
+// Secrets Manager client, and the wiring package depends on no adapter.
+func WithOTPSecretFrom(read func(ctx context.Context, arn string) ([]byte, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		arn := os.Getenv(layout.EnvOTPSecretARN)
+		if arn == "" {
+			return nil
+		}
+		secret, err := read(ctx, arn)
+		if err != nil {
+			return err
+		}
+		cfg.OTPSecret = secret
+		return nil
+	}
+}
+
+// WithSenderFrom makes the SMS/email sender with newSender (SNS and SES, in
+// shared/cloud) when the notifier mode is aws.
+func WithSenderFrom(newSender func(ctx context.Context, emailFrom string) (loyalty.Sender, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		if cfg.Notifier != NotifierAWS && cfg.Notifier != "" {
+			return nil
+		}
+		s, err := newSender(ctx, cfg.EmailFrom)
+		if err != nil {
+			return err
+		}
+		cfg.Sender = s
+		return nil
+	}
 }
 
 // WithPhones sets the phone parser: the functions that store numbers

@@ -1,6 +1,7 @@
-// Package cloud holds the SNS/SES notifier, an app option only the enroll
-// function needs; keeping it here keeps those clients out of the other
-// functions' binaries (see also cloud/secrets).
+// Package cloud holds the SNS/SES sender only the enroll function needs;
+// keeping it here keeps those clients out of the other functions' binaries
+// (see also cloud/secrets). The wiring passes NewSender to
+// app.WithSenderFrom; this package depends on the domain only.
 package cloud
 
 import (
@@ -9,26 +10,22 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
-	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/loyalty"
 )
 
-// Notifier sends through SNS and SES when the notifier mode is aws.
-func Notifier(ctx context.Context, cfg *app.Config) error {
-	if cfg.Notifier != app.NotifierAWS && cfg.Notifier != "" {
-		return nil
-	}
-	c, err := app.AWSConfig(ctx)
+// NewSender sends SMS through SNS and email through SES from emailFrom.
+func NewSender(ctx context.Context, emailFrom string) (loyalty.Sender, error) {
+	c, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	cfg.Sender = &AWSSender{SNS: sns.NewFromConfig(c), SES: sesv2.NewFromConfig(c), EmailFrom: cfg.EmailFrom}
-	return nil
+	return &AWSSender{SNS: sns.NewFromConfig(c), SES: sesv2.NewFromConfig(c), EmailFrom: emailFrom}, nil
 }
 
 // SNSPublisher is the part of the SNS client used.

@@ -122,22 +122,3 @@ var Permissions = map[string]Access{
 	FnTenancy:     {ReadTable: true, WriteTable: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
 }
-
-// Table layout shared by the store and the CDK stack.
-const (
-	TableHashKey  = "PK"
-	TableRangeKey = "SK"
-	IndexName     = "GSI1"
-	IndexHashKey  = "GSI1PK"
-	IndexRangeKey = "GSI1SK"
-	TTLAttribute  = "ttl"
-)
-
-// Environment variables the functions read (see shared/app).
-const (
-	EnvTable        = "LOYALTY_TABLE"          // table name
-	EnvNotifier     = "LOYALTY_NOTIFIER"       // "aws" (SNS + SES), "table" (stored for tests), "outbox" (local file)
-	EnvEmailFrom    = "LOYALTY_EMAIL_FROM"     // SES sender address
-	EnvOTPSecret    = "LOYALTY_OTP_SECRET"     // HMAC key for OTP codes (local)
-	EnvOTPSecretARN = "LOYALTY_OTP_SECRET_ARN" // Secrets Manager secret holding that key (cloud)
-)

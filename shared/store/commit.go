@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 // maxTransactItems is DynamoDB's limit on one TransactWriteItems.
@@ -322,8 +322,8 @@ func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion
 		if err != nil {
 			return err
 		}
-		delete(copyAV, routes.TableHashKey)
-		delete(copyAV, routes.TableRangeKey)
+		delete(copyAV, layout.HashKey)
+		delete(copyAV, layout.RangeKey)
 		// The type a tenant's cards were issued under may not change.
 		cond := "(attribute_not_exists(programType) OR programType = :type) AND currentProgramId = :prev"
 		vals := map[string]types.AttributeValue{":p": &types.AttributeValueMemberM{Value: copyAV}, ":id": str(p.ID), ":type": str(p.Type)}

@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 // Domain structs are stored under their JSON field names, so an item reads
@@ -18,8 +18,8 @@ func marshal(v any, pk, sk string) (map[string]types.AttributeValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s/%s: %w", pk, sk, err)
 	}
-	item[routes.TableHashKey] = str(pk)
-	item[routes.TableRangeKey] = str(sk)
+	item[layout.HashKey] = str(pk)
+	item[layout.RangeKey] = str(sk)
 	return item, nil
 }
 
@@ -28,7 +28,7 @@ func unmarshal(item map[string]types.AttributeValue, v any) error {
 }
 
 func withTTL(item map[string]types.AttributeValue, at time.Time) {
-	item[routes.TTLAttribute] = num(at.Unix())
+	item[layout.TTLAttribute] = num(at.Unix())
 }
 
 func merge(dst, src map[string]types.AttributeValue) map[string]types.AttributeValue {
@@ -125,7 +125,7 @@ type keyItem struct {
 func putNew(item map[string]types.AttributeValue) *types.Put {
 	return &types.Put{
 		Item:                item,
-		ConditionExpression: strp("attribute_not_exists(" + routes.TableHashKey + ")"),
+		ConditionExpression: strp("attribute_not_exists(" + layout.HashKey + ")"),
 	}
 }
 

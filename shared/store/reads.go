@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 // get reads one item strongly consistently; nil when absent.
@@ -241,8 +241,8 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 		}
 		track(ctx, reads, res.ConsumedCapacity...)
 		for _, it := range res.Responses[s.table] {
-			pk := it[routes.TableHashKey].(*types.AttributeValueMemberS).Value
-			sk := it[routes.TableRangeKey].(*types.AttributeValueMemberS).Value
+			pk := it[layout.HashKey].(*types.AttributeValueMemberS).Value
+			sk := it[layout.RangeKey].(*types.AttributeValueMemberS).Value
 			out[pk+"|"+sk] = it
 		}
 		req = res.UnprocessedKeys
@@ -265,7 +265,7 @@ func (s *Store) LoadMember(ctx context.Context, tenantID, memberID string) (*loy
 	st := &loyalty.MemberState{}
 	found := false
 	for _, it := range items {
-		sk := it[routes.TableRangeKey].(*types.AttributeValueMemberS).Value
+		sk := it[layout.RangeKey].(*types.AttributeValueMemberS).Value
 		switch {
 		case sk == skAccount:
 			if err := unmarshal(it, &st.Account); err != nil {
@@ -396,7 +396,7 @@ func (s *Store) Hit(ctx context.Context, tenantID, scope string, now time.Time, 
 		Key:                       key(fmt.Sprintf("%s#%d", rateKey(tenantID, scope), start.Unix()), "RATE"),
 		UpdateExpression:          strp("ADD n :one SET #ttl = :ttl"),
 		ConditionExpression:       strp("attribute_not_exists(n) OR n < :limit"),
-		ExpressionAttributeNames:  map[string]string{"#ttl": routes.TTLAttribute},
+		ExpressionAttributeNames:  map[string]string{"#ttl": layout.TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit)), ":ttl": num(start.Add(2 * window).Unix())},
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})

@@ -44,8 +44,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -103,7 +103,7 @@ func entrySK(seq int64) string       { return fmt.Sprintf("L#%012d", seq) }
 func programSK(p string) string      { return "PROG#" + p }
 func rateKey(t, scope string) string { return "T#" + t + "#RATE#" + sha(scope) }
 func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{routes.TableHashKey: str(pk), routes.TableRangeKey: str(sk)}
+	return map[string]types.AttributeValue{layout.HashKey: str(pk), layout.RangeKey: str(sk)}
 }
 
 const (
@@ -152,8 +152,8 @@ func (s *Store) indexKeys(kind string, due, now time.Time, pk, sk string) map[st
 	h.Write([]byte(pk + "|" + sk))
 	shard := int(h.Sum32() % uint32(s.shards()))
 	return map[string]types.AttributeValue{
-		routes.IndexHashKey:  str(fmt.Sprintf("%s#%s#%d", kind, day.UTC().Format(dayLayout), shard)),
-		routes.IndexRangeKey: str(stamp(due) + "#" + pk),
+		layout.IndexHashKey:  str(fmt.Sprintf("%s#%s#%d", kind, day.UTC().Format(dayLayout), shard)),
+		layout.IndexRangeKey: str(stamp(due) + "#" + pk),
 	}
 }
 
@@ -252,17 +252,17 @@ func (s *Store) CreateTable(ctx context.Context) error {
 		TableName:   &s.table,
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
-			attr(routes.TableHashKey), attr(routes.TableRangeKey), attr(routes.IndexHashKey), attr(routes.IndexRangeKey),
+			attr(layout.HashKey), attr(layout.RangeKey), attr(layout.IndexHashKey), attr(layout.IndexRangeKey),
 		},
 		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(routes.TableHashKey), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(routes.TableRangeKey), KeyType: types.KeyTypeRange},
+			{AttributeName: aws.String(layout.HashKey), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(layout.RangeKey), KeyType: types.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(routes.IndexName),
+			IndexName: aws.String(layout.IndexName),
 			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(routes.IndexHashKey), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(routes.IndexRangeKey), KeyType: types.KeyTypeRange},
+				{AttributeName: aws.String(layout.IndexHashKey), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(layout.IndexRangeKey), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
@@ -284,7 +284,7 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	}
 	_, err = s.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               &s.table,
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(routes.TTLAttribute), Enabled: aws.Bool(true)},
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(layout.TTLAttribute), Enabled: aws.Bool(true)},
 	})
 	if err != nil {
 		// TTL is housekeeping only; some emulators refuse it.

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 const (
@@ -56,10 +56,10 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, tenantID string) (*l
 			for shard := 0; shard < s.shards(); shard++ {
 				in := &dynamodb.QueryInput{
 					TableName:              &s.table,
-					IndexName:              aws.String(routes.IndexName),
+					IndexName:              aws.String(layout.IndexName),
 					KeyConditionExpression: strp("#pk = :pk AND #sk <= :now"),
 					ExpressionAttributeNames: map[string]string{
-						"#pk": routes.IndexHashKey, "#sk": routes.IndexRangeKey,
+						"#pk": layout.IndexHashKey, "#sk": layout.IndexRangeKey,
 					},
 					ExpressionAttributeValues: map[string]types.AttributeValue{
 						":pk":  str(fmt.Sprintf("%s#%s#%d", kind, day.Format(dayLayout), shard)),
@@ -75,7 +75,7 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, tenantID string) (*l
 					return nil, err
 				}
 				for _, it := range items {
-					pk := it[routes.TableHashKey].(*types.AttributeValueMemberS).Value
+					pk := it[layout.HashKey].(*types.AttributeValueMemberS).Value
 					t, rest, ok := strings.Cut(strings.TrimPrefix(pk, "T#"), "#")
 					if !ok {
 						continue

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 var _ loyalty.TenancyStore = (*Store)(nil)
@@ -196,7 +196,7 @@ func (s *Store) queryPrefix(ctx context.Context, pk, prefix string) ([]map[strin
 	return s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    strp("#pk = :pk AND begins_with(#sk, :p)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": routes.TableHashKey, "#sk": routes.TableRangeKey},
+		ExpressionAttributeNames:  map[string]string{"#pk": layout.HashKey, "#sk": layout.RangeKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":p": str(prefix)},
 		ConsistentRead:            aws.Bool(true),
 	})

@@ -1,33 +1,26 @@
 // Package secrets reads the OTP key from AWS Secrets Manager for the
-// functions that make or check codes (enroll, verify-otp), and only those.
+// functions that make or check codes (enroll, verify-otp), and only those:
+// the wiring passes Read to app.WithOTPSecretFrom.
 package secrets
 
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/loyalty/cashback/shared/app"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
-// OTPSecret reads the OTP key from Secrets Manager when its ARN is set.
-func OTPSecret(ctx context.Context, cfg *app.Config) error {
-	arn := os.Getenv(routes.EnvOTPSecretARN)
-	if arn == "" {
-		return nil
-	}
-	c, err := app.AWSConfig(ctx)
+// Read returns the secret string stored under arn.
+func Read(ctx context.Context, arn string) ([]byte, error) {
+	c, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	out, err := secretsmanager.NewFromConfig(c).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
 	if err != nil {
-		return fmt.Errorf("read OTP secret: %w", err)
+		return nil, fmt.Errorf("read OTP secret: %w", err)
 	}
-	cfg.OTPSecret = []byte(aws.ToString(out.SecretString))
-	return nil
+	return []byte(aws.ToString(out.SecretString)), nil
 }

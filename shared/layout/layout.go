@@ -1,0 +1,25 @@
+// Package layout holds what the functions, the store and the CDK stack must
+// agree on without importing one another: the table's key, index and TTL
+// attribute names and the environment variables the functions read. It
+// imports nothing, so the store does not depend on the route table and the
+// stack does not depend on the store.
+package layout
+
+// Table layout shared by the store and the CDK stack.
+const (
+	HashKey       = "PK"
+	RangeKey      = "SK"
+	IndexName     = "GSI1"
+	IndexHashKey  = "GSI1PK"
+	IndexRangeKey = "GSI1SK"
+	TTLAttribute  = "ttl"
+)
+
+// Environment variables the functions read (see shared/app).
+const (
+	EnvTable        = "LOYALTY_TABLE"          // table name
+	EnvNotifier     = "LOYALTY_NOTIFIER"       // "aws" (SNS + SES), "table" (stored for tests), "outbox" (local file)
+	EnvEmailFrom    = "LOYALTY_EMAIL_FROM"     // SES sender address
+	EnvOTPSecret    = "LOYALTY_OTP_SECRET"     // HMAC key for OTP codes (local)
+	EnvOTPSecretARN = "LOYALTY_OTP_SECRET_ARN" // Secrets Manager secret holding that key (cloud)
+)
