@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/client"
-	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/loyalty"
@@ -261,9 +260,9 @@ func (b *bench) measureAll(res *Results, n int, suffix string) error {
 	tag := fmt.Sprintf("%d%d", time.Now().UnixNano(), len(suffix))
 	for i := 0; i < n; i++ {
 		phone := fmt.Sprintf("+7914%07d", i+len(suffix)*100000)
-		body := api.EnrollBody{Phone: phone}
+		body := client.EnrollRequest{Phone: phone}
 		body.Consent.Terms = true
-		var challenge loyalty.EnrollResult
+		var challenge client.EnrollResult
 		s, err := b.measure(func() (err error) { challenge, err = b.api.Enroll(b.ctx, body); return err })
 		if err != nil {
 			return err

@@ -153,7 +153,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 					order := fmt.Sprintf("o%d", n)
 					total := int64(1000 + c.rng.IntN(50000))
 					pts := int64(1 + c.rng.IntN(int(total)))
-					if _, ok := send(c, func() (loyalty.RedeemResult, error) {
+					if _, ok := send(c, func() (client.RedeemResult, error) {
 						out, _, err := c.api.Redeem(ctx, key, order, ref, total, pts)
 						return out, err
 					}); ok {
@@ -168,14 +168,14 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						continue
 					}
 					if out, ok := closeOrder(ctx, c, key, o.Order, o.Member, o.Total); ok {
-						a := Ack{Kind: "close", Member: o.Member, Order: o.Order, MoneyPaid: int64(out.MoneyPaid), Accrued: out.Accrued, Redeemed: out.Redeemed}
+						a := Ack{Kind: "close", Member: o.Member, Order: o.Order, MoneyPaid: out.MoneyPaid, Accrued: loyalty.Points(out.Accrued), Redeemed: loyalty.Points(out.Redeemed)}
 						ack(a)
 						st.put(&st.closed, a)
 					}
 				case x < 60: // close a new order paid in money
 					order := fmt.Sprintf("o%d", n)
 					if out, ok := closeOrder(ctx, c, key, order, member, int64(1000+c.rng.IntN(100000))); ok {
-						a := Ack{Kind: "close", Member: member, Order: order, MoneyPaid: int64(out.MoneyPaid), Accrued: out.Accrued, Redeemed: out.Redeemed}
+						a := Ack{Kind: "close", Member: member, Order: order, MoneyPaid: out.MoneyPaid, Accrued: loyalty.Points(out.Accrued), Redeemed: loyalty.Points(out.Redeemed)}
 						ack(a)
 						st.put(&st.closed, a)
 					}
@@ -185,7 +185,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						done.Add(-1) // nothing to do: not an operation
 						continue
 					}
-					if _, ok := send(c, func() (loyalty.CancelResult, error) {
+					if _, ok := send(c, func() (client.CancelResult, error) {
 						out, _, err := c.api.Cancel(ctx, key, o.Order)
 						return out, err
 					}); ok {
@@ -202,11 +202,11 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						amount = 1 + c.rng.Int64N(o.MoneyPaid)
 					}
 					refundID := fmt.Sprintf("r%d", n)
-					if out, ok := send(c, func() (loyalty.RefundResult, error) {
+					if out, ok := send(c, func() (client.RefundResult, error) {
 						out, _, err := c.api.Refund(ctx, key, o.Order, refundID, amount)
 						return out, err
 					}); ok {
-						ack(Ack{Kind: "refund", Member: o.Member, Order: o.Order, RefundID: refundID, Reversed: out.ReversedAccrual, Returned: out.ReturnedPoints})
+						ack(Ack{Kind: "refund", Member: o.Member, Order: o.Order, RefundID: refundID, Reversed: loyalty.Points(out.ReversedAccrual), Returned: loyalty.Points(out.ReturnedPoints)})
 					}
 					st.put(&st.closed, o) // may be refunded again, partly
 				default: // manual adjustment
@@ -215,7 +215,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 					if pts == 0 {
 						pts = 1
 					}
-					if _, ok := send(c, func() (loyalty.AdjustResult, error) {
+					if _, ok := send(c, func() (client.AdjustResult, error) {
 						out, _, err := c.api.Adjust(ctx, key, member, pts, reason)
 						return out, err
 					}); ok {
@@ -237,8 +237,8 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 }
 
 // closeOrder closes an order paid by the member, capturing its hold if any.
-func closeOrder(ctx context.Context, c *driver, key, order, member string, total int64) (loyalty.CloseResult, bool) {
-	return send(c, func() (loyalty.CloseResult, error) {
+func closeOrder(ctx context.Context, c *driver, key, order, member string, total int64) (client.CloseResult, bool) {
+	return send(c, func() (client.CloseResult, error) {
 		out, _, err := c.api.Close(ctx, key, order, client.Member{ID: member}, total, nil)
 		return out, err
 	})

@@ -1,10 +1,10 @@
 // Package client is a typed Go client of the loyalty API for shop backends
-// and POS systems, built on the same request and response types as the
-// handlers (shared/api, shared/loyalty), so it cannot drift from them: a
-// request body is the Body field of the handler's own input type, and a
-// renamed or retyped field breaks this package's build, not the wire. Every
-// balance-changing call takes an Idempotency-Key: retrying a call with the
-// same key is always safe.
+// and POS systems. It depends on the standard library only: its request and
+// response types (types.go) are its own, checked against the contract
+// api/openapi.json by its tests rather than shared with the server, so a
+// shop's build does not pull in huma, the AWS SDK or the service's packages.
+// Every balance-changing call takes an Idempotency-Key: retrying a call with
+// the same key is always safe.
 package client
 
 import (
@@ -17,9 +17,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/loyalty/cashback/shared/api"
-	"github.com/loyalty/cashback/shared/loyalty"
 )
 
 // Client calls one tenant's API with one key.
@@ -33,9 +30,6 @@ type Client struct {
 func New(baseURL, apiKey string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), APIKey: apiKey, HTTP: http.DefaultClient}
 }
-
-// Problem is an error answered by the API (application/problem+json).
-type Problem = api.Problem
 
 // Result tells whether a write was answered from its idempotency record.
 type Result struct {
@@ -86,90 +80,72 @@ func (c *Client) do(ctx context.Context, method, path, idemKey string, in, out a
 	return Result{Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
 }
 
-// Member addresses a member by id, card or phone.
-type Member = api.MemberRef
-
-// Item is an order line.
-type Item = api.ItemInput
-
 // Enroll starts enrolling a customer: a code goes to their phone.
-func (c *Client) Enroll(ctx context.Context, body api.EnrollBody) (loyalty.EnrollResult, error) {
-	var out loyalty.EnrollResult
+func (c *Client) Enroll(ctx context.Context, body EnrollRequest) (EnrollResult, error) {
+	var out EnrollResult
 	_, err := c.do(ctx, "POST", "/v1/enrollments", "", body, &out)
 	return out, err
 }
 
 // Verify checks the code and creates the member.
-func (c *Client) Verify(ctx context.Context, challengeID, code string) (loyalty.VerifyResult, error) {
-	var in api.VerifyInput
-	in.Body.Code = code
-	var out loyalty.VerifyResult
-	_, err := c.do(ctx, "POST", "/v1/enrollments/"+url.PathEscape(challengeID)+"/verify", "", in.Body, &out)
+func (c *Client) Verify(ctx context.Context, challengeID, code string) (VerifyResult, error) {
+	var out VerifyResult
+	_, err := c.do(ctx, "POST", "/v1/enrollments/"+url.PathEscape(challengeID)+"/verify", "", verifyRequest{Code: code}, &out)
 	return out, err
 }
 
 // Quote says what an order may use and earn; it changes nothing.
-func (c *Client) Quote(ctx context.Context, orderID string, m Member, total int64, items []Item) (loyalty.QuoteResult, error) {
-	var in api.QuoteInput
-	in.Body.Member, in.Body.Total, in.Body.Items = m, total, items
-	var out loyalty.QuoteResult
-	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", in.Body, &out)
+func (c *Client) Quote(ctx context.Context, orderID string, m Member, total int64, items []Item) (QuoteResult, error) {
+	var out QuoteResult
+	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", quoteRequest{Member: m, Total: total, Items: items}, &out)
 	return out, err
 }
 
 // Redeem holds points on an open order.
-func (c *Client) Redeem(ctx context.Context, idemKey, orderID string, m Member, total, points int64) (loyalty.RedeemResult, Result, error) {
-	var in api.RedeemInput
-	in.Body.Member, in.Body.Total, in.Body.Points = m, total, points
-	var out loyalty.RedeemResult
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/redeem", idemKey, in.Body, &out)
+func (c *Client) Redeem(ctx context.Context, idemKey, orderID string, m Member, total, points int64) (RedeemResult, Result, error) {
+	var out RedeemResult
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/redeem", idemKey, redeemRequest{Member: m, Total: total, Points: points}, &out)
 	return out, r, err
 }
 
 // Close captures the hold and accrues cashback on the money part.
-func (c *Client) Close(ctx context.Context, idemKey, orderID string, m Member, total int64, items []Item) (loyalty.CloseResult, Result, error) {
-	var in api.CloseInput
-	in.Body.Member, in.Body.Total, in.Body.Items = m, total, items
-	var out loyalty.CloseResult
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, in.Body, &out)
+func (c *Client) Close(ctx context.Context, idemKey, orderID string, m Member, total int64, items []Item) (CloseResult, Result, error) {
+	var out CloseResult
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, closeRequest{Member: m, Total: total, Items: items}, &out)
 	return out, r, err
 }
 
 // Cancel releases the hold of an open order.
-func (c *Client) Cancel(ctx context.Context, idemKey, orderID string) (loyalty.CancelResult, Result, error) {
-	var out loyalty.CancelResult
+func (c *Client) Cancel(ctx context.Context, idemKey, orderID string) (CancelResult, Result, error) {
+	var out CancelResult
 	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/cancel", idemKey, nil, &out)
 	return out, r, err
 }
 
 // Refund refunds money of a closed order.
-func (c *Client) Refund(ctx context.Context, idemKey, orderID, refundID string, amount int64) (loyalty.RefundResult, Result, error) {
-	var in api.RefundInput
-	in.Body.RefundID, in.Body.Amount = refundID, amount
-	var out loyalty.RefundResult
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/refunds", idemKey, in.Body, &out)
+func (c *Client) Refund(ctx context.Context, idemKey, orderID, refundID string, amount int64) (RefundResult, Result, error) {
+	var out RefundResult
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/refunds", idemKey, refundRequest{RefundID: refundID, Amount: amount}, &out)
 	return out, r, err
 }
 
 // Adjust credits (points > 0) or debits (points < 0) a member by hand, with
 // the reason kept in the ledger and the audit trail. Needs an admin key.
-func (c *Client) Adjust(ctx context.Context, idemKey, memberID string, points int64, reason string) (loyalty.AdjustResult, Result, error) {
-	var in api.AdjustInput
-	in.Body.Points, in.Body.Reason = points, reason
-	var out loyalty.AdjustResult
-	r, err := c.do(ctx, "POST", "/v1/members/"+url.PathEscape(memberID)+"/adjustments", idemKey, in.Body, &out)
+func (c *Client) Adjust(ctx context.Context, idemKey, memberID string, points int64, reason string) (AdjustResult, Result, error) {
+	var out AdjustResult
+	r, err := c.do(ctx, "POST", "/v1/members/"+url.PathEscape(memberID)+"/adjustments", idemKey, adjustRequest{Points: points, Reason: reason}, &out)
 	return out, r, err
 }
 
 // GetMember reads a member and balance.
-func (c *Client) GetMember(ctx context.Context, memberID string) (api.MemberView, error) {
-	var out api.MemberView
+func (c *Client) GetMember(ctx context.Context, memberID string) (MemberView, error) {
+	var out MemberView
 	_, err := c.do(ctx, "GET", "/v1/members/"+url.PathEscape(memberID), "", nil, &out)
 	return out, err
 }
 
 // FindMember finds a member by phone or card.
-func (c *Client) FindMember(ctx context.Context, phone, card string) (api.MemberView, error) {
+func (c *Client) FindMember(ctx context.Context, phone, card string) (MemberView, error) {
 	q := url.Values{}
 	if phone != "" {
 		q.Set("phone", phone)
@@ -177,36 +153,27 @@ func (c *Client) FindMember(ctx context.Context, phone, card string) (api.Member
 	if card != "" {
 		q.Set("card", card)
 	}
-	var out api.MemberView
+	var out MemberView
 	_, err := c.do(ctx, "GET", "/v1/members?"+q.Encode(), "", nil, &out)
 	return out, err
-}
-
-// LedgerPage is one page of a member's ledger, newest first; NextCursor is
-// empty on the last page. It is decoded as the handler's api.LedgerOutput
-// body and converted, so the conversion stops compiling if that body gains,
-// loses or retypes a field.
-type LedgerPage struct {
-	Entries    []api.EntryView `json:"entries"`
-	NextCursor string          `json:"nextCursor,omitempty"`
 }
 
 // LedgerPage reads one page of at most limit entries, starting after cursor
 // ("" for the newest).
 func (c *Client) LedgerPage(ctx context.Context, memberID string, limit int, cursor string) (LedgerPage, error) {
-	var out api.LedgerOutput
+	var out LedgerPage
 	path := fmt.Sprintf("/v1/members/%s/ledger?limit=%d", url.PathEscape(memberID), limit)
 	if cursor != "" {
 		path += "&cursor=" + url.QueryEscape(cursor)
 	}
-	_, err := c.do(ctx, "GET", path, "", nil, &out.Body)
-	return LedgerPage(out.Body), err
+	_, err := c.do(ctx, "GET", path, "", nil, &out)
+	return out, err
 }
 
 // Ledger returns every ledger entry of a member, newest first, following
 // the cursor page by page.
-func (c *Client) Ledger(ctx context.Context, memberID string, pageSize int) ([]api.EntryView, error) {
-	var all []api.EntryView
+func (c *Client) Ledger(ctx context.Context, memberID string, pageSize int) ([]LedgerEntry, error) {
+	var all []LedgerEntry
 	cursor := ""
 	for {
 		page, err := c.LedgerPage(ctx, memberID, pageSize, cursor)
@@ -222,29 +189,29 @@ func (c *Client) Ledger(ctx context.Context, memberID string, pageSize int) ([]a
 }
 
 // CreateProgram creates a program (status new).
-func (c *Client) CreateProgram(ctx context.Context, body api.ProgramBody) (api.ProgramView, error) {
-	var out api.ProgramView
+func (c *Client) CreateProgram(ctx context.Context, body ProgramSettings) (ProgramView, error) {
+	var out ProgramView
 	_, err := c.do(ctx, "POST", "/v1/programs", "", body, &out)
 	return out, err
 }
 
 // ActivateProgram makes a program the active one.
-func (c *Client) ActivateProgram(ctx context.Context, programID string) (api.ProgramView, error) {
-	var out api.ProgramView
+func (c *Client) ActivateProgram(ctx context.Context, programID string) (ProgramView, error) {
+	var out ProgramView
 	_, err := c.do(ctx, "POST", "/v1/programs/"+url.PathEscape(programID)+"/activate", "", nil, &out)
 	return out, err
 }
 
 // StopProgram stops a program.
-func (c *Client) StopProgram(ctx context.Context, programID string) (api.ProgramView, error) {
-	var out api.ProgramView
+func (c *Client) StopProgram(ctx context.Context, programID string) (ProgramView, error) {
+	var out ProgramView
 	_, err := c.do(ctx, "POST", "/v1/programs/"+url.PathEscape(programID)+"/stop", "", nil, &out)
 	return out, err
 }
 
 // Sweep runs the expiry sweep now for the tenant.
-func (c *Client) Sweep(ctx context.Context) (loyalty.SweepResult, error) {
-	var out loyalty.SweepResult
+func (c *Client) Sweep(ctx context.Context) (SweepResult, error) {
+	var out SweepResult
 	_, err := c.do(ctx, "POST", "/v1/admin/expiry-sweep", "", nil, &out)
 	return out, err
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/loyalty/cashback/client"
-	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/api/apitest"
 	"github.com/loyalty/cashback/shared/store/storetest"
 )
@@ -21,10 +20,7 @@ func TestHotPathThroughTheClient(t *testing.T) {
 	c := client.New(e.Server.URL, e.APIKey)
 	c.HTTP = e.HTTP // every response the client gets is checked against the OpenAPI document
 
-	var body api.EnrollBody
-	body.Phone = "8 912 000-01-23"
-	body.Consent.Terms = true
-	ch, err := c.Enroll(ctx, body)
+	ch, err := c.Enroll(ctx, client.EnrollRequest{Phone: "8 912 000-01-23", Consent: client.EnrollConsent{Terms: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +68,52 @@ func TestHotPathThroughTheClient(t *testing.T) {
 	got, err := c.FindMember(ctx, "+7 912 000 01 23", "")
 	if err != nil || got.MemberID != v.MemberID {
 		t.Fatalf("find %+v %v", got, err)
+	}
+	e.Verify(v.MemberID)
+}
+
+// The program and admin calls through the client, on a tenant without a
+// program: ProgramSettings (percents as exact decimal text, a tier, a
+// category) is accepted and read back as sent, and Adjust and Sweep answer.
+func TestProgramsThroughTheClient(t *testing.T) {
+	e := apitest.New(t, apitest.Options{NoProgram: true})
+	ctx := context.Background()
+	c := client.New(e.Server.URL, e.APIKey)
+	c.HTTP = e.HTTP // every response the client gets is checked against the OpenAPI document
+
+	lifetime := "P180D"
+	p, err := c.CreateProgram(ctx, client.ProgramSettings{
+		Name: "Café", Type: "bonus", CashbackPercent: "12.5", MaxRedeemPercent: "50", PointsLifetime: lifetime,
+		Tiers: []client.Tier{
+			{Name: "Base", Priority: 1, Qualify: client.Qualify{Period: "P30D"}},
+			{Name: "Gold", Priority: 2, CashbackPercent: "15", Qualify: client.Qualify{Period: "P30D", Spend: 500000}},
+		},
+		Categories: map[string]client.CategoryRates{"coffee": {CashbackPercent: "0.75"}},
+	})
+	if err != nil || p.Status != "new" || p.CashbackPercent != "12.5" || p.Categories["coffee"].CashbackPercent != "0.75" ||
+		len(p.Tiers) != 2 || p.Tiers[1].CashbackPercent != "15" || p.PointsLifetime != lifetime {
+		t.Fatalf("create program: %+v %v", p, err)
+	}
+	if a, err := c.ActivateProgram(ctx, p.ProgramID); err != nil || a.Status != "active" {
+		t.Fatalf("activate: %+v %v", a, err)
+	}
+	ch, err := c.Enroll(ctx, client.EnrollRequest{Phone: "+79120000124", Consent: client.EnrollConsent{Terms: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Verify(ctx, ch.ChallengeID, e.Sender.LastCode(t, "+79120000124"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adj, res, err := c.Adjust(ctx, "adj-1", v.MemberID, 700, "goodwill")
+	if err != nil || adj.Adjusted != 700 || adj.Balance.Available != 700 || res.Replayed {
+		t.Fatalf("adjust %+v %+v %v", adj, res, err)
+	}
+	if _, err := c.Sweep(ctx); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if s, err := c.StopProgram(ctx, p.ProgramID); err != nil || s.Status != "stopped" {
+		t.Fatalf("stop: %+v %v", s, err)
 	}
 	e.Verify(v.MemberID)
 }
