@@ -45,7 +45,7 @@ chaos: ddb-local
 api-breaking:
 	bash scripts/api-breaking-check.sh $(BASE)
 
-## api-fuzz: schemathesis against a local server: no 5xx, no response breaking its schema
+## api-fuzz: schemathesis against a local server: no 5xx, no response breaking its schema, no invalid request accepted
 api-fuzz: ddb-local
 	bash scripts/api-fuzz.sh
 

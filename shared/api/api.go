@@ -79,7 +79,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	}
 	hapi := humago.New(mux, cfg)
 	s := &server{deps: deps, api: hapi}
-	hapi.UseMiddleware(s.logRequests, s.authenticate)
+	hapi.UseMiddleware(s.logRequests, s.authenticate, s.checkInput)
 
 	for _, r := range routes.Routes {
 		if len(functions) > 0 && !slices.Contains(functions, r.Function) {

@@ -219,6 +219,16 @@ func newHumaError(status int, msg string, errs ...error) huma.StatusError {
 		}
 		p.Errors = append(p.Errors, d)
 	}
+	if status == http.StatusUnprocessableEntity && p.Code == string(loyalty.CodeValidationFailed) {
+		for _, d := range p.Errors {
+			if field, code, ok := fieldCode(d); ok {
+				q := newProblem(code, msg)
+				q.Field, q.Errors = field, p.Errors
+				p = q
+				break
+			}
+		}
+	}
 	if status == http.StatusInternalServerError {
 		p.Detail, p.Errors = "internal error", nil
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -77,8 +78,11 @@ func (s *server) registerFindMember(r routes.Route) {
 
 type LedgerInput struct {
 	MemberPath
-	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	Cursor string `query:"cursor" maxLength:"20" pattern:"^[0-9]*$" doc:"nextCursor of the previous page"`
+	Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	// A ledger seq: 1 to 18 digits without a leading zero, always an int64
+	// (a longer cursor once overflowed into 0, the first page, and a paging
+	// client looped).
+	Cursor string `query:"cursor" minLength:"1" maxLength:"18" pattern:"^[1-9][0-9]{0,17}$" doc:"nextCursor of the previous page"`
 }
 
 // EntryView is one ledger entry.
@@ -112,7 +116,12 @@ func (s *server) registerLedger(r routes.Route) {
 	huma.Register(s.api, o, func(ctx context.Context, in *LedgerInput) (*LedgerOutput, error) {
 		var before int64
 		if in.Cursor != "" {
-			before, _ = strconv.ParseInt(in.Cursor, 10, 64)
+			var err error
+			if before, err = strconv.ParseInt(in.Cursor, 10, 64); err != nil || before < 1 {
+				// Unreachable past the pattern; never read as "from the start".
+				return nil, huma.NewError(http.StatusUnprocessableEntity, "validation failed",
+					&huma.ErrorDetail{Location: "query.cursor", Message: "not a cursor this API gave"})
+			}
 		}
 		limit := in.Limit
 		if limit == 0 {

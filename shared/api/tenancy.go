@@ -124,7 +124,8 @@ func (s *server) registerRevokeStaff(r routes.Route) {
 }
 
 type MonthInput struct {
-	Month string `query:"month" pattern:"^[0-9]{4}-[0-9]{2}$" doc:"YYYY-MM; default this month"`
+	// An empty month is refused (checkInput), not read as this month.
+	Month string `query:"month" minLength:"7" maxLength:"7" pattern:"^[0-9]{4}-(0[1-9]|1[0-2])$" doc:"YYYY-MM, month 01-12; not sent: this month"`
 }
 
 type UsageOutput struct {
