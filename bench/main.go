@@ -209,7 +209,11 @@ func tiers() []loyalty.Tier {
 
 // setup makes a fresh tenant with an active program and members with points.
 func (b *bench) setup(n int, tiers []loyalty.Tier) error {
-	t, err := b.app.Service.CreateTenant(b.ctx, "Bench", loyalty.PlanPAYG)
+	// A custom plan like pay-as-you-go whose sending limits let one key send
+	// the bench's hundreds of codes a minute (any plan's would refuse them).
+	many := int64(1_000_000)
+	t, err := b.app.Service.CreateTenantWithLimits(b.ctx, "Bench", loyalty.PlanCustom, &loyalty.PlanLimits{Sending: loyalty.SendLimits{
+		KeyPerMinute: many, KeyPerDay: many, TenantPerMinute: many, TenantPerDay: many, PublicPerMinute: many, PublicPerDay: many}})
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,7 @@ func (c *Client) do(ctx context.Context, method, path, idemKey string, in, out a
 		if json.Unmarshal(b, p) != nil || p.Code == "" {
 			p.Code, p.Detail = "http_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(b))
 		}
+		p.RetryAfter, _ = strconv.Atoi(resp.Header.Get("Retry-After")) // seconds, on 429
 		return Result{}, p
 	}
 	if out != nil && len(b) > 0 {

@@ -39,6 +39,10 @@ type Problem struct {
 	ActiveProgramID  string         `json:"activeProgramId,omitempty"`
 	Limit            string         `json:"limit,omitempty"`
 	Errors           []*ErrorDetail `json:"errors,omitempty"`
+
+	// RetryAfter is the Retry-After header in seconds (on 429), not a
+	// property of the body.
+	RetryAfter int `json:"-"`
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }

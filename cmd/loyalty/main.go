@@ -207,6 +207,9 @@ func tenantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Manage tenants"}
 	var name, plan string
 	var limPOS, limStaff, limMembers, limOps int64
+	var country string
+	var smsCountries []string
+	var sending loyalty.SendLimits
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a tenant and print its id, slug and owner API key (shown once)",
@@ -218,9 +221,10 @@ func tenantCmd() *cobra.Command {
 			defer l.Close()
 			var custom *loyalty.PlanLimits
 			if plan == loyalty.PlanCustom {
-				custom = &loyalty.PlanLimits{PointsOfSale: limPOS, Staff: limStaff, Members: limMembers, MonthlyOps: limOps}
+				custom = &loyalty.PlanLimits{PointsOfSale: limPOS, Staff: limStaff, Members: limMembers, MonthlyOps: limOps, Sending: sending}
 			}
-			t, err := l.app.Service.CreateTenantWithLimits(cmd.Context(), name, plan, custom)
+			t, err := l.app.Service.CreateTenantWithSettings(cmd.Context(), name, plan,
+				loyalty.TenantSettings{Limits: custom, Country: country, SMSCountries: smsCountries})
 			if err != nil {
 				return err
 			}
@@ -233,6 +237,15 @@ func tenantCmd() *cobra.Command {
 	create.Flags().Int64Var(&limStaff, "staff", 0, "custom plan: staff keys (0: unlimited)")
 	create.Flags().Int64Var(&limMembers, "members", 0, "custom plan: members (0: unlimited)")
 	create.Flags().Int64Var(&limOps, "monthly-operations", 0, "custom plan: metered operations a month (0: unlimited)")
+	def := loyalty.PAYGSending
+	create.Flags().Int64Var(&sending.KeyPerMinute, "sms-key-per-minute", def.KeyPerMinute, "custom plan: codes one API key may send per minute")
+	create.Flags().Int64Var(&sending.KeyPerDay, "sms-key-per-day", def.KeyPerDay, "custom plan: codes one API key may send per 24 hours")
+	create.Flags().Int64Var(&sending.TenantPerMinute, "sms-tenant-per-minute", def.TenantPerMinute, "custom plan: codes all API keys may send per minute")
+	create.Flags().Int64Var(&sending.TenantPerDay, "sms-tenant-per-day", def.TenantPerDay, "custom plan: codes all API keys may send per 24 hours")
+	create.Flags().Int64Var(&sending.PublicPerMinute, "sms-public-per-minute", def.PublicPerMinute, "custom plan: codes the public enrollment page may send per minute")
+	create.Flags().Int64Var(&sending.PublicPerDay, "sms-public-per-day", def.PublicPerDay, "custom plan: codes the public enrollment page may send per 24 hours")
+	create.Flags().StringVar(&country, "country", loyalty.DefaultCountry, "the business's country (ISO 3166-1 alpha-2)")
+	create.Flags().StringSliceVar(&smsCountries, "sms-countries", nil, "regions codes may be sent to by SMS, e.g. RU,KZ (default: the country)")
 	_ = create.MarkFlagRequired("name")
 	cmd.AddCommand(create)
 	return cmd

@@ -21,9 +21,11 @@ import (
 // against the document and the schema fuzzer does the same.
 var operationCodes = map[string][]loyalty.Code{
 	"start-enrollment": {loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeAlreadyEnrolled,
-		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed},
+		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed,
+		loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed},
 	"start-public-enrollment": {loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired,
-		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodeTenantNotFound},
+		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodeTenantNotFound,
+		loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed},
 	"verify-enrollment": {loyalty.CodeChallengeNotFound, loyalty.CodeOTPInvalid, loyalty.CodeOTPLocked,
 		loyalty.CodeOTPExpired, loyalty.CodeOTPUsed, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests,
 		loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed},
@@ -135,7 +137,7 @@ func documentErrors(doc *huma.OpenAPI) {
 			for i, c := range cs {
 				names[i] = fmt.Sprintf("`%s`", c)
 			}
-			o.Responses[strconv.Itoa(st)] = &huma.Response{
+			resp := &huma.Response{
 				Description: http.StatusText(st) + ": " + strings.Join(names, ", "),
 				Content: map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{
 					AllOf: []*huma.Schema{
@@ -144,6 +146,16 @@ func documentErrors(doc *huma.OpenAPI) {
 					},
 				}}},
 			}
+			if st == http.StatusTooManyRequests {
+				// Problem.GetHeaders sends it with every refusal by a rate limit.
+				one := 1.0
+				resp.Headers = map[string]*huma.Param{"Retry-After": {
+					Description: "Seconds until the limit named in `limit` admits the request again, if nothing else is counted meanwhile",
+					Required:    true,
+					Schema:      &huma.Schema{Type: huma.TypeInteger, Minimum: &one},
+				}}
+			}
+			o.Responses[strconv.Itoa(st)] = resp
 		}
 		if o.Extensions == nil {
 			o.Extensions = map[string]any{}

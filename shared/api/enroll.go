@@ -58,6 +58,7 @@ func (s *server) registerEnroll(r routes.Route) {
 			return nil, s.problem(ctx, err)
 		}
 		c := callerOf(ctx)
+		req.KeyID = c.KeyID
 		res, replayed, err := s.deps.Service.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
 		if err != nil {
 			return nil, s.problem(ctx, err)
@@ -73,7 +74,8 @@ type PublicEnrollInput struct {
 	Body    EnrollBody
 }
 
-// Public enrollment limits per source address (besides the per-phone limit).
+// Public enrollment limits per source address (besides the sending limits
+// of the domain), over a sliding window.
 const (
 	PublicLimit  = 20
 	PublicWindow = 10 * time.Minute

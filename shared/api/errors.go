@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -29,8 +31,12 @@ type Problem struct {
 	Held             *int64         `json:"held,omitempty"`
 	Refundable       *int64         `json:"refundable,omitempty" doc:"Money still refundable on the order"`
 	ActiveProgramID  string         `json:"activeProgramId,omitempty"`
-	Limit            string         `json:"limit,omitempty" doc:"plan_limit: which limit of the plan was hit" enum:"pointsOfSale,staff,members,monthlyOperations"`
+	Limit            string         `json:"limit,omitempty" doc:"plan_limit: which limit of the plan was hit; too_many_requests: which sending limit (the plan's, named as in the usage report's limits.sending, or phone, prefix, ip)" enum:"pointsOfSale,staff,members,monthlyOperations,phone,prefix,ip,keyPerMinute,keyPerDay,tenantPerMinute,tenantPerDay,publicPerMinute,publicPerDay"`
 	Errors           []*ErrorDetail `json:"errors,omitempty" doc:"Validation errors"`
+
+	// RetryAfter (too_many_requests) is sent as the Retry-After header, in
+	// seconds, not in the body.
+	RetryAfter int `json:"-"`
 }
 
 // ErrorDetail locates one validation error. Unlike huma's, it never echoes
@@ -42,6 +48,16 @@ type ErrorDetail struct {
 
 func (p *Problem) Error() string  { return p.Code + ": " + p.Detail }
 func (p *Problem) GetStatus() int { return p.Status }
+
+// GetHeaders gives huma the headers of a problem: Retry-After on a refusal
+// by a rate limit (every 429 carries one; see documentErrors).
+func (p *Problem) GetHeaders() http.Header {
+	h := http.Header{}
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	return h
+}
 
 // ContentType makes problems application/problem+json.
 func (p *Problem) ContentType(ct string) string {
@@ -59,6 +75,8 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeConsentRequired:      http.StatusUnprocessableEntity,
 	loyalty.CodeAlreadyEnrolled:      http.StatusConflict,
 	loyalty.CodeTooManyRequests:      http.StatusTooManyRequests,
+	loyalty.CodePhoneNotAllowed:      http.StatusUnprocessableEntity,
+	loyalty.CodeCountryNotAllowed:    http.StatusUnprocessableEntity,
 	loyalty.CodeChallengeNotFound:    http.StatusNotFound,
 	loyalty.CodeOTPInvalid:           http.StatusUnprocessableEntity,
 	loyalty.CodeOTPLocked:            http.StatusLocked,
@@ -163,6 +181,9 @@ func problemOf(err error) *Problem {
 	pr.Refundable = int64Of(d.Refundable)
 	pr.ActiveProgramID = d.ActiveProgramID
 	pr.Limit = d.Limit
+	if d.RetryAfter > 0 {
+		pr.RetryAfter = int((d.RetryAfter + time.Second - 1) / time.Second) // whole seconds, rounded up
+	}
 	return pr
 }
 

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/loyalty/cashback/shared/loyalty"
 )
@@ -59,5 +63,28 @@ func TestProblemCarriesDetails(t *testing.T) {
 	}
 	if _, ok := m["refundable"]; ok {
 		t.Fatalf("an absent detail was written: %s", b)
+	}
+}
+
+// A refusal by a sending limit names the limit, which the document's enum
+// of `limit` lists, and carries Retry-After in whole seconds (rounded up)
+// as a header, not in the body.
+func TestTooManyRequestsProblem(t *testing.T) {
+	f, _ := reflect.TypeFor[Problem]().FieldByName("Limit")
+	enum := strings.Split(f.Tag.Get("enum"), ",")
+	for _, name := range loyalty.SendLimitNames {
+		if !slices.Contains(enum, name) {
+			t.Errorf("limit %s is not in the enum of Problem.limit", name)
+		}
+	}
+	p := problemOf(loyalty.TooManyRequests(loyalty.LimitPhone, 1500*time.Millisecond))
+	if p.Status != 429 || p.Code != "too_many_requests" || p.Limit != "phone" || p.GetHeaders().Get("Retry-After") != "2" {
+		t.Fatalf("problem %+v, headers %v", p, p.GetHeaders())
+	}
+	if b, _ := json.Marshal(p); strings.Contains(strings.ToLower(string(b)), "retry") {
+		t.Fatalf("Retry-After in the body: %s", b)
+	}
+	if h := problemOf(loyalty.ErrConflict).GetHeaders(); len(h) != 0 {
+		t.Fatalf("headers on another problem: %v", h)
 	}
 }

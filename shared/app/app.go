@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("unknown notifier %q (want aws, table or outbox)", cfg.Notifier)
 		}
 	}
-	svc := &loyalty.Service{Store: st, Sender: sender, Now: cfg.Now}
+	svc := &loyalty.Service{Store: st, Sender: sender, Now: cfg.Now, ClassifyPhone: classifyPhone}
 	if len(cfg.OTPSecret) > 0 {
 		codes, err := otp.New(cfg.OTPSecret)
 		if err != nil {
@@ -183,6 +183,14 @@ func WithPhones(normalize api.PhoneNormalizer) Option {
 	}
 }
 
+// classifyPhone reads a number's region and type from the phone-number
+// metadata, which only binaries importing libphone carry (they register it);
+// elsewhere it fails, and no code goes by SMS.
+func classifyPhone(e164 string) (loyalty.PhoneInfo, error) {
+	i, err := phone.Classify(e164)
+	return loyalty.PhoneInfo{Region: i.Region, Type: i.Type, Texts: i.Texts}, err
+}
+
 // noSender stands in where a function sends nothing.
 type noSender struct{}
 
@@ -196,7 +204,7 @@ func (a *App) Handler(functions ...string) http.Handler {
 		Service: a.Service,
 		Ping:    a.Store.Ping,
 		RateLimit: func(ctx context.Context, scope string) error {
-			return a.Store.Hit(ctx, "public", scope, time.Now(), api.PublicWindow, api.PublicLimit)
+			return a.Store.Hit(ctx, "public", time.Now(), loyalty.RateLimit{Name: loyalty.LimitIP, Scope: scope, Max: api.PublicLimit, Window: api.PublicWindow})
 		},
 		Logger: a.Logger,
 		Phones: a.phones,

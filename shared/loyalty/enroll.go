@@ -79,6 +79,7 @@ type EnrollRequest struct {
 	BirthDate string
 	Terms     bool
 	Marketing bool
+	KeyID     string // the staff key asking (its sending limits); "" on the public route
 }
 
 // EnrollResult tells the caller where to send the code.
@@ -105,7 +106,9 @@ func (s *Service) otpSettings() (length, attempts int, ttl time.Duration) {
 // StartEnrollment sends a one-time code to the phone (or email). On the
 // public route (public = true) it never tells whether the phone is a member:
 // a member gets a code too, and verify answers already_enrolled to whoever
-// proves they own the phone.
+// proves they own the phone. Before anything is written or sent, it refuses
+// numbers a code must not go to by SMS and counts the code against the
+// sending limits (see sending.go).
 func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Idem, req EnrollRequest, public bool) (EnrollResult, bool, error) {
 	if !req.Terms {
 		return EnrollResult{}, false, &Error{Code: CodeConsentRequired, Field: "consent.terms", Message: "the customer must accept the program terms"}
@@ -131,6 +134,11 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	if !t.CurrentProgram.Running(s.now()) {
 		return EnrollResult{}, false, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
 	}
+	if channel == "sms" {
+		if err := s.checkSMSRecipient(t, req.Phone); err != nil {
+			return EnrollResult{}, false, err
+		}
+	}
 	if !public {
 		if id, err := s.Store.ResolveMember(ctx, tenantID, MemberRef{Phone: req.Phone}); err != nil {
 			return EnrollResult{}, false, err
@@ -138,14 +146,7 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 			return EnrollResult{}, false, ErrAlreadyEnrolled
 		}
 	}
-	limit, window := s.SendLimit, s.SendWindow
-	if limit <= 0 {
-		limit = DefaultSendLimit
-	}
-	if window <= 0 {
-		window = DefaultSendWindow
-	}
-	if err := s.Store.Hit(ctx, tenantID, "otp:"+req.Phone, s.now(), window, limit); err != nil {
+	if err := s.Store.Hit(ctx, tenantID, s.now(), s.sendLimits(t, req, public)...); err != nil {
 		return EnrollResult{}, false, err
 	}
 	length, attempts, ttl := s.otpSettings()

@@ -3,6 +3,7 @@ package loyalty
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable machine-readable error code (snake_case). Callers match on
@@ -18,6 +19,8 @@ const (
 	CodeAlreadyEnrolled      Code = "already_enrolled"
 	CodeTooManyRequests      Code = "too_many_requests"
 	CodeUnavailable          Code = "service_unavailable"
+	CodePhoneNotAllowed      Code = "phone_not_allowed"         // a type of number codes are not sent to by SMS
+	CodeCountryNotAllowed    Code = "phone_country_not_allowed" // a number outside the tenant's SMS countries
 	CodeChallengeNotFound    Code = "challenge_not_found"
 	CodeOTPInvalid           Code = "otp_invalid"
 	CodeOTPLocked            Code = "otp_locked"
@@ -97,6 +100,8 @@ var AllCodes = []Code{
 	CodeStaffNotFound,
 	CodePointOfSaleNotFound,
 	CodeUnavailable,
+	CodePhoneNotAllowed,
+	CodeCountryNotAllowed,
 }
 
 // Error is a domain error with a stable code. Field names the offending input
@@ -119,7 +124,11 @@ type Details struct {
 	Held             *Points // redeem_limit_exceeded at close: points held on the order
 	Refundable       *Money  // refund_exceeds_order: money still refundable
 	ActiveProgramID  string  // active_program_exists
-	Limit            string  // plan_limit: which limit of the plan
+	Limit            string  // plan_limit: which limit of the plan; too_many_requests: which sending limit
+
+	// RetryAfter (too_many_requests) is how long until the limit admits the
+	// request again if nothing else is counted meanwhile (header Retry-After).
+	RetryAfter time.Duration
 }
 
 // ref returns a pointer to a copy of v, for Details.

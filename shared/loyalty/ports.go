@@ -41,9 +41,10 @@ type Store interface {
 	SaveProgram(ctx context.Context, p *Program, prevVersion int64, makeCurrent bool, prevCurrentID string, idem *IdemRecord, a *AuditEntry) error
 
 	// Enrollment.
-	// Hit counts one event against a rate limit and fails with
-	// ErrTooManyRequests once limit events fall in the current window.
-	Hit(ctx context.Context, tenantID, scope string, now time.Time, window time.Duration, limit int) error
+	// Hit counts one event at now against every limit, each over a sliding
+	// window, or counts nothing and refuses with TooManyRequests (naming the
+	// limit and when to retry) when any limit is reached.
+	Hit(ctx context.Context, tenantID string, now time.Time, limits ...RateLimit) error
 	PutChallenge(ctx context.Context, c *Challenge, idem *IdemRecord, meter *Meter) error
 	GetChallenge(ctx context.Context, tenantID, challengeID string) (*Challenge, error)
 	// FailAttempt spends one attempt, conditioned on the attempts read.

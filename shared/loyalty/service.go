@@ -20,9 +20,12 @@ type Service struct {
 	CodeLength   int
 	CodeAttempts int
 	CodeTTL      time.Duration
-	// SendLimit codes per phone per SendWindow.
+	// SendLimit codes per phone per SendWindow, on each enrollment route.
 	SendLimit  int
 	SendWindow time.Duration
+	// ClassifyPhone tells a number's region and type from the phone-number
+	// metadata; without it no code goes by SMS.
+	ClassifyPhone func(e164 string) (PhoneInfo, error)
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.

@@ -34,21 +34,28 @@ type PlanLimits struct {
 	Staff        int64 `json:"staff" minimum:"0"`
 	Members      int64 `json:"members" minimum:"0"`
 	MonthlyOps   int64 `json:"monthlyOperations" minimum:"0"`
+
+	// Sending caps the one-time codes sent. Unlike the limits above it is
+	// never unlimited (SMS pumping is billed to the tenant): a zero field
+	// takes pay-as-you-go's value (see SendLimits).
+	Sending SendLimits `json:"sending"`
 }
 
 // Plans: the free tier of the seeds (3 points of sale, 6 users) and
-// pay-as-you-go, which is metered and unlimited.
+// pay-as-you-go, which is metered and unlimited but for sending codes.
 var Plans = map[string]PlanLimits{
-	PlanFree: {PointsOfSale: 3, Staff: 6, Members: 1000, MonthlyOps: 5000},
-	PlanPAYG: {},
+	PlanFree: {PointsOfSale: 3, Staff: 6, Members: 1000, MonthlyOps: 5000, Sending: FreeSending},
+	PlanPAYG: {Sending: PAYGSending},
 }
 
 // Limits of the tenant's plan.
 func (t *Tenant) Limits() PlanLimits {
+	l := Plans[t.Plan]
 	if t.Plan == PlanCustom && t.CustomLimits != nil {
-		return *t.CustomLimits
+		l = *t.CustomLimits
 	}
-	return Plans[t.Plan]
+	l.Sending = l.Sending.withDefaults()
+	return l
 }
 
 // Names of plan limits in plan_limit problems.

@@ -63,8 +63,22 @@ func (s *Service) CreateTenant(ctx context.Context, name, plan string) (NewTenan
 }
 
 // CreateTenantWithLimits creates a tenant; a custom plan carries its own
-// limits (zero fields: unlimited).
+// limits (zero fields: unlimited, but for sending codes).
 func (s *Service) CreateTenantWithLimits(ctx context.Context, name, plan string, custom *PlanLimits) (NewTenantResult, error) {
+	return s.CreateTenantWithSettings(ctx, name, plan, TenantSettings{Limits: custom})
+}
+
+// TenantSettings are a new tenant's choices besides its name and plan.
+type TenantSettings struct {
+	Limits       *PlanLimits // the custom plan's, and only its
+	Country      string      // ISO 3166-1 alpha-2; "" is DefaultCountry
+	SMSCountries []string    // regions codes may be sent to by SMS; none: Country only
+}
+
+// CreateTenantWithSettings creates a tenant with its plan's limits, its
+// country and the countries codes may be sent to by SMS.
+func (s *Service) CreateTenantWithSettings(ctx context.Context, name, plan string, set TenantSettings) (NewTenantResult, error) {
+	custom := set.Limits
 	if strings.TrimSpace(name) == "" {
 		return NewTenantResult{}, Invalid("name", "name is required")
 	}
@@ -77,8 +91,13 @@ func (s *Service) CreateTenantWithLimits(ctx context.Context, name, plan string,
 	if (plan == PlanCustom) != (custom != nil) {
 		return NewTenantResult{}, Invalid("plan", "limits go with the custom plan, and only with it")
 	}
+	country, smsCountries, err := regionSettings(set.Country, set.SMSCountries)
+	if err != nil {
+		return NewTenantResult{}, err
+	}
 	now := s.now()
-	t := &Tenant{ID: NewID("t_"), Name: name, Slug: Slugify(name), Plan: plan, Status: "active", CreatedAt: now, CustomLimits: custom}
+	t := &Tenant{ID: NewID("t_"), Name: name, Slug: Slugify(name), Plan: plan, Status: "active", CreatedAt: now, CustomLimits: custom,
+		Country: country, SMSCountries: smsCountries}
 	key := NewAPIKey()
 	hash := HashAPIKey(key)
 	k := APIKey{Hash: hash, KeyID: KeyIDOf(hash), TenantID: t.ID, Role: RoleOwner, CreatedAt: now}

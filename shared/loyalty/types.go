@@ -106,6 +106,12 @@ type Tenant struct {
 	// CustomLimits are the limits of a custom plan.
 	CustomLimits *PlanLimits `json:"customLimits,omitempty"`
 	CreatedAt    time.Time   `json:"createdAt"`
+
+	// Country (ISO 3166-1 alpha-2) of the business; "" is DefaultCountry.
+	Country string `json:"country,omitempty"`
+	// SMSCountries are the regions of the numbers codes may be sent to by
+	// SMS; empty means the tenant's country only (see SMSRegions).
+	SMSCountries []string `json:"smsCountries,omitempty"`
 }
 
 // Role of an API key's holder.

@@ -387,30 +387,6 @@ func (s *Store) ListPrograms(ctx context.Context, tenantID string) ([]loyalty.Pr
 	return out, nil
 }
 
-// Hit counts one event in a fixed window and refuses once the window holds
-// limit events. The counter item expires with its window.
-func (s *Store) Hit(ctx context.Context, tenantID, scope string, now time.Time, window time.Duration, limit int) error {
-	start := now.Truncate(window)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(fmt.Sprintf("%s#%d", rateKey(tenantID, scope), start.Unix()), "RATE"),
-		UpdateExpression:          strp("ADD n :one SET #ttl = :ttl"),
-		ConditionExpression:       strp("attribute_not_exists(n) OR n < :limit"),
-		ExpressionAttributeNames:  map[string]string{"#ttl": layout.TTLAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":limit": num(int64(limit)), ":ttl": num(start.Add(2 * window).Unix())},
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		track(ctx, writes)
-		if isConditionFailed(err) {
-			return loyalty.ErrTooManyRequests
-		}
-		return fmt.Errorf("rate limit: %w", err)
-	}
-	track(ctx, writes, one(out.ConsumedCapacity)...)
-	return nil
-}
-
 // Ping checks that the table answers (health check).
 func (s *Store) Ping(ctx context.Context) error {
 	_, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})

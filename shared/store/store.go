@@ -16,7 +16,7 @@
 //	T#t#ORD#o / ORDER            order; in the index while a hold is open
 //	T#t#OTP#c / OTP              one-time-code challenge (TTL)
 //	T#t#IDEM#<sha256(key)> / IDEM  idempotency record (TTL)
-//	T#t#RATE#<sha256(scope)>#<window> / RATE  rate-limit counter (TTL)
+//	T#t#RATE#<sha256(scope)>#<window s> / RATE  rate limit: counts of the window's buckets (TTL)
 //	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
 //	T#t / MEMBER#m               member directory: id, card, phone, name (lists, export, search)
 //	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters)
