@@ -33,7 +33,7 @@ openapi-validate:
 	@test -x $(OPENAPI_VENV)/bin/openapi-spec-validator || { python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q openapi-spec-validator==0.9.0; }
 	$(OPENAPI_VENV)/bin/openapi-spec-validator api/openapi.json
 
-## bench: round trips, capacity and latency per operation -> bench/results.json
+## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md
 bench: ddb-local
 	go run ./bench -out bench/results.json
 

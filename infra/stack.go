@@ -105,6 +105,8 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		RemovalPolicy:                    removal,
 		DeletionProtection:               jsii.Bool(props.Production()),
 	})
+	skipCheckov(s.Table, "CKV_AWS_119", "Encrypted at rest with the key DynamoDB owns (DynamoDB encrypts every table). A customer managed key adds "+
+		"a monthly key and per-request KMS charges and makes the table unreadable if the key is disabled; nothing in the design asks for key-level control yet.")
 	s.Table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 		IndexName:      jsii.String(layout.IndexName),
 		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(layout.IndexHashKey), Type: awsdynamodb.AttributeType_STRING},
@@ -117,6 +119,19 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true)},
 		RemovalPolicy:        removal,
 	})
+	skipCheckov(secret, "CKV_AWS_149", "Encrypted with the account's AWS managed Secrets Manager key; a customer managed key is needed to share "+
+		"a secret with another account, which this stack never does.")
+
+	// Dead letters of the sweep: invocations the scheduler could not deliver
+	// (its DeadLetterConfig below) and invocations that failed in the
+	// function after Lambda's own retries (the scheduler invokes it
+	// asynchronously, so those never reach the scheduler's queue).
+	s.DLQ = awssqs.NewQueue(stack, jsii.String("SweepDeadLetters"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	skipCheckov(s.DLQ, "CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only looks for a KMS key id.")
 
 	for _, fn := range routes.AllFunctions() {
 		memory, timeout := sizing(fn)
@@ -141,18 +156,27 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		if props.X86 {
 			arch = awslambda.Architecture_X86_64()
 		}
+		var dlq awssqs.IQueue
+		if fn == routes.FnExpireSweep {
+			dlq = s.DLQ
+		}
 		f := awslambda.NewFunction(stack, jsii.String(construct(fn)), &awslambda.FunctionProps{
-			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:  arch,
-			Handler:       jsii.String("bootstrap"),
-			Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(props.BuildDir, fn)), nil),
-			MemorySize:    jsii.Number(memory),
-			Timeout:       timeout,
-			Environment:   &env,
-			LogGroup:      logs,
-			LoggingFormat: awslambda.LoggingFormat_JSON,
-			Description:   jsii.String("loyalty " + fn),
+			Runtime:         awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:    arch,
+			Handler:         jsii.String("bootstrap"),
+			Code:            awslambda.Code_FromAsset(jsii.String(filepath.Join(props.BuildDir, fn)), nil),
+			MemorySize:      jsii.Number(memory),
+			Timeout:         timeout,
+			Environment:     &env,
+			LogGroup:        logs,
+			LoggingFormat:   awslambda.LoggingFormat_JSON,
+			Description:     jsii.String("loyalty " + fn),
+			DeadLetterQueue: dlq,
 		})
+		if dlq == nil {
+			skipCheckov(f, "CKV_AWS_116", "Invoked synchronously by the HTTP API: a Lambda dead-letter queue only receives failed asynchronous invocations, "+
+				"so it would never hold anything; a failure is answered to the client and raises the function's Errors alarm.")
+		}
 		grant(stack, f, fn, access, s.Table, secret)
 		s.Functions[fn] = f
 	}
@@ -171,6 +195,17 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
 		ThrottlingBurstLimit: jsii.Number(200), ThrottlingRateLimit: jsii.Number(100),
 	})
+	// Access logs: requests API Gateway answers itself (throttled, unrouted,
+	// failed integrations) never reach a function's log. The route template
+	// is logged, not the path, and no client address: no member or order
+	// ids, no personal data.
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(AccessLogFormat),
+	})
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	for _, r := range routes.Routes {
 		in, ok := integrations[r.Function]
@@ -186,11 +221,6 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	}
 
 	// The sweep on a schedule: retried, then parked in a dead-letter queue.
-	s.DLQ = awssqs.NewQueue(stack, jsii.String("SweepDeadLetters"), &awssqs.QueueProps{
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-	})
 	sweep := s.Functions[routes.FnExpireSweep]
 	schedulerRole := awsiam.NewRole(stack, jsii.String("SweepSchedulerRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil),
@@ -215,6 +245,8 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 
 	// Alarms: errors and throttles of every function, sweep failures, dead letters.
 	s.Alarms = awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{DisplayName: jsii.String("loyalty alarms")})
+	skipCheckov(s.Alarms, "CKV_AWS_26", "Carries CloudWatch alarm notifications (alarm names, metrics, thresholds), no customer data; encrypting it "+
+		"needs a customer managed key whose policy admits CloudWatch, since alarms cannot publish to a topic under the AWS managed SNS key.")
 	if props.AlarmEmail != "" {
 		s.Alarms.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.AlarmEmail), nil))
 	}
@@ -265,9 +297,7 @@ func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access,
 		add([]string{"dynamodb:Query"}, jsii.String(*table.TableArn()+"/index/"+layout.IndexName))
 	}
 	if a.SendSMS {
-		// SMS to phone numbers has no resource ARN: "*" is the only resource
-		// sns:Publish accepts for it; the action itself stays exact.
-		add([]string{"sns:Publish"}, jsii.String("*"))
+		grantSMS(stack, f)
 	}
 	if a.SendEmail {
 		add([]string{"ses:SendEmail", "ses:SendRawEmail"}, jsii.String(fmt.Sprintf("arn:%s:ses:%s:%s:identity/*", *stack.Partition(), *stack.Region(), *stack.Account())))
@@ -277,11 +307,64 @@ func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access,
 	}
 }
 
+// grantSMS lets a function send SMS to phone numbers and nothing else SNS
+// publishes to.
+//
+// A direct SMS (Publish with PhoneNumber) has no ARN: IAM evaluates it on the
+// phone number itself ("not authorized to perform: SNS:Publish on resource:
+// +358…"), and an identity policy's Resource must be "*" or an ARN, so the
+// Allow has to name "*". SNS defines no condition key for Publish that
+// selects phone-number destinations (sns:Protocol and sns:Endpoint apply to
+// Subscribe only), so the destinations are narrowed the other way round:
+//   - Deny sns:Publish on every SNS ARN (topics and platform endpoints, any
+//     region or account): what remains of the Allow is publishing to phone
+//     numbers, which are not ARNs and so do not match the Deny;
+//   - the Allow holds only in the stack's own region (aws:RequestedRegion,
+//     a global condition key): the SNS client is built from the function's
+//     environment and never publishes elsewhere.
+//
+// The condition is also what checkov's CKV_AWS_111 (write access without
+// constraints) looks for; the Deny is what actually limits the destinations.
+// Both are asserted in stack_test.go.
+func grantSMS(stack awscdk.Stack, f awslambda.Function) {
+	f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("PublishSmsToPhoneNumbers"),
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": stack.Region()}},
+	}))
+	f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("NoPublishToTopicsOrEndpoints"),
+		Effect:    awsiam.Effect_DENY,
+		Actions:   jsii.Strings("sns:Publish"),
+		Resources: &[]*string{jsii.String(fmt.Sprintf("arn:%s:sns:*:*:*", *stack.Partition()))},
+	}))
+}
+
 // DynamoDB actions per access kind (TransactWriteItems is authorised per item).
 var (
 	ReadActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable"}
 	WriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
 )
+
+// AccessLogFormat is the HTTP API's access log line (JSON, one per request).
+const AccessLogFormat = `{"requestId":"$context.requestId","time":"$context.requestTime","routeKey":"$context.routeKey",` +
+	`"status":"$context.status","responseLength":"$context.responseLength","latencyMs":"$context.responseLatency",` +
+	`"integrationStatus":"$context.integrationStatus","integrationLatencyMs":"$context.integrationLatency",` +
+	`"error":"$context.error.message","integrationError":"$context.integrationErrorMessage"}`
+
+// skipCheckov writes into the template that checkov check id does not apply
+// to the resource of c, and why (checkov reads the resource's
+// Metadata.checkov.skip; `make checkov` scans the synthesized templates). One
+// skip per resource is all this stack needs (a second call would replace the
+// first: it fails instead).
+func skipCheckov(c constructs.IConstruct, id, reason string) {
+	res := c.Node().DefaultChild().(awscdk.CfnResource)
+	if res.GetMetadata(jsii.String("checkov")) != nil {
+		panic(fmt.Sprintf("%s: a second checkov skip (%s) would replace the first", *c.Node().Path(), id))
+	}
+	res.AddMetadata(jsii.String("checkov"), map[string]any{"skip": []any{map[string]any{"id": id, "comment": reason}}})
+}
 
 // construct turns a function name into a construct id: verify-otp → VerifyOtp.
 func construct(fn string) string {

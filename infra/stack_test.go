@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -109,8 +111,87 @@ func TestStack(t *testing.T) {
 			}
 		}
 		must(t, "log retention", func() {
-			tpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), &map[string]any{"RetentionInDays": 30}, jsii.Number(float64(len(routes.AllFunctions()))))
+			// one log group per function, plus the API's access log
+			tpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), &map[string]any{"RetentionInDays": 30}, jsii.Number(float64(len(routes.AllFunctions())+1)))
 		})
+	})
+
+	t.Run("dead letters: the asynchronously invoked sweep has a queue, HTTP functions say why not", func(t *testing.T) {
+		dlq := *s.stack.GetLogicalId(s.stack.DLQ.Node().DefaultChild().(awscdk.CfnElement))
+		for fn, f := range s.stack.Functions {
+			id := *s.stack.GetLogicalId(f.Node().DefaultChild().(awscdk.CfnElement))
+			res := s.doc["Resources"].(map[string]any)[id].(map[string]any)
+			dl, _ := props(res)["DeadLetterConfig"].(map[string]any)
+			if fn == routes.FnExpireSweep {
+				want := map[string]any{"TargetArn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}}
+				if !reflect.DeepEqual(dl, want) {
+					t.Errorf("sweep dead letters %v, want %v", dl, want)
+				}
+				if len(checkovSkips(res)) != 0 {
+					t.Errorf("sweep skips checkov checks: %v", checkovSkips(res))
+				}
+				continue
+			}
+			if dl != nil {
+				t.Errorf("%s has a dead-letter queue it would never use: %v", fn, dl)
+			}
+			if skips := checkovSkips(res); len(skips) != 1 || skips["CKV_AWS_116"] == "" {
+				t.Errorf("%s: checkov skips %v, want CKV_AWS_116 with its reason", fn, skips)
+			}
+		}
+	})
+
+	t.Run("checkov skips in the template name a check and give a reason", func(t *testing.T) {
+		want := map[string]string{ // resource type → the one check it may skip
+			"AWS::Lambda::Function":       "CKV_AWS_116",
+			"AWS::DynamoDB::Table":        "CKV_AWS_119",
+			"AWS::SecretsManager::Secret": "CKV_AWS_149",
+			"AWS::SNS::Topic":             "CKV_AWS_26",
+			"AWS::SQS::Queue":             "CKV_AWS_27",
+		}
+		n := 0
+		for id, r := range s.doc["Resources"].(map[string]any) {
+			res := r.(map[string]any)
+			for check, reason := range checkovSkips(res) {
+				n++
+				if want[res["Type"].(string)] != check {
+					t.Errorf("%s (%s) skips %s", id, res["Type"], check)
+				}
+				if len(reason) < 40 {
+					t.Errorf("%s skips %s with reason %q", id, check, reason)
+				}
+			}
+		}
+		// 10 HTTP functions, the table, the secret, the alarm topic, the DLQ
+		if want := len(routes.AllFunctions()) - 1 + 4; n != want {
+			t.Errorf("%d checkov skips in the template, want %d", n, want)
+		}
+	})
+
+	t.Run("API access log", func(t *testing.T) {
+		if !json.Valid([]byte(AccessLogFormat)) {
+			t.Fatalf("access log format is not JSON: %s", AccessLogFormat)
+		}
+		for _, leak := range []string{"sourceIp", "$context.path", "userAgent", "authorizer"} {
+			if strings.Contains(AccessLogFormat, leak) {
+				t.Errorf("access log format logs %s", leak)
+			}
+		}
+		stages := s.resources("AWS::ApiGatewayV2::Stage")
+		if len(stages) != 1 {
+			t.Fatalf("%d stages", len(stages))
+		}
+		for id, st := range stages {
+			als, _ := props(st)["AccessLogSettings"].(map[string]any)
+			dest, _ := als["DestinationArn"].(map[string]any)["Fn::GetAtt"].([]any)
+			if als["Format"] != AccessLogFormat || len(dest) != 2 || dest[1] != "Arn" {
+				t.Fatalf("stage %s access log settings %v", id, als)
+			}
+			lg := s.doc["Resources"].(map[string]any)[dest[0].(string)].(map[string]any)
+			if lg["Type"] != "AWS::Logs::LogGroup" || props(lg)["RetentionInDays"] != float64(30) {
+				t.Errorf("access log destination %v", lg)
+			}
+		}
 	})
 
 	t.Run("no wildcard actions, exact grants per function", func(t *testing.T) {
@@ -130,6 +211,9 @@ func TestStack(t *testing.T) {
 					if strings.Contains(a, "*") {
 						t.Errorf("policy %s has wildcard action %s", id, a)
 					}
+					if st.(map[string]any)["Effect"] != "Allow" {
+						continue // a Deny grants nothing (see the SMS test)
+					}
 					for _, r := range props(pol)["Roles"].([]any) {
 						role := r.(map[string]any)["Ref"].(string)
 						if fn, ok := roleOf[role]; ok {
@@ -141,9 +225,73 @@ func TestStack(t *testing.T) {
 		}
 		for _, fn := range routes.AllFunctions() {
 			want := expectedActions(routes.Permissions[fn])
+			if fn == routes.FnExpireSweep {
+				// Lambda sends its failed asynchronous invocations to the DLQ.
+				want = dedupe(append(want, "sqs:SendMessage"))
+			}
 			got := dedupe(actionsOf[fn])
 			if strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Errorf("%s may do %v, want exactly %v", fn, got, want)
+			}
+		}
+	})
+
+	t.Run("SMS publish only to phone numbers, in the stack's region", func(t *testing.T) {
+		roleOf := map[string]string{} // role logical id → function
+		for fn, f := range s.stack.Functions {
+			roleOf[*s.stack.GetLogicalId(f.Role().Node().DefaultChild().(awscdk.CfnElement))] = fn
+		}
+		allows, denies := map[string]int{}, map[string]int{}
+		for id, pol := range s.resources("AWS::IAM::Policy") {
+			for _, raw := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := raw.(map[string]any)
+				if !slices.Contains(asList(st["Action"]), "sns:Publish") {
+					continue
+				}
+				for _, r := range props(pol)["Roles"].([]any) {
+					fn := roleOf[r.(map[string]any)["Ref"].(string)]
+					if !routes.Permissions[fn].SendSMS {
+						t.Errorf("%s (policy %s) may publish to SNS but sends no SMS", fn, id)
+					}
+					switch st["Effect"] {
+					case "Allow":
+						allows[fn]++
+						// Phone numbers have no ARN: "*", held to the stack's region.
+						want := map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}
+						if st["Resource"] != "*" || !reflect.DeepEqual(st["Condition"], want) {
+							t.Errorf("%s: SMS allow %v on %v, want on * with condition %v", fn, st["Condition"], st["Resource"], want)
+						}
+					case "Deny":
+						denies[fn]++
+						// Every SNS ARN (topics, platform endpoints) in any region and account.
+						want := map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":sns:*:*:*"}}}
+						if !reflect.DeepEqual(st["Resource"], want) || st["Condition"] != nil {
+							t.Errorf("%s: SNS deny on %v (condition %v), want on %v unconditionally", fn, st["Resource"], st["Condition"], want)
+						}
+					}
+				}
+			}
+		}
+		for _, fn := range routes.AllFunctions() {
+			want := 0
+			if routes.Permissions[fn].SendSMS {
+				want = 1
+			}
+			if allows[fn] != want || denies[fn] != want {
+				t.Errorf("%s: %d SMS allows and %d SNS denies, want %d of each", fn, allows[fn], denies[fn], want)
+			}
+		}
+	})
+
+	t.Run("no write action allowed on every resource without a condition (checkov CKV_AWS_111)", func(t *testing.T) {
+		// The DynamoDB, SES and secret grants name their resources; the only
+		// grant that must say "*" (SMS) carries a condition.
+		for id, pol := range s.resources("AWS::IAM::Policy") {
+			for _, raw := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := raw.(map[string]any)
+				if st["Effect"] == "Allow" && slices.Contains(asAnyList(st["Resource"]), any("*")) && st["Condition"] == nil {
+					t.Errorf("policy %s allows %v on * without a condition", id, st["Action"])
+				}
 			}
 		}
 	})
@@ -267,6 +415,28 @@ func dedupe(in []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkovSkips are a template resource's checkov skips: check id → reason.
+func checkovSkips(res map[string]any) map[string]string {
+	out := map[string]string{}
+	md, _ := res["Metadata"].(map[string]any)
+	ck, _ := md["checkov"].(map[string]any)
+	skips, _ := ck["skip"].([]any)
+	for _, sk := range skips {
+		m, _ := sk.(map[string]any)
+		id, _ := m["id"].(string)
+		out[id], _ = m["comment"].(string)
+	}
+	return out
+}
+
+// asAnyList is a statement field that may be one value or a list.
+func asAnyList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
 }
 
 func asList(v any) []string {
