@@ -89,11 +89,11 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 			mux.HandleFunc(r.Method+" "+r.Path, serveDocument(doc))
 			continue
 		}
-		register, ok := s.registrations()[r.OperationID]
+		o, ok := operations[r.OperationID]
 		if !ok {
 			panic("api: no handler for operation " + r.OperationID)
 		}
-		register(r)
+		o.register(s, r)
 	}
 	documentErrors(hapi.OpenAPI())
 	dropRawBodyType(hapi.OpenAPI())
@@ -141,31 +141,15 @@ func op(r routes.Route, summary string, tags ...string) huma.Operation {
 		DefaultStatus: http.StatusOK,
 		Metadata:      map[string]any{"function": r.Function},
 	}
-	if !isPublic(r.OperationID) {
+	spec := operations[r.OperationID]
+	if !spec.public {
 		o.Security = []map[string][]string{{"apiKey": {}}}
 	}
-	if adminOnly[r.OperationID] {
-		o.Metadata["minRole"] = loyalty.RoleAdmin
+	if spec.minRole == loyalty.RoleAdmin {
+		o.Metadata["minRole"] = spec.minRole
 		o.Description = strings.TrimSpace(o.Description + " Needs an owner or admin key.")
 	}
 	return o
-}
-
-// adminOnly operations are refused to cashiers (403) before anything else,
-// the service checking again.
-var adminOnly = map[string]bool{
-	"create-program": true, "update-program": true, "activate-program": true, "stop-program": true, "delete-program": true,
-	"create-point-of-sale": true, "create-staff": true, "list-staff": true, "revoke-staff": true, "list-audit": true,
-	"run-expiry-sweep": true, "adjust-member": true, "block-member": true, "unblock-member": true,
-	"replace-member-card": true, "set-member-groups": true, "bulk-accrue": true, "set-member-tier": true,
-}
-
-func isPublic(operationID string) bool {
-	switch operationID {
-	case "start-public-enrollment", "verify-enrollment", "healthz":
-		return true
-	}
-	return false
 }
 
 type callerKey struct{}
@@ -286,6 +270,26 @@ func requireRole(ctx context.Context, want loyalty.Role) error {
 		return newProblem(loyalty.CodeForbidden, "this key's role may not do that")
 	}
 	return nil
+}
+
+// Written is the answer of an operation taking an Idempotency-Key: its
+// result, and whether it is the stored answer of an earlier request.
+type Written[T any] struct {
+	ReplayedHeader
+	Body T
+}
+
+// registerWrite registers an operation taking an Idempotency-Key. do reads
+// the input and calls the service; the shape around it — a problem for any
+// error, the replay header — is the same for every such operation.
+func registerWrite[I, T any](s *server, o huma.Operation, do func(ctx context.Context, in *I) (res T, replayed bool, err error)) {
+	huma.Register(s.api, o, func(ctx context.Context, in *I) (*Written[T], error) {
+		res, replayed, err := do(ctx, in)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &Written[T]{ReplayedHeader{replayHeader(replayed)}, res}, nil
+	})
 }
 
 // replayHeader is the value of Idempotent-Replayed.

@@ -12,66 +12,6 @@ import (
 	"github.com/loyalty/cashback/shared/loyalty"
 )
 
-// operationCodes lists, per operation, the problem codes its own logic can
-// answer with. The codes every operation of a kind shares (authentication,
-// validation, idempotency, plan limits) are added by commonCodes. The
-// document publishes the union per operation, as an `x-error-codes` list and
-// as an enum of `code` in each error status's schema, so a response with an
-// unlisted code breaks the contract: the HTTP tests validate every response
-// against the document and the schema fuzzer does the same.
-var operationCodes = map[string][]loyalty.Code{
-	"start-enrollment": {loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeAlreadyEnrolled,
-		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed,
-		loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed},
-	"start-public-enrollment": {loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired,
-		loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodeTenantNotFound,
-		loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed},
-	"verify-enrollment": {loyalty.CodeChallengeNotFound, loyalty.CodeOTPInvalid, loyalty.CodeOTPLocked,
-		loyalty.CodeOTPExpired, loyalty.CodeOTPUsed, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests,
-		loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed},
-	"redeem-points": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
-		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeInsufficientPoints,
-		loyalty.CodeRedeemLimitExceeded, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
-	"close-order": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
-		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram,
-		loyalty.CodeRedeemLimitExceeded}, // the hold exceeds the share of a lower closing total
-	"refund-order": {loyalty.CodeOrderNotFound, loyalty.CodeOrderNotClosed, loyalty.CodeRefundExceedsOrder,
-		loyalty.CodeRefundIDReused},
-	"quote-order": {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked,
-		loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram},
-	"cancel-order":         {loyalty.CodeOrderNotFound, loyalty.CodeOrderClosed},
-	"get-order":            {loyalty.CodeOrderNotFound},
-	"create-program":       {},
-	"list-programs":        {},
-	"get-program":          {loyalty.CodeProgramNotFound},
-	"activate-program":     {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus, loyalty.CodeActiveProgramExists, loyalty.CodeProgramTypeLocked},
-	"stop-program":         {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus},
-	"update-program":       {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus, loyalty.CodeProgramTypeLocked},
-	"delete-program":       {loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus},
-	"get-member":           {loyalty.CodeMemberNotFound},
-	"find-member":          {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound},
-	"search-members":       {},
-	"list-member-ledger":   {loyalty.CodeMemberNotFound},
-	"set-member-groups":    {loyalty.CodeMemberNotFound},
-	"adjust-member":        {loyalty.CodeMemberNotFound, loyalty.CodeInsufficientPoints, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
-	"block-member":         {loyalty.CodeMemberNotFound},
-	"unblock-member":       {loyalty.CodeMemberNotFound},
-	"replace-member-card":  {loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked},
-	"bulk-accrue":          {loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram},
-	"set-member-tier":      {loyalty.CodeMemberNotFound, loyalty.CodeNoActiveProgram},
-	"set-member-code-word": {loyalty.CodeMemberNotFound},
-	"identify-member":      {loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeCodeWordMismatch},
-	"create-point-of-sale": {},
-	"list-points-of-sale":  {},
-	"create-staff":         {loyalty.CodePointOfSaleNotFound},
-	"list-staff":           {},
-	"revoke-staff":         {loyalty.CodeStaffNotFound},
-	"get-usage":            {},
-	"list-audit":           {},
-	"run-expiry-sweep":     {},
-	"healthz":              {loyalty.CodeUnavailable},
-}
-
 // commonCodes are the codes an operation has by its shape: every operation
 // may fail inside (500) or meet an oversized body (refused before routing);
 // one with inputs may be malformed or invalid; one with a key may be refused
@@ -106,7 +46,7 @@ func commonCodes(o *huma.Operation) []loyalty.Code {
 // CodesOf returns every problem code an operation may answer with, sorted.
 func CodesOf(o *huma.Operation) []string {
 	set := map[string]bool{}
-	for _, c := range append(commonCodes(o), operationCodes[o.OperationID]...) {
+	for _, c := range append(commonCodes(o), operations[o.OperationID].codes...) {
 		set[string(c)] = true
 	}
 	out := make([]string, 0, len(set))
@@ -122,7 +62,7 @@ func CodesOf(o *huma.Operation) []string {
 // that status's codes, and lists the codes as `x-error-codes`.
 func documentErrors(doc *huma.OpenAPI) {
 	eachOperation(doc, func(o *huma.Operation) {
-		if _, known := operationCodes[o.OperationID]; !known {
+		if _, known := operations[o.OperationID]; !known {
 			panic("api: no error codes listed for operation " + o.OperationID)
 		}
 		codes := CodesOf(o)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/routes"
 )
@@ -44,26 +42,17 @@ type EnrollInput struct {
 	Body    EnrollBody
 }
 
-type EnrollOutput struct {
-	ReplayedHeader
-	Body loyalty.EnrollResult
-}
-
 func (s *server) registerEnroll(r routes.Route) {
 	o := op(r, "Start enrolling a customer: send a one-time code", "enrollment")
 	o.DefaultStatus = http.StatusCreated
-	huma.Register(s.api, o, func(ctx context.Context, in *EnrollInput) (*EnrollOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *EnrollInput) (res loyalty.EnrollResult, replayed bool, err error) {
 		req, err := in.Body.domain(s.deps.Phones)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
 		c := callerOf(ctx)
 		req.KeyID = c.KeyID
-		res, replayed, err := s.deps.Service.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &EnrollOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+		return s.deps.Service.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
 	})
 }
 
@@ -85,25 +74,21 @@ func (s *server) registerPublicEnroll(r routes.Route) {
 	o := op(r, "Start enrolling from a partner site or the enrollment page (no key)", "enrollment")
 	o.DefaultStatus = http.StatusCreated
 	o.Description = "Same as POST /v1/enrollments without an API key, rate limited per source address. It never reveals whether a phone is a member."
-	huma.Register(s.api, o, func(ctx context.Context, in *PublicEnrollInput) (*EnrollOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *PublicEnrollInput) (res loyalty.EnrollResult, replayed bool, err error) {
 		t, err := s.deps.Service.Store.TenantBySlug(ctx, in.TenantSlug)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
 		if s.deps.RateLimit != nil {
 			if err := s.deps.RateLimit(ctx, t.ID+"|ip:"+sourceFromContext(ctx)); err != nil {
-				return nil, s.problem(ctx, err)
+				return res, false, err
 			}
 		}
 		req, err := in.Body.domain(s.deps.Phones)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
-		res, replayed, err := s.deps.Service.StartEnrollment(ctx, t.ID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.TenantSlug}, in.RawBody), req, true)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &EnrollOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+		return s.deps.Service.StartEnrollment(ctx, t.ID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.TenantSlug}, in.RawBody), req, true)
 	})
 }
 
@@ -127,30 +112,21 @@ func (s *server) staffOf(ctx context.Context, auth, tenantID string) bool {
 	return err == nil && c.TenantID == tenantID
 }
 
-type VerifyOutput struct {
-	ReplayedHeader
-	Body loyalty.VerifyResult
-}
-
 func (s *server) registerVerify(r routes.Route) {
 	o := op(r, "Check the one-time code and create the member", "enrollment")
 	o.DefaultStatus = http.StatusCreated
 	o.Description = "Works with or without an API key: the challenge id identifies the enrollment. Five wrong codes lock it; it expires after ten minutes and verifies once."
-	huma.Register(s.api, o, func(ctx context.Context, in *VerifyInput) (*VerifyOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *VerifyInput) (res loyalty.VerifyResult, replayed bool, err error) {
 		tenantID, ok := loyalty.TenantOfChallenge(in.ChallengeID)
 		if !ok {
-			return nil, s.problem(ctx, loyalty.ErrChallengeNotFound)
+			return res, false, loyalty.ErrChallengeNotFound
 		}
 		if s.deps.RateLimit != nil && !s.staffOf(ctx, in.Authorization, tenantID) {
 			// Guessing codes across many challenges is slowed per source too.
 			if err := s.deps.RateLimit(ctx, tenantID+"|verify-ip:"+sourceFromContext(ctx)); err != nil {
-				return nil, s.problem(ctx, err)
+				return res, false, err
 			}
 		}
-		res, replayed, err := s.deps.Service.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &VerifyOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+		return s.deps.Service.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
 	})
 }

@@ -187,21 +187,12 @@ type AdjustInput struct {
 	}
 }
 
-type AdjustOutput struct {
-	ReplayedHeader
-	Body loyalty.AdjustResult
-}
-
 func (s *server) registerAdjust(r routes.Route) {
 	o := op(r, "Credit or debit a member by hand (a compensating ledger entry, never an edit)", "members")
-	huma.Register(s.api, o, func(ctx context.Context, in *AdjustInput) (*AdjustOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *AdjustInput) (res loyalty.AdjustResult, replayed bool, err error) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.MemberID}, in.RawBody)
-		res, replayed, err := s.deps.Service.AdjustPoints(ctx, callerOf(ctx), idem, in.MemberID,
+		return s.deps.Service.AdjustPoints(ctx, callerOf(ctx), idem, in.MemberID,
 			loyalty.AdjustRequest{Points: loyalty.Points(in.Body.Points), Reason: in.Body.Reason})
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &AdjustOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
 }
 

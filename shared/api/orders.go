@@ -10,49 +10,6 @@ import (
 )
 
 // registrations maps operation ids to the functions registering them.
-func (s *server) registrations() map[string]func(routes.Route) {
-	return map[string]func(routes.Route){
-		"redeem-points":           s.registerRedeem,
-		"close-order":             s.registerClose,
-		"refund-order":            s.registerRefund,
-		"quote-order":             s.registerQuote,
-		"cancel-order":            s.registerCancel,
-		"get-order":               s.registerGetOrder,
-		"start-enrollment":        s.registerEnroll,
-		"start-public-enrollment": s.registerPublicEnroll,
-		"verify-enrollment":       s.registerVerify,
-		"create-program":          s.registerCreateProgram,
-		"list-programs":           s.registerListPrograms,
-		"get-program":             s.registerGetProgram,
-		"activate-program":        s.registerProgramStatus(loyalty.ProgramActive),
-		"stop-program":            s.registerProgramStatus(loyalty.ProgramStopped),
-		"update-program":          s.registerUpdateProgram,
-		"delete-program":          s.registerProgramStatus(loyalty.ProgramDeleted),
-		"set-member-groups":       s.registerSetGroups,
-		"adjust-member":           s.registerAdjust,
-		"block-member":            s.registerBlock(true),
-		"unblock-member":          s.registerBlock(false),
-		"replace-member-card":     s.registerReplaceCard,
-		"bulk-accrue":             s.registerBulkAccrue,
-		"set-member-tier":         s.registerSetTier,
-		"search-members":          s.registerSearch,
-		"set-member-code-word":    s.registerSetCodeWord,
-		"identify-member":         s.registerIdentify,
-		"get-member":              s.registerGetMember,
-		"find-member":             s.registerFindMember,
-		"list-member-ledger":      s.registerLedger,
-		"run-expiry-sweep":        s.registerSweep,
-		"create-point-of-sale":    s.registerCreatePOS,
-		"list-points-of-sale":     s.registerListPOS,
-		"create-staff":            s.registerCreateStaff,
-		"list-staff":              s.registerListStaff,
-		"revoke-staff":            s.registerRevokeStaff,
-		"get-usage":               s.registerUsage,
-		"list-audit":              s.registerAudit,
-		"healthz":                 s.registerHealth,
-	}
-}
-
 // Inputs common to balance writes.
 type OrderPath struct {
 	OrderID string `path:"orderId" pattern:"^[A-Za-z0-9._:-]{1,128}$" doc:"The shop's order id"`
@@ -84,26 +41,17 @@ type RedeemInput struct {
 	}
 }
 
-type RedeemOutput struct {
-	ReplayedHeader
-	Body loyalty.RedeemResult
-}
-
 func (s *server) registerRedeem(r routes.Route) {
 	o := op(r, "Hold points on an open order", "orders")
 	o.Description = "Places a hold of points on the order (replacing an earlier hold on it), within the program's maximum share of the total. Close captures the hold; cancel or the hold timeout releases it."
-	huma.Register(s.api, o, func(ctx context.Context, in *RedeemInput) (*RedeemOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *RedeemInput) (res loyalty.RedeemResult, replayed bool, err error) {
 		ref, err := in.Body.Member.domain(s.deps.Phones)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
-		res, replayed, err := s.deps.Service.RedeemPoints(ctx, callerOf(ctx), idem, ref,
+		return s.deps.Service.RedeemPoints(ctx, callerOf(ctx), idem, ref,
 			loyalty.RedeemRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Points: loyalty.Points(in.Body.Points), Items: itemsOf(in.Body.Items)})
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &RedeemOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
 }
 
@@ -136,18 +84,13 @@ type CloseInput struct {
 	}
 }
 
-type CloseOutput struct {
-	ReplayedHeader
-	Body loyalty.CloseResult
-}
-
 func (s *server) registerClose(r routes.Route) {
 	o := op(r, "Close an order: capture the hold and accrue cashback", "orders")
 	o.Description = "Captures the order's hold (the points are spent) and accrues cashback on the part paid in money. An order closes once."
-	huma.Register(s.api, o, func(ctx context.Context, in *CloseInput) (*CloseOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *CloseInput) (res loyalty.CloseResult, replayed bool, err error) {
 		ref, err := in.Body.Member.domain(s.deps.Phones)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
 		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)}
 		if in.Body.MoneyPaid != nil {
@@ -155,11 +98,7 @@ func (s *server) registerClose(r routes.Route) {
 			req.MoneyPaid = &m
 		}
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
-		res, replayed, err := s.deps.Service.CloseOrder(ctx, callerOf(ctx), idem, ref, req)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &CloseOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+		return s.deps.Service.CloseOrder(ctx, callerOf(ctx), idem, ref, req)
 	})
 }
 
@@ -175,22 +114,13 @@ type RefundInput struct {
 	}
 }
 
-type RefundOutput struct {
-	ReplayedHeader
-	Body loyalty.RefundResult
-}
-
 func (s *server) registerRefund(r routes.Route) {
 	o := op(r, "Refund a closed order, fully or partly", "orders")
 	o.Description = "Reverses the cashback accrued and returns the points spent, in proportion to the money refunded. Refunds in total may not exceed the money paid."
-	huma.Register(s.api, o, func(ctx context.Context, in *RefundInput) (*RefundOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *RefundInput) (res loyalty.RefundResult, replayed bool, err error) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
-		res, replayed, err := s.deps.Service.RefundOrder(ctx, callerOf(ctx), idem, in.OrderID,
+		return s.deps.Service.RefundOrder(ctx, callerOf(ctx), idem, in.OrderID,
 			loyalty.RefundRequest{RefundID: in.Body.RefundID, Amount: loyalty.Money(in.Body.Amount)})
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &RefundOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
 	})
 }
 
@@ -201,20 +131,11 @@ type CancelInput struct {
 	IdemRequired
 }
 
-type CancelOutput struct {
-	ReplayedHeader
-	Body loyalty.CancelResult
-}
-
 func (s *server) registerCancel(r routes.Route) {
 	o := op(r, "Release the hold of an open order", "orders")
-	huma.Register(s.api, o, func(ctx context.Context, in *CancelInput) (*CancelOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *CancelInput) (res loyalty.CancelResult, replayed bool, err error) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, nil)
-		res, replayed, err := s.deps.Service.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return &CancelOutput{ReplayedHeader{replayHeader(replayed)}, res}, nil
+		return s.deps.Service.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
 	})
 }
 

@@ -211,23 +211,18 @@ type CreateProgramInput struct {
 	Body    ProgramBody
 }
 
-type ProgramOutput struct {
-	ReplayedHeader
-	Body ProgramView
-}
-
 func (s *server) registerCreateProgram(r routes.Route) {
 	o := op(r, "Create a bonus program (status new)", "programs")
 	o.DefaultStatus = http.StatusCreated
-	huma.Register(s.api, o, func(ctx context.Context, in *CreateProgramInput) (*ProgramOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *CreateProgramInput) (res ProgramView, replayed bool, err error) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
-			return nil, err
+			return res, false, err
 		}
 		p, replayed, err := s.deps.Service.CreateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.domain())
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
-		return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
+		return programView(p), replayed, nil
 	})
 }
 
@@ -250,15 +245,15 @@ func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Rou
 			summary = "Delete a program: it stops working entirely (balances and ledger stay)"
 		}
 		o := op(r, summary, "programs")
-		huma.Register(s.api, o, func(ctx context.Context, in *ProgramStatusInput) (*ProgramOutput, error) {
+		registerWrite(s, o, func(ctx context.Context, in *ProgramStatusInput) (res ProgramView, replayed bool, err error) {
 			if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
-				return nil, err
+				return res, false, err
 			}
 			p, replayed, err := s.deps.Service.SetProgramStatus(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, nil), in.ProgramID, to)
 			if err != nil {
-				return nil, s.problem(ctx, err)
+				return res, false, err
 			}
-			return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
+			return programView(p), replayed, nil
 		})
 	}
 }
@@ -272,15 +267,15 @@ type UpdateProgramInput struct {
 
 func (s *server) registerUpdateProgram(r routes.Route) {
 	o := op(r, "Replace a program's rules (the version goes up; applies to orders closed from now on)", "programs")
-	huma.Register(s.api, o, func(ctx context.Context, in *UpdateProgramInput) (*ProgramOutput, error) {
+	registerWrite(s, o, func(ctx context.Context, in *UpdateProgramInput) (res ProgramView, replayed bool, err error) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
-			return nil, err
+			return res, false, err
 		}
 		p, replayed, err := s.deps.Service.UpdateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, in.Body.domain())
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return res, false, err
 		}
-		return &ProgramOutput{ReplayedHeader{replayHeader(replayed)}, programView(p)}, nil
+		return programView(p), replayed, nil
 	})
 }
 

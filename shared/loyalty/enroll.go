@@ -120,64 +120,64 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	if channel == "email" && req.Email == "" {
 		return EnrollResult{}, false, Invalid("email", "email is required when the channel is email")
 	}
-	if prior, err := s.lookupIdem(ctx, tenantID, idem); err != nil || prior != nil {
+	// The code goes out once the challenge is committed, and only by the
+	// request that committed it: a replay sends nothing.
+	var code Message
+	res, replayed, err := idempotent(ctx, s, tenantID, idem, lookingUp(ctx, s, tenantID, idem, func() (EnrollResult, error) {
+		t, err := s.Store.GetTenant(ctx, tenantID)
 		if err != nil {
-			return EnrollResult{}, false, err
+			return EnrollResult{}, err
 		}
-		out, err := replay[EnrollResult](prior, idem)
-		return out, err == nil, err
-	}
-	t, err := s.Store.GetTenant(ctx, tenantID)
-	if err != nil {
-		return EnrollResult{}, false, err
-	}
-	if !t.CurrentProgram.Running(s.now()) {
-		return EnrollResult{}, false, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
-	}
-	if channel == "sms" {
-		if err := s.checkSMSRecipient(t, req.Phone); err != nil {
-			return EnrollResult{}, false, err
+		if !t.CurrentProgram.Running(s.now()) {
+			return EnrollResult{}, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
 		}
-	}
-	if !public {
-		if id, err := s.Store.ResolveMember(ctx, tenantID, MemberRef{Phone: req.Phone}); err != nil {
-			return EnrollResult{}, false, err
-		} else if id != "" {
-			return EnrollResult{}, false, ErrAlreadyEnrolled
+		if channel == "sms" {
+			if err := s.checkSMSRecipient(t, req.Phone); err != nil {
+				return EnrollResult{}, err
+			}
 		}
-	}
-	if err := s.Store.Hit(ctx, tenantID, s.now(), s.sendLimits(t, req, public)...); err != nil {
-		return EnrollResult{}, false, err
-	}
-	length, attempts, ttl := s.otpSettings()
-	code, err := s.Codes.New(length)
-	if err != nil {
-		return EnrollResult{}, false, err
-	}
-	now := s.now()
-	ch := &Challenge{
-		ID: ChallengeID(tenantID), TenantID: tenantID, Purpose: PurposeEnroll, Phone: req.Phone, Email: req.Email,
-		Channel: channel, Name: req.Name, BirthDate: req.BirthDate, Marketing: req.Marketing,
-		CodeLength: length, AttemptsLeft: attempts, ExpiresAt: now.Add(ttl), CreatedAt: now,
-	}
-	ch.CodeHash = s.Codes.Hash(ch.ID, code)
-	res := EnrollResult{ChallengeID: ch.ID, ExpiresAt: ch.ExpiresAt, CodeLength: length}
-	rec, err := s.idemRecord(idem, res)
-	if err != nil {
-		return EnrollResult{}, false, err
-	}
-	if err := s.Store.PutChallenge(ctx, ch, rec, MeterFor(t, UseEnroll, now)); err != nil {
-		if errors.Is(err, ErrIdempotencyRace) {
-			return s.StartEnrollment(ctx, tenantID, idem, req, public)
+		if !public {
+			if id, err := s.Store.ResolveMember(ctx, tenantID, MemberRef{Phone: req.Phone}); err != nil {
+				return EnrollResult{}, err
+			} else if id != "" {
+				return EnrollResult{}, ErrAlreadyEnrolled
+			}
 		}
-		return EnrollResult{}, false, err
+		if err := s.Store.Hit(ctx, tenantID, s.now(), s.sendLimits(t, req, public)...); err != nil {
+			return EnrollResult{}, err
+		}
+		length, attempts, ttl := s.otpSettings()
+		secret, err := s.Codes.New(length)
+		if err != nil {
+			return EnrollResult{}, err
+		}
+		now := s.now()
+		ch := &Challenge{
+			ID: ChallengeID(tenantID), TenantID: tenantID, Purpose: PurposeEnroll, Phone: req.Phone, Email: req.Email,
+			Channel: channel, Name: req.Name, BirthDate: req.BirthDate, Marketing: req.Marketing,
+			CodeLength: length, AttemptsLeft: attempts, ExpiresAt: now.Add(ttl), CreatedAt: now,
+		}
+		ch.CodeHash = s.Codes.Hash(ch.ID, secret)
+		res := EnrollResult{ChallengeID: ch.ID, ExpiresAt: ch.ExpiresAt, CodeLength: length}
+		rec, err := s.idemRecord(idem, res)
+		if err != nil {
+			return EnrollResult{}, err
+		}
+		if err := s.Store.PutChallenge(ctx, ch, rec, MeterFor(t, UseEnroll, now)); err != nil {
+			return EnrollResult{}, err
+		}
+		to := req.Phone
+		if channel == "email" {
+			to = req.Email
+		}
+		code = Message{To: to, Channel: channel, SentAt: now,
+			Body: fmt.Sprintf("%s is your code to join %s. It is valid for %d minutes.", secret, t.Name, int(ttl.Minutes()))}
+		return res, nil
+	}))
+	if err != nil || replayed {
+		return res, replayed, err
 	}
-	to := req.Phone
-	if channel == "email" {
-		to = req.Email
-	}
-	body := fmt.Sprintf("%s is your code to join %s. It is valid for %d minutes.", code, t.Name, int(ttl.Minutes()))
-	if err := s.Sender.Send(ctx, Message{To: to, Channel: channel, Body: body, SentAt: now}); err != nil {
+	if err := s.Sender.Send(ctx, code); err != nil {
 		return EnrollResult{}, false, fmt.Errorf("send code: %w", err)
 	}
 	return res, false, nil

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/routes"
+)
+
+// operation is everything the API knows about one operation id, in one
+// place: adding an operation is one entry here, one handler and one domain
+// function (and a route in shared/routes). A test checks the table against
+// the route table and the generated document.
+type operation struct {
+	// register adds the operation's huma handler for its route.
+	register func(s *server, r routes.Route)
+	// codes are the problem codes its own logic can answer with. The codes
+	// every operation of a kind shares (authentication, validation,
+	// idempotency, plan limits) are added by commonCodes. The document
+	// publishes the union per operation, as an `x-error-codes` list and as
+	// an enum of `code` in each error status's schema, so a response with an
+	// unlisted code breaks the contract: the HTTP tests validate every
+	// response against the document and the schema fuzzer does the same.
+	codes []loyalty.Code
+	// minRole refuses callers below it (403) before anything else, the
+	// service checking again; "" lets any key in.
+	minRole loyalty.Role
+	// public operations take no key.
+	public bool
+	// idempotent operations change a balance: they require an
+	// Idempotency-Key and answer a retry with the first response.
+	idempotent bool
+}
+
+const admin = loyalty.RoleAdmin
+
+// operations of the API, by operation id. Set in init: the handlers the
+// table names read it back (for their role and key), which a package-level
+// initializer may not.
+var operations map[string]operation
+
+func init() {
+	operations = map[string]operation{
+		"redeem-points":           {register: (*server).registerRedeem, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeInsufficientPoints, loyalty.CodeRedeemLimitExceeded, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram}, idempotent: true},
+		"close-order":             {register: (*server).registerClose, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram, loyalty.CodeRedeemLimitExceeded}, idempotent: true}, // the hold exceeds the share of a lower closing total
+		"refund-order":            {register: (*server).registerRefund, codes: []loyalty.Code{loyalty.CodeOrderNotFound, loyalty.CodeOrderNotClosed, loyalty.CodeRefundExceedsOrder, loyalty.CodeRefundIDReused}, idempotent: true},
+		"quote-order":             {register: (*server).registerQuote, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram}},
+		"cancel-order":            {register: (*server).registerCancel, codes: []loyalty.Code{loyalty.CodeOrderNotFound, loyalty.CodeOrderClosed}, idempotent: true},
+		"get-order":               {register: (*server).registerGetOrder, codes: []loyalty.Code{loyalty.CodeOrderNotFound}},
+		"start-enrollment":        {register: (*server).registerEnroll, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed}},
+		"start-public-enrollment": {register: (*server).registerPublicEnroll, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodeTenantNotFound, loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed}, public: true},
+		"verify-enrollment":       {register: (*server).registerVerify, codes: []loyalty.Code{loyalty.CodeChallengeNotFound, loyalty.CodeOTPInvalid, loyalty.CodeOTPLocked, loyalty.CodeOTPExpired, loyalty.CodeOTPUsed, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed}, public: true},
+		"create-program":          {register: (*server).registerCreateProgram, minRole: admin},
+		"list-programs":           {register: (*server).registerListPrograms},
+		"get-program":             {register: (*server).registerGetProgram, codes: []loyalty.Code{loyalty.CodeProgramNotFound}},
+		"activate-program":        {register: func(s *server, r routes.Route) { s.registerProgramStatus(loyalty.ProgramActive)(r) }, codes: []loyalty.Code{loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus, loyalty.CodeActiveProgramExists, loyalty.CodeProgramTypeLocked}, minRole: admin},
+		"stop-program":            {register: func(s *server, r routes.Route) { s.registerProgramStatus(loyalty.ProgramStopped)(r) }, codes: []loyalty.Code{loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus}, minRole: admin},
+		"update-program":          {register: (*server).registerUpdateProgram, codes: []loyalty.Code{loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus, loyalty.CodeProgramTypeLocked}, minRole: admin},
+		"delete-program":          {register: func(s *server, r routes.Route) { s.registerProgramStatus(loyalty.ProgramDeleted)(r) }, codes: []loyalty.Code{loyalty.CodeProgramNotFound, loyalty.CodeProgramStatus}, minRole: admin},
+		"set-member-groups":       {register: (*server).registerSetGroups, codes: []loyalty.Code{loyalty.CodeMemberNotFound}, minRole: admin},
+		"adjust-member":           {register: (*server).registerAdjust, codes: []loyalty.Code{loyalty.CodeMemberNotFound, loyalty.CodeInsufficientPoints, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram}, minRole: admin, idempotent: true},
+		"block-member":            {register: func(s *server, r routes.Route) { s.registerBlock(true)(r) }, codes: []loyalty.Code{loyalty.CodeMemberNotFound}, minRole: admin},
+		"unblock-member":          {register: func(s *server, r routes.Route) { s.registerBlock(false)(r) }, codes: []loyalty.Code{loyalty.CodeMemberNotFound}, minRole: admin},
+		"replace-member-card":     {register: (*server).registerReplaceCard, codes: []loyalty.Code{loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked}, minRole: admin},
+		"bulk-accrue":             {register: (*server).registerBulkAccrue, codes: []loyalty.Code{loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram}, minRole: admin},
+		"set-member-tier":         {register: (*server).registerSetTier, codes: []loyalty.Code{loyalty.CodeMemberNotFound, loyalty.CodeNoActiveProgram}, minRole: admin},
+		"search-members":          {register: (*server).registerSearch},
+		"set-member-code-word":    {register: (*server).registerSetCodeWord, codes: []loyalty.Code{loyalty.CodeMemberNotFound}},
+		"identify-member":         {register: (*server).registerIdentify, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeCodeWordMismatch}},
+		"get-member":              {register: (*server).registerGetMember, codes: []loyalty.Code{loyalty.CodeMemberNotFound}},
+		"find-member":             {register: (*server).registerFindMember, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound}},
+		"list-member-ledger":      {register: (*server).registerLedger, codes: []loyalty.Code{loyalty.CodeMemberNotFound}},
+		"run-expiry-sweep":        {register: (*server).registerSweep, minRole: admin},
+		"create-point-of-sale":    {register: (*server).registerCreatePOS, minRole: admin},
+		"list-points-of-sale":     {register: (*server).registerListPOS},
+		"create-staff":            {register: (*server).registerCreateStaff, codes: []loyalty.Code{loyalty.CodePointOfSaleNotFound}, minRole: admin},
+		"list-staff":              {register: (*server).registerListStaff, minRole: admin},
+		"revoke-staff":            {register: (*server).registerRevokeStaff, codes: []loyalty.Code{loyalty.CodeStaffNotFound}, minRole: admin},
+		"get-usage":               {register: (*server).registerUsage},
+		"list-audit":              {register: (*server).registerAudit, minRole: admin},
+		"healthz":                 {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
+	}
+}
