@@ -164,7 +164,7 @@ func ensureDemoTenant(ctx context.Context, svc *loyalty.Service, baseURL, plan s
 		if caller, err := svc.Authenticate(ctx, loyalty.HashAPIKey(c.APIKey)); err == nil && caller.TenantID == c.TenantID {
 			c.BaseURL = baseURL
 			note := ""
-			if t, err := svc.Store.GetTenant(ctx, c.TenantID); err == nil {
+			if t, err := svc.Tenancy.Store.GetTenant(ctx, c.TenantID); err == nil {
 				c.Plan = t.Plan
 				if t.Plan != plan {
 					note = fmt.Sprintf("the demo tenant was created on the %s plan; %s=%s applies to a new one: move %s away (or use another %s) and start again",

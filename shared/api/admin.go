@@ -20,7 +20,7 @@ func (s *server) registerSweep(r routes.Route) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 			return nil, err
 		}
-		res, err := s.deps.Service.Sweep(ctx, callerOf(ctx).TenantID)
+		res, err := s.deps.Orders.Sweep(ctx, callerOf(ctx).TenantID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -7,6 +7,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,7 +29,9 @@ import (
 
 // Deps are what the handlers need.
 type Deps struct {
+	// Service, when set, provides every capability left nil below.
 	Service *loyalty.Service
+	Capabilities
 	// Ping checks the store for /healthz.
 	Ping func(context.Context) error
 	// RateLimit counts one public request from a source (IP) and refuses past the limit.
@@ -64,6 +67,14 @@ func New(deps Deps, functions ...string) http.Handler {
 func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	if deps.Phones == nil {
 		panic("api: Deps.Phones is required")
+	}
+	if deps.Service != nil {
+		all := CapabilitiesOf(deps.Service)
+		deps.Orders = cmp.Or(deps.Orders, all.Orders)
+		deps.Enrollment = cmp.Or(deps.Enrollment, all.Enrollment)
+		deps.Members = cmp.Or(deps.Members, all.Members)
+		deps.Programs = cmp.Or(deps.Programs, all.Programs)
+		deps.Tenancy = cmp.Or(deps.Tenancy, all.Tenancy)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -175,7 +186,7 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeErr(ctx, newProblem(loyalty.CodeUnauthorized, "send the API key as Authorization: Bearer <key>"))
 		return
 	}
-	caller, err := s.deps.Service.Authenticate(ctx.Context(), loyalty.HashAPIKey(strings.TrimSpace(key)))
+	caller, err := s.deps.Tenancy.Authenticate(ctx.Context(), loyalty.HashAPIKey(strings.TrimSpace(key)))
 	if err != nil {
 		s.writeErr(ctx, s.problem(ctx.Context(), err))
 		return

@@ -52,7 +52,7 @@ func (s *server) registerEnroll(r routes.Route) {
 		}
 		c := callerOf(ctx)
 		req.KeyID = c.KeyID
-		return s.deps.Service.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
+		return s.deps.Enrollment.StartEnrollment(ctx, c.TenantID, idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), req, false)
 	})
 }
 
@@ -75,7 +75,7 @@ func (s *server) registerPublicEnroll(r routes.Route) {
 	o.DefaultStatus = http.StatusCreated
 	o.Description = "Same as POST /v1/enrollments without an API key, rate limited per source address. It never reveals whether a phone is a member."
 	registerWrite(s, o, func(ctx context.Context, in *PublicEnrollInput) (res loyalty.EnrollResult, replayed bool, err error) {
-		t, err := s.deps.Service.Store.TenantBySlug(ctx, in.TenantSlug)
+		t, err := s.deps.Tenancy.TenantBySlug(ctx, in.TenantSlug)
 		if err != nil {
 			return res, false, err
 		}
@@ -88,7 +88,7 @@ func (s *server) registerPublicEnroll(r routes.Route) {
 		if err != nil {
 			return res, false, err
 		}
-		return s.deps.Service.StartEnrollment(ctx, t.ID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.TenantSlug}, in.RawBody), req, true)
+		return s.deps.Enrollment.StartEnrollment(ctx, t.ID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.TenantSlug}, in.RawBody), req, true)
 	})
 }
 
@@ -108,7 +108,7 @@ func (s *server) staffOf(ctx context.Context, auth, tenantID string) bool {
 	if !ok || key == "" {
 		return false
 	}
-	c, err := s.deps.Service.Authenticate(ctx, loyalty.HashAPIKey(strings.TrimSpace(key)))
+	c, err := s.deps.Tenancy.Authenticate(ctx, loyalty.HashAPIKey(strings.TrimSpace(key)))
 	return err == nil && c.TenantID == tenantID
 }
 
@@ -127,6 +127,6 @@ func (s *server) registerVerify(r routes.Route) {
 				return res, false, err
 			}
 		}
-		return s.deps.Service.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
+		return s.deps.Enrollment.VerifyEnrollment(ctx, tenantID, idemOf(in.IdempotencyKey, r.OperationID, []string{in.ChallengeID}, in.RawBody), in.ChallengeID, in.Body.Code)
 	})
 }

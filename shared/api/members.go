@@ -14,15 +14,15 @@ import (
 
 // MemberView is a member's card as a cashier sees it.
 type MemberView struct {
-	MemberID   string          `json:"memberId"`
-	CardNumber string          `json:"cardNumber"`
-	Phone      string          `json:"phone" doc:"E.164"`
-	Email      string          `json:"email,omitempty"`
-	Name       string          `json:"name,omitempty"`
-	Status     string          `json:"status" enum:"active,blocked"`
-	Tier       string          `json:"tier,omitempty"`
-	Balance    loyalty.Balance `json:"balance"`
-	CreatedAt  time.Time       `json:"createdAt"`
+	MemberID   string               `json:"memberId"`
+	CardNumber string               `json:"cardNumber"`
+	Phone      string               `json:"phone" doc:"E.164"`
+	Email      string               `json:"email,omitempty"`
+	Name       string               `json:"name,omitempty"`
+	Status     loyalty.MemberStatus `json:"status" enum:"active,blocked"`
+	Tier       string               `json:"tier,omitempty"`
+	Balance    loyalty.Balance      `json:"balance"`
+	CreatedAt  time.Time            `json:"createdAt"`
 }
 
 func memberView(a *loyalty.Account) MemberView {
@@ -41,7 +41,7 @@ type MemberOutput struct {
 func (s *server) registerGetMember(r routes.Route) {
 	o := op(r, "Read a member and balance (one read)", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
-		a, err := s.deps.Service.GetMember(ctx, callerOf(ctx), in.MemberID)
+		a, err := s.deps.Members.GetMember(ctx, callerOf(ctx), in.MemberID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -68,7 +68,7 @@ func (s *server) registerFindMember(r routes.Route) {
 			}
 			ref = loyalty.MemberRef{Phone: e164}
 		}
-		a, err := s.deps.Service.FindMember(ctx, callerOf(ctx), ref)
+		a, err := s.deps.Members.FindMember(ctx, callerOf(ctx), ref)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -87,21 +87,21 @@ type LedgerInput struct {
 
 // EntryView is one ledger entry.
 type EntryView struct {
-	Seq       int64            `json:"seq" minimum:"1"`
-	Kind      string           `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust"`
-	Amount    int64            `json:"amount" doc:"Change of available + pending points (hundredths)"`
-	Available int64            `json:"available" doc:"Change of available points"`
-	Pending   int64            `json:"pending" doc:"Change of pending points"`
-	Held      int64            `json:"held" doc:"Change of held points"`
-	OrderID   string           `json:"orderId,omitempty"`
-	RefundID  string           `json:"refundId,omitempty"`
-	Lots      map[string]int64 `json:"lots,omitempty"`
-	Note      string           `json:"note,omitempty"`
-	KeyID     string           `json:"keyId,omitempty" doc:"API key that made the change"`
-	StaffID   string           `json:"staffId,omitempty" doc:"Staff member that made the change"`
-	POS       string           `json:"pointOfSaleId,omitempty" doc:"Point of sale it happened at"`
-	At        time.Time        `json:"at"`
-	Hash      string           `json:"hash"`
+	Seq       int64             `json:"seq" minimum:"1"`
+	Kind      loyalty.EntryKind `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust"`
+	Amount    int64             `json:"amount" doc:"Change of available + pending points (hundredths)"`
+	Available int64             `json:"available" doc:"Change of available points"`
+	Pending   int64             `json:"pending" doc:"Change of pending points"`
+	Held      int64             `json:"held" doc:"Change of held points"`
+	OrderID   string            `json:"orderId,omitempty"`
+	RefundID  string            `json:"refundId,omitempty"`
+	Lots      map[string]int64  `json:"lots,omitempty"`
+	Note      string            `json:"note,omitempty"`
+	KeyID     string            `json:"keyId,omitempty" doc:"API key that made the change"`
+	StaffID   string            `json:"staffId,omitempty" doc:"Staff member that made the change"`
+	POS       string            `json:"pointOfSaleId,omitempty" doc:"Point of sale it happened at"`
+	At        time.Time         `json:"at"`
+	Hash      string            `json:"hash"`
 }
 
 type LedgerOutput struct {
@@ -127,7 +127,7 @@ func (s *server) registerLedger(r routes.Route) {
 		if limit == 0 {
 			limit = 50
 		}
-		entries, err := s.deps.Service.Ledger(ctx, callerOf(ctx), in.MemberID, limit, before)
+		entries, err := s.deps.Members.Ledger(ctx, callerOf(ctx), in.MemberID, limit, before)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -169,7 +169,7 @@ func (s *server) registerSetGroups(r routes.Route) {
 		for i, g := range in.Body.Groups {
 			groups[i] = string(g)
 		}
-		a, err := s.deps.Service.SetGroups(ctx, callerOf(ctx), in.MemberID, groups)
+		a, err := s.deps.Members.SetGroups(ctx, callerOf(ctx), in.MemberID, groups)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -182,8 +182,8 @@ type AdjustInput struct {
 	IdemRequired
 	RawBody []byte
 	Body    struct {
-		Points int64  `json:"points" minimum:"-1000000000000" maximum:"1000000000000" doc:"Points (hundredths) to credit (positive) or debit (negative)"`
-		Reason string `json:"reason" minLength:"1" maxLength:"500" doc:"Why: kept in the ledger and the audit trail"`
+		Points PointsChange `json:"points" doc:"Points (hundredths) to credit (positive) or debit (negative)"`
+		Reason string       `json:"reason" minLength:"1" maxLength:"500" doc:"Why: kept in the ledger and the audit trail"`
 	}
 }
 
@@ -191,7 +191,7 @@ func (s *server) registerAdjust(r routes.Route) {
 	o := op(r, "Credit or debit a member by hand (a compensating ledger entry, never an edit)", "members")
 	registerWrite(s, o, func(ctx context.Context, in *AdjustInput) (res loyalty.AdjustResult, replayed bool, err error) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.MemberID}, in.RawBody)
-		return s.deps.Service.AdjustPoints(ctx, callerOf(ctx), idem, in.MemberID,
+		return s.deps.Members.AdjustPoints(ctx, callerOf(ctx), idem, in.MemberID,
 			loyalty.AdjustRequest{Points: loyalty.Points(in.Body.Points), Reason: in.Body.Reason})
 	})
 }
@@ -203,7 +203,7 @@ func (s *server) registerBlock(blocked bool) func(routes.Route) {
 			summary = "Block a member's card: it neither earns nor spends"
 		}
 		huma.Register(s.api, op(r, summary, "members"), func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
-			a, err := s.deps.Service.SetBlocked(ctx, callerOf(ctx), in.MemberID, blocked)
+			a, err := s.deps.Members.SetBlocked(ctx, callerOf(ctx), in.MemberID, blocked)
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
@@ -215,7 +215,7 @@ func (s *server) registerBlock(blocked bool) func(routes.Route) {
 func (s *server) registerReplaceCard(r routes.Route) {
 	o := op(r, "Issue a new card number for a lost card, keeping the balance", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
-		a, err := s.deps.Service.ReplaceCard(ctx, callerOf(ctx), in.MemberID)
+		a, err := s.deps.Members.ReplaceCard(ctx, callerOf(ctx), in.MemberID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -226,12 +226,12 @@ func (s *server) registerReplaceCard(r routes.Route) {
 type BulkAccrueInput struct {
 	Body struct {
 		BatchID string `json:"batchId" minLength:"1" maxLength:"128" doc:"Names the batch: running it again, or resuming it, credits each member once"`
-		Points  int64  `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points (hundredths) for each selected member"`
+		Points  Points `json:"points" minimum:"1" doc:"Points (hundredths) for each selected member"`
 		Reason  string `json:"reason" minLength:"1" maxLength:"500"`
 		Filter  struct {
 			Period    string `json:"period,omitempty" maxLength:"32" doc:"Trailing period of the spend, ISO 8601, at most P92D"`
-			SpendFrom int64  `json:"spendFrom,omitempty" minimum:"0" maximum:"1000000000000" doc:"Least money spent in the period"`
-			SpendTo   int64  `json:"spendTo,omitempty" minimum:"0" maximum:"1000000000000" doc:"Most money spent in the period (0: no bound)"`
+			SpendFrom Money  `json:"spendFrom,omitempty" doc:"Least money spent in the period"`
+			SpendTo   Money  `json:"spendTo,omitempty" doc:"Most money spent in the period (0: no bound)"`
 		} `json:"filter,omitempty"`
 		Cursor string `json:"cursor,omitempty" maxLength:"64" doc:"nextCursor of the previous page"`
 		Limit  int    `json:"limit,omitempty" minimum:"0" maximum:"200"`
@@ -246,7 +246,7 @@ func (s *server) registerBulkAccrue(r routes.Route) {
 	o := op(r, "Credit points to a selection of members, a page at a time (idempotent per batch, resumable)", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *BulkAccrueInput) (*BulkAccrueOutput, error) {
 		b := in.Body
-		res, err := s.deps.Service.BulkAccrue(ctx, callerOf(ctx), loyalty.BulkRequest{BatchID: b.BatchID, Points: loyalty.Points(b.Points),
+		res, err := s.deps.Members.BulkAccrue(ctx, callerOf(ctx), loyalty.BulkRequest{BatchID: b.BatchID, Points: loyalty.Points(b.Points),
 			Reason: b.Reason, Cursor: b.Cursor, Limit: b.Limit,
 			Filter: loyalty.BulkFilter{Period: b.Filter.Period, SpendFrom: loyalty.Money(b.Filter.SpendFrom), SpendTo: loyalty.Money(b.Filter.SpendTo)}})
 		if err != nil {
@@ -266,7 +266,7 @@ type SetTierInput struct {
 func (s *server) registerSetTier(r routes.Route) {
 	o := op(r, "Set a member's tier by hand", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *SetTierInput) (*MemberOutput, error) {
-		a, err := s.deps.Service.SetTier(ctx, callerOf(ctx), in.MemberID, in.Body.Tier)
+		a, err := s.deps.Members.SetTier(ctx, callerOf(ctx), in.MemberID, in.Body.Tier)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -292,7 +292,7 @@ func (s *server) registerSearch(r routes.Route) {
 		if limit == 0 {
 			limit = 20
 		}
-		found, err := s.deps.Service.SearchMembers(ctx, callerOf(ctx), in.Q, limit)
+		found, err := s.deps.Members.SearchMembers(ctx, callerOf(ctx), in.Q, limit)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -312,7 +312,7 @@ type CodeWordInput struct {
 func (s *server) registerSetCodeWord(r routes.Route) {
 	o := op(r, "Set a member's code word", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *CodeWordInput) (*MemberOutput, error) {
-		a, err := s.deps.Service.SetCodeWord(ctx, callerOf(ctx), in.MemberID, in.Body.CodeWord)
+		a, err := s.deps.Members.SetCodeWord(ctx, callerOf(ctx), in.MemberID, in.Body.CodeWord)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -334,7 +334,7 @@ func (s *server) registerIdentify(r routes.Route) {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		a, err := s.deps.Service.Identify(ctx, callerOf(ctx), ref, in.Body.CodeWord)
+		a, err := s.deps.Members.Identify(ctx, callerOf(ctx), ref, in.Body.CodeWord)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -35,8 +35,8 @@ type RedeemInput struct {
 	RawBody []byte
 	Body    struct {
 		Member MemberRef   `json:"member"`
-		Total  int64       `json:"total" minimum:"1" maximum:"1000000000000" doc:"Order total, money minor units"`
-		Points int64       `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points to hold (hundredths)"`
+		Total  Money       `json:"total" minimum:"1" doc:"Order total, money minor units"`
+		Points Points      `json:"points" minimum:"1" doc:"Points to hold (hundredths)"`
 		Items  []ItemInput `json:"items,omitempty" maxItems:"500" doc:"Order lines; per-category limits on points apply when given"`
 	}
 }
@@ -50,7 +50,7 @@ func (s *server) registerRedeem(r routes.Route) {
 			return res, false, err
 		}
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
-		return s.deps.Service.RedeemPoints(ctx, callerOf(ctx), idem, ref,
+		return s.deps.Orders.RedeemPoints(ctx, callerOf(ctx), idem, ref,
 			loyalty.RedeemRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Points: loyalty.Points(in.Body.Points), Items: itemsOf(in.Body.Items)})
 	})
 }
@@ -60,7 +60,7 @@ func (s *server) registerRedeem(r routes.Route) {
 type ItemInput struct {
 	SKU        string `json:"sku" minLength:"1" maxLength:"128"`
 	Category   string `json:"category,omitempty" maxLength:"64"`
-	Amount     int64  `json:"amount" minimum:"0" maximum:"1000000000000" doc:"Line amount, money minor units"`
+	Amount     Money  `json:"amount" doc:"Line amount, money minor units"`
 	Discounted bool   `json:"discounted,omitempty" doc:"The line was sold at a discount"`
 }
 
@@ -78,8 +78,8 @@ type CloseInput struct {
 	RawBody []byte
 	Body    struct {
 		Member    MemberRef   `json:"member"`
-		Total     int64       `json:"total" minimum:"0" maximum:"1000000000000" doc:"Order total, money minor units"`
-		MoneyPaid *int64      `json:"moneyPaid,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money paid, when it differs from the total less points (e.g. after discounts)"`
+		Total     Money       `json:"total" doc:"Order total, money minor units"`
+		MoneyPaid *Money      `json:"moneyPaid,omitempty" doc:"Money paid, when it differs from the total less points (e.g. after discounts)"`
 		Items     []ItemInput `json:"items,omitempty" maxItems:"500"`
 	}
 }
@@ -98,7 +98,7 @@ func (s *server) registerClose(r routes.Route) {
 			req.MoneyPaid = &m
 		}
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
-		return s.deps.Service.CloseOrder(ctx, callerOf(ctx), idem, ref, req)
+		return s.deps.Orders.CloseOrder(ctx, callerOf(ctx), idem, ref, req)
 	})
 }
 
@@ -110,7 +110,7 @@ type RefundInput struct {
 	RawBody []byte
 	Body    struct {
 		RefundID string `json:"refundId" minLength:"1" maxLength:"128" doc:"The shop's refund id; applying it again changes nothing"`
-		Amount   int64  `json:"amount" minimum:"0" maximum:"1000000000000" doc:"Money refunded, minor units"`
+		Amount   Money  `json:"amount" doc:"Money refunded, minor units"`
 	}
 }
 
@@ -119,7 +119,7 @@ func (s *server) registerRefund(r routes.Route) {
 	o.Description = "Reverses the cashback accrued and returns the points spent, in proportion to the money refunded. Refunds in total may not exceed the money paid."
 	registerWrite(s, o, func(ctx context.Context, in *RefundInput) (res loyalty.RefundResult, replayed bool, err error) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, in.RawBody)
-		return s.deps.Service.RefundOrder(ctx, callerOf(ctx), idem, in.OrderID,
+		return s.deps.Orders.RefundOrder(ctx, callerOf(ctx), idem, in.OrderID,
 			loyalty.RefundRequest{RefundID: in.Body.RefundID, Amount: loyalty.Money(in.Body.Amount)})
 	})
 }
@@ -135,7 +135,7 @@ func (s *server) registerCancel(r routes.Route) {
 	o := op(r, "Release the hold of an open order", "orders")
 	registerWrite(s, o, func(ctx context.Context, in *CancelInput) (res loyalty.CancelResult, replayed bool, err error) {
 		idem := idemOf(in.IdempotencyKey, r.OperationID, []string{in.OrderID}, nil)
-		return s.deps.Service.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
+		return s.deps.Orders.CancelOrder(ctx, callerOf(ctx), idem, in.OrderID)
 	})
 }
 
@@ -145,7 +145,7 @@ type QuoteInput struct {
 	OrderPath
 	Body struct {
 		Member MemberRef   `json:"member"`
-		Total  int64       `json:"total" minimum:"0" maximum:"1000000000000" doc:"Order total, money minor units"`
+		Total  Money       `json:"total" doc:"Order total, money minor units"`
 		Items  []ItemInput `json:"items,omitempty" maxItems:"500"`
 	}
 }
@@ -161,7 +161,7 @@ func (s *server) registerQuote(r routes.Route) {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		res, err := s.deps.Service.Quote(ctx, callerOf(ctx), ref,
+		res, err := s.deps.Orders.Quote(ctx, callerOf(ctx), ref,
 			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)})
 		if err != nil {
 			return nil, s.problem(ctx, err)
@@ -183,7 +183,7 @@ type GetOrderOutput struct {
 func (s *server) registerGetOrder(r routes.Route) {
 	o := op(r, "Read an order's points state", "orders")
 	huma.Register(s.api, o, func(ctx context.Context, in *GetOrderInput) (*GetOrderOutput, error) {
-		ord, err := s.deps.Service.GetOrder(ctx, callerOf(ctx), in.OrderID)
+		ord, err := s.deps.Orders.GetOrder(ctx, callerOf(ctx), in.OrderID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -49,7 +49,7 @@ type TierBody struct {
 // QualifyBody is what a member must do within period to hold a tier.
 type QualifyBody struct {
 	Period        string            `json:"period" maxLength:"32" doc:"Trailing period, ISO 8601 (P30D)"`
-	Spend         int64             `json:"spend,omitempty" minimum:"0" maximum:"1000000000000" doc:"Money spent within the period"`
+	Spend         Money             `json:"spend,omitempty" doc:"Money spent within the period"`
 	CategorySpend map[string]Amount `json:"categorySpend,omitempty" maxProperties:"100" doc:"Money spent per category within the period; together at most spend"`
 	Visits        int               `json:"visits,omitempty" minimum:"0" maximum:"100000" doc:"Closed orders within the period"`
 }
@@ -62,8 +62,8 @@ type CategoryBody struct {
 
 // PointsPerMoneyBody: points for every whole amount of money.
 type PointsPerMoneyBody struct {
-	Money  int64 `json:"money" minimum:"1" maximum:"1000000000000" doc:"Money, minor units"`
-	Points int64 `json:"points" minimum:"1" maximum:"1000000000000" doc:"Points (hundredths) per that money"`
+	Money  Money  `json:"money" minimum:"1" doc:"Money, minor units"`
+	Points Points `json:"points" minimum:"1" doc:"Points (hundredths) per that money"`
 }
 
 func bpOf(p *Percent) *loyalty.BasisPoints {
@@ -83,7 +83,7 @@ func percentOf(bp *loyalty.BasisPoints) *Percent {
 
 // Welcome is the welcome bonus.
 type Welcome struct {
-	Points   int64  `json:"points" minimum:"0" maximum:"1000000000000" doc:"Points (hundredths) credited on joining"`
+	Points   Points `json:"points" doc:"Points (hundredths) credited on joining"`
 	Lifetime string `json:"lifetime,omitempty" maxLength:"32" doc:"ISO 8601 lifetime of the welcome points; default the program's"`
 }
 
@@ -161,14 +161,14 @@ func programView(p loyalty.Program) ProgramView {
 		},
 	}
 	if p.WelcomeBonus != nil {
-		v.WelcomeBonus = &Welcome{Points: int64(p.WelcomeBonus.Points), Lifetime: p.WelcomeBonus.Lifetime}
+		v.WelcomeBonus = &Welcome{Points: Points(p.WelcomeBonus.Points), Lifetime: p.WelcomeBonus.Lifetime}
 	}
 	if p.DiscountPercent > 0 {
 		v.DiscountPercent = &Percent{p.DiscountPercent}
 	}
 	v.AccrueOnDiscounted = p.AccrueOnDiscounted
 	if p.PointsPerMoney != nil {
-		v.PointsPerMoney = &PointsPerMoneyBody{Money: int64(p.PointsPerMoney.Money), Points: int64(p.PointsPerMoney.Points)}
+		v.PointsPerMoney = &PointsPerMoneyBody{Money: Money(p.PointsPerMoney.Money), Points: Points(p.PointsPerMoney.Points)}
 	}
 	if !p.ActiveFrom.IsZero() {
 		t := p.ActiveFrom
@@ -187,7 +187,7 @@ func programView(p loyalty.Program) ProgramView {
 	for _, t := range p.Tiers {
 		tb := TierBody{Name: t.Name, Priority: t.Priority, CashbackPercent: percentOf(t.CashbackPercent), MaxRedeemPercent: percentOf(t.MaxRedeemPercent),
 			DiscountPercent: percentOf(t.DiscountPercent), Group: t.Group,
-			Qualify: QualifyBody{Period: t.Qualify.Period, Spend: int64(t.Qualify.Spend), Visits: t.Qualify.Visits}}
+			Qualify: QualifyBody{Period: t.Qualify.Period, Spend: Money(t.Qualify.Spend), Visits: t.Qualify.Visits}}
 		if len(t.CategoryCashback) > 0 {
 			tb.CategoryCashback = map[string]Percent{}
 			for c, bp := range t.CategoryCashback {
@@ -218,7 +218,7 @@ func (s *server) registerCreateProgram(r routes.Route) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 			return res, false, err
 		}
-		p, replayed, err := s.deps.Service.CreateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.domain())
+		p, replayed, err := s.deps.Programs.CreateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.domain())
 		if err != nil {
 			return res, false, err
 		}
@@ -249,7 +249,7 @@ func (s *server) registerProgramStatus(to loyalty.ProgramStatus) func(routes.Rou
 			if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 				return res, false, err
 			}
-			p, replayed, err := s.deps.Service.SetProgramStatus(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, nil), in.ProgramID, to)
+			p, replayed, err := s.deps.Programs.SetProgramStatus(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, nil), in.ProgramID, to)
 			if err != nil {
 				return res, false, err
 			}
@@ -271,7 +271,7 @@ func (s *server) registerUpdateProgram(r routes.Route) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 			return res, false, err
 		}
-		p, replayed, err := s.deps.Service.UpdateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, in.Body.domain())
+		p, replayed, err := s.deps.Programs.UpdateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, in.Body.domain())
 		if err != nil {
 			return res, false, err
 		}
@@ -289,7 +289,7 @@ type GetProgramOutput struct {
 
 func (s *server) registerGetProgram(r routes.Route) {
 	huma.Register(s.api, op(r, "Read a program", "programs"), func(ctx context.Context, in *GetProgramInput) (*GetProgramOutput, error) {
-		p, err := s.deps.Service.GetProgram(ctx, callerOf(ctx), in.ProgramID)
+		p, err := s.deps.Programs.GetProgram(ctx, callerOf(ctx), in.ProgramID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -305,7 +305,7 @@ type ListProgramsOutput struct {
 
 func (s *server) registerListPrograms(r routes.Route) {
 	huma.Register(s.api, op(r, "List programs", "programs"), func(ctx context.Context, _ *struct{}) (*ListProgramsOutput, error) {
-		ps, err := s.deps.Service.ListPrograms(ctx, callerOf(ctx))
+		ps, err := s.deps.Programs.ListPrograms(ctx, callerOf(ctx))
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -26,7 +26,7 @@ func (s *server) registerCreatePOS(r routes.Route) {
 	o := op(r, "Add a point of sale (counted against the plan)", "tenancy")
 	o.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, o, func(ctx context.Context, in *CreatePOSInput) (*POSOutput, error) {
-		p, err := s.deps.Service.CreatePointOfSale(ctx, callerOf(ctx), in.Body.Name, in.Body.Address)
+		p, err := s.deps.Tenancy.CreatePointOfSale(ctx, callerOf(ctx), in.Body.Name, in.Body.Address)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -42,7 +42,7 @@ type ListPOSOutput struct {
 
 func (s *server) registerListPOS(r routes.Route) {
 	huma.Register(s.api, op(r, "List points of sale", "tenancy"), func(ctx context.Context, _ *struct{}) (*ListPOSOutput, error) {
-		ps, err := s.deps.Service.ListPointsOfSale(ctx, callerOf(ctx))
+		ps, err := s.deps.Tenancy.ListPointsOfSale(ctx, callerOf(ctx))
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -68,7 +68,7 @@ func (s *server) registerCreateStaff(r routes.Route) {
 	o := op(r, "Issue an API key to an admin or cashier (shown once)", "tenancy")
 	o.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, o, func(ctx context.Context, in *CreateStaffInput) (*CreateStaffOutput, error) {
-		res, err := s.deps.Service.CreateStaff(ctx, callerOf(ctx), in.Body.Name, loyalty.Role(in.Body.Role), in.Body.PointOfSale)
+		res, err := s.deps.Tenancy.CreateStaff(ctx, callerOf(ctx), in.Body.Name, loyalty.Role(in.Body.Role), in.Body.PointOfSale)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -95,7 +95,7 @@ type ListStaffOutput struct {
 
 func (s *server) registerListStaff(r routes.Route) {
 	huma.Register(s.api, op(r, "List staff", "tenancy"), func(ctx context.Context, _ *struct{}) (*ListStaffOutput, error) {
-		st, err := s.deps.Service.ListStaff(ctx, callerOf(ctx))
+		st, err := s.deps.Tenancy.ListStaff(ctx, callerOf(ctx))
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -116,7 +116,7 @@ func (s *server) registerRevokeStaff(r routes.Route) {
 	o := op(r, "Revoke a staff member's key at once", "tenancy")
 	o.DefaultStatus = http.StatusNoContent
 	huma.Register(s.api, o, func(ctx context.Context, in *RevokeStaffInput) (*struct{}, error) {
-		if err := s.deps.Service.RevokeStaff(ctx, callerOf(ctx), in.StaffID); err != nil {
+		if err := s.deps.Tenancy.RevokeStaff(ctx, callerOf(ctx), in.StaffID); err != nil {
 			return nil, s.problem(ctx, err)
 		}
 		return nil, nil
@@ -134,7 +134,7 @@ type UsageOutput struct {
 
 func (s *server) registerUsage(r routes.Route) {
 	huma.Register(s.api, op(r, "This month's metered operations per kind", "tenancy"), func(ctx context.Context, in *MonthInput) (*UsageOutput, error) {
-		u, err := s.deps.Service.Usage(ctx, callerOf(ctx), in.Month)
+		u, err := s.deps.Tenancy.Usage(ctx, callerOf(ctx), in.Month)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -159,7 +159,7 @@ func (s *server) registerAudit(r routes.Route) {
 		if limit == 0 {
 			limit = 100
 		}
-		es, err := s.deps.Service.Audit(ctx, callerOf(ctx), in.Month, limit)
+		es, err := s.deps.Tenancy.Audit(ctx, callerOf(ctx), in.Month, limit)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

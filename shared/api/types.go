@@ -109,3 +109,45 @@ func (GroupName) Schema(huma.Registry) *huma.Schema {
 	lo, hi := 1, 64
 	return &huma.Schema{Type: huma.TypeString, MinLength: &lo, MaxLength: &hi, Description: "Customer group"}
 }
+
+// Money is an amount of money in minor units as the API reads and writes
+// it. Its schema's bounds are the domain's (0 .. loyalty.MaxMoney), written
+// once here instead of on every field; a field may raise the minimum with a
+// tag (`minimum:"1"` for a total that must not be zero).
+type Money int64
+
+// Schema describes Money in the OpenAPI document.
+func (Money) Schema(huma.Registry) *huma.Schema {
+	return amountSchema(0, int64(loyalty.MaxMoney))
+}
+
+// Domain is the amount as the domain counts it.
+func (m Money) Domain() loyalty.Money { return loyalty.Money(m) }
+
+// Points is an amount of points in hundredths as the API reads and writes
+// it, bounded by the domain's loyalty.MaxPoints.
+type Points int64
+
+// Schema describes Points in the OpenAPI document.
+func (Points) Schema(huma.Registry) *huma.Schema {
+	return amountSchema(0, int64(loyalty.MaxPoints))
+}
+
+// Domain is the amount as the domain counts it.
+func (p Points) Domain() loyalty.Points { return loyalty.Points(p) }
+
+// PointsChange is a credit (positive) or a debit (negative) of points.
+type PointsChange int64
+
+// Schema describes PointsChange in the OpenAPI document.
+func (PointsChange) Schema(huma.Registry) *huma.Schema {
+	return amountSchema(-int64(loyalty.MaxPoints), int64(loyalty.MaxPoints))
+}
+
+// Domain is the change as the domain counts it.
+func (p PointsChange) Domain() loyalty.Points { return loyalty.Points(p) }
+
+func amountSchema(lo, hi int64) *huma.Schema {
+	min, max := float64(lo), float64(hi)
+	return &huma.Schema{Type: huma.TypeInteger, Format: "int64", Minimum: &min, Maximum: &max}
+}

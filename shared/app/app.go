@@ -96,7 +96,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("unknown notifier %q (want aws, table or outbox)", cfg.Notifier)
 		}
 	}
-	svc := &loyalty.Service{Store: st, Sender: sender, Now: cfg.Now, ClassifyPhone: classifyPhone}
+	svc := loyalty.NewService(st, cfg.Now)
+	svc.Sender, svc.ClassifyPhone = sender, classifyPhone
 	if len(cfg.OTPSecret) > 0 {
 		codes, err := otp.New(cfg.OTPSecret)
 		if err != nil {

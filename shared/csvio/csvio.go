@@ -202,7 +202,7 @@ func parseRow(rec []string, field func([]string, string) string, normalize func(
 	if len(row.Name) > 200 || len(row.Email) > 254 {
 		return loyalty.ImportRow{}, "name or email too long"
 	}
-	switch st := strings.ToLower(field(rec, "status")); st {
+	switch st := loyalty.MemberStatus(strings.ToLower(field(rec, "status"))); st {
 	case "", loyalty.MemberActive:
 	case loyalty.MemberBlocked:
 		row.Blocked = true
@@ -299,7 +299,7 @@ func Export(ctx context.Context, l Lister, c loyalty.Caller, w io.Writer) (int, 
 			if err != nil {
 				return n, err
 			}
-			_ = cw.Write([]string{a.Phone, a.Card, a.Name, a.Email, a.Status,
+			_ = cw.Write([]string{a.Phone, a.Card, a.Name, a.Email, string(a.Status),
 				FormatPoints(a.Available), FormatPoints(a.Pending), FormatPoints(a.Held)})
 			n++
 		}

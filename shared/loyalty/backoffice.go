@@ -65,7 +65,7 @@ func Adjust(p *Program, st MemberState, req AdjustRequest, now time.Time, by Cal
 
 // memberOp runs a back-office change of one member: read, decide, commit
 // with the audit entry and the meter, retry on conflicts.
-func memberOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, memberID, kind string,
+func memberOp[T any](ctx context.Context, s *Core, c Caller, idem Idem, memberID, kind string,
 	decide func(t *Tenant, st MemberState, now time.Time) (*Draft, T, *AuditEntry, error)) (T, bool, error) {
 	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (out T, err error) {
 		t, err := s.Store.GetTenant(ctx, c.TenantID)
@@ -97,11 +97,11 @@ func memberOp[T any](ctx context.Context, s *Service, c Caller, idem Idem, membe
 }
 
 // AdjustPoints credits or debits a member by hand, with a reason.
-func (s *Service) AdjustPoints(ctx context.Context, c Caller, idem Idem, memberID string, req AdjustRequest) (AdjustResult, bool, error) {
+func (s *Members) AdjustPoints(ctx context.Context, c Caller, idem Idem, memberID string, req AdjustRequest) (AdjustResult, bool, error) {
 	if err := requireAdmin(c); err != nil {
 		return AdjustResult{}, false, err
 	}
-	return memberOp(ctx, s, c, idem, memberID, UseAdjust, func(t *Tenant, st MemberState, now time.Time) (*Draft, AdjustResult, *AuditEntry, error) {
+	return memberOp(ctx, s.Core, c, idem, memberID, UseAdjust, func(t *Tenant, st MemberState, now time.Time) (*Draft, AdjustResult, *AuditEntry, error) {
 		d, res, err := Adjust(t.CurrentProgram, st, req, now, c)
 		if err != nil {
 			return nil, res, nil, err
@@ -112,7 +112,7 @@ func (s *Service) AdjustPoints(ctx context.Context, c Caller, idem Idem, memberI
 
 // SetBlocked blocks or unblocks a member's card: a blocked card neither
 // earns nor spends.
-func (s *Service) SetBlocked(ctx context.Context, c Caller, memberID string, blocked bool) (*Account, error) {
+func (s *Members) SetBlocked(ctx context.Context, c Caller, memberID string, blocked bool) (*Account, error) {
 	if err := requireAdmin(c); err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) SetBlocked(ctx context.Context, c Caller, memberID string, blo
 	if blocked {
 		status, action = MemberBlocked, "member.block"
 	}
-	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+	out, _, err := memberOp(ctx, s.Core, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
 		d := NewDraft(st, now, c)
 		if d.acct.Status != status {
 			d.acct.Status = status
@@ -134,11 +134,11 @@ func (s *Service) SetBlocked(ctx context.Context, c Caller, memberID string, blo
 
 // ReplaceCard issues a new card number to a member who lost theirs, keeping
 // the balance; the old number stops finding the member at once.
-func (s *Service) ReplaceCard(ctx context.Context, c Caller, memberID string) (*Account, error) {
+func (s *Members) ReplaceCard(ctx context.Context, c Caller, memberID string) (*Account, error) {
 	if err := requireAdmin(c); err != nil {
 		return nil, err
 	}
-	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+	out, _, err := memberOp(ctx, s.Core, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
 		d := NewDraft(st, now, c)
 		old := d.acct.Card
 		d.acct.Card = NewCardNumber()
@@ -155,11 +155,11 @@ func (s *Service) ReplaceCard(ctx context.Context, c Caller, memberID string) (*
 
 // SetTier sets a member's tier by hand ("" returns to the tier the member's
 // activity earns).
-func (s *Service) SetTier(ctx context.Context, c Caller, memberID, tier string) (*Account, error) {
+func (s *Members) SetTier(ctx context.Context, c Caller, memberID, tier string) (*Account, error) {
 	if err := requireAdmin(c); err != nil {
 		return nil, err
 	}
-	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(t *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+	out, _, err := memberOp(ctx, s.Core, c, Idem{}, memberID, "", func(t *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
 		if tier != "" && (t.CurrentProgram == nil || t.CurrentProgram.tierByName(tier) == nil) {
 			return nil, nil, nil, Invalid("tier", "the current program has no tier %q", tier)
 		}
@@ -189,11 +189,11 @@ func codeWordHash(memberID, word string) string {
 }
 
 // SetCodeWord sets the word a card holder gives to be identified ("" clears it).
-func (s *Service) SetCodeWord(ctx context.Context, c Caller, memberID, word string) (*Account, error) {
+func (s *Members) SetCodeWord(ctx context.Context, c Caller, memberID, word string) (*Account, error) {
 	if w := strings.TrimSpace(word); w != "" && (len([]rune(w)) < 3 || len(w) > 64) {
 		return nil, Invalid("codeWord", "a code word has 3 to 64 characters")
 	}
-	out, _, err := memberOp(ctx, s, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+	out, _, err := memberOp(ctx, s.Core, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
 		d := NewDraft(st, now, c)
 		d.acct.CodeWordHash = ""
 		if strings.TrimSpace(word) != "" {
@@ -207,7 +207,7 @@ func (s *Service) SetCodeWord(ctx context.Context, c Caller, memberID, word stri
 }
 
 // Identify finds a member by card or phone and checks the code word they give.
-func (s *Service) Identify(ctx context.Context, c Caller, ref MemberRef, word string) (*Account, error) {
+func (s *Members) Identify(ctx context.Context, c Caller, ref MemberRef, word string) (*Account, error) {
 	a, err := s.FindMember(ctx, c, ref)
 	if err != nil {
 		return nil, err

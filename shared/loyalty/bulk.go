@@ -40,7 +40,7 @@ type BulkResult struct {
 // commit carrying an idempotency record keyed by batch and member, so running
 // the same batch again, or resuming it after an interruption from any
 // cursor, credits every member at most once.
-func (s *Service) BulkAccrue(ctx context.Context, c Caller, req BulkRequest) (BulkResult, error) {
+func (s *Members) BulkAccrue(ctx context.Context, c Caller, req BulkRequest) (BulkResult, error) {
 	if err := requireAdmin(c); err != nil {
 		return BulkResult{}, err
 	}
@@ -74,7 +74,7 @@ func (s *Service) BulkAccrue(ctx context.Context, c Caller, req BulkRequest) (Bu
 	for _, m := range page {
 		res.Scanned++
 		idem := Idem{Key: req.BatchID + ":" + m.MemberID, Hash: req.BatchID, Scope: ScopeBulk}
-		_, replayed, err := memberOp(ctx, s, c, idem, m.MemberID, UseAdjust, func(t *Tenant, st MemberState, now time.Time) (*Draft, bool, *AuditEntry, error) {
+		_, replayed, err := memberOp(ctx, s.Core, c, idem, m.MemberID, UseAdjust, func(t *Tenant, st MemberState, now time.Time) (*Draft, bool, *AuditEntry, error) {
 			if !selected(req.Filter, period, st, now) {
 				return nil, false, nil, errNotSelected
 			}

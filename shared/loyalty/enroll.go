@@ -89,7 +89,7 @@ type EnrollResult struct {
 	CodeLength  int       `json:"codeLength"`
 }
 
-func (s *Service) otpSettings() (length, attempts int, ttl time.Duration) {
+func (s *Enrollment) otpSettings() (length, attempts int, ttl time.Duration) {
 	length, attempts, ttl = s.CodeLength, s.CodeAttempts, s.CodeTTL
 	if length <= 0 {
 		length = DefaultCodeLength
@@ -109,7 +109,7 @@ func (s *Service) otpSettings() (length, attempts int, ttl time.Duration) {
 // proves they own the phone. Before anything is written or sent, it refuses
 // numbers a code must not go to by SMS and counts the code against the
 // sending limits (see sending.go).
-func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Idem, req EnrollRequest, public bool) (EnrollResult, bool, error) {
+func (s *Enrollment) StartEnrollment(ctx context.Context, tenantID string, idem Idem, req EnrollRequest, public bool) (EnrollResult, bool, error) {
 	if !req.Terms {
 		return EnrollResult{}, false, &Error{Code: CodeConsentRequired, Field: "consent.terms", Message: "the customer must accept the program terms"}
 	}
@@ -123,7 +123,7 @@ func (s *Service) StartEnrollment(ctx context.Context, tenantID string, idem Ide
 	// The code goes out once the challenge is committed, and only by the
 	// request that committed it: a replay sends nothing.
 	var code Message
-	res, replayed, err := idempotent(ctx, s, tenantID, idem, lookingUp(ctx, s, tenantID, idem, func() (EnrollResult, error) {
+	res, replayed, err := idempotent(ctx, s.Core, tenantID, idem, lookingUp(ctx, s.Core, tenantID, idem, func() (EnrollResult, error) {
 		t, err := s.Store.GetTenant(ctx, tenantID)
 		if err != nil {
 			return EnrollResult{}, err
@@ -193,8 +193,8 @@ type VerifyResult struct {
 // VerifyEnrollment checks the code and, when right, creates the member, the
 // card and the welcome bonus in one transaction that also marks the challenge
 // used, so a challenge verifies once.
-func (s *Service) VerifyEnrollment(ctx context.Context, tenantID string, idem Idem, challengeID, code string) (VerifyResult, bool, error) {
-	return idempotent(ctx, s, tenantID, idem, lookingUp(ctx, s, tenantID, idem, func() (VerifyResult, error) {
+func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem Idem, challengeID, code string) (VerifyResult, bool, error) {
+	return idempotent(ctx, s.Core, tenantID, idem, lookingUp(ctx, s.Core, tenantID, idem, func() (VerifyResult, error) {
 		ch, err := s.Store.GetChallenge(ctx, tenantID, challengeID)
 		if err != nil {
 			return VerifyResult{}, err

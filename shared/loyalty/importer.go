@@ -38,7 +38,7 @@ var (
 // transaction with the phone and card claims, the directory entry and the
 // opening balance. A phone that is already a member is reported as
 // ErrImportExists, so running the same file again imports nothing twice.
-func (s *Service) ImportMember(ctx context.Context, c Caller, row ImportRow) (string, error) {
+func (s *Members) ImportMember(ctx context.Context, c Caller, row ImportRow) (string, error) {
 	if err := requireAdmin(c); err != nil {
 		return "", err
 	}
@@ -100,7 +100,7 @@ func (s *Service) ImportMember(ctx context.Context, c Caller, row ImportRow) (st
 }
 
 // SearchMembers finds members by a part of their name, phone or card.
-func (s *Service) SearchMembers(ctx context.Context, c Caller, q string, limit int) ([]MemberSummary, error) {
+func (s *Members) SearchMembers(ctx context.Context, c Caller, q string, limit int) ([]MemberSummary, error) {
 	ds, ok := s.Store.(interface {
 		SearchMembers(ctx context.Context, tenantID, q string, limit int) ([]MemberSummary, error)
 	})
@@ -114,7 +114,7 @@ func (s *Service) SearchMembers(ctx context.Context, c Caller, q string, limit i
 }
 
 // ListMembers pages through the tenant's member directory.
-func (s *Service) ListMembers(ctx context.Context, c Caller, after string, limit int) ([]MemberSummary, error) {
+func (s *Members) ListMembers(ctx context.Context, c Caller, after string, limit int) ([]MemberSummary, error) {
 	ds, ok := s.Store.(interface {
 		ListMembers(ctx context.Context, tenantID, after string, limit int) ([]MemberSummary, error)
 	})

@@ -8,11 +8,11 @@ import (
 )
 
 // CreateProgram stores a new program in status new.
-func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Program) (Program, bool, error) {
+func (s *Programs) CreateProgram(ctx context.Context, c Caller, idem Idem, p Program) (Program, bool, error) {
 	if err := ValidateProgram(&p); err != nil {
 		return Program{}, false, err
 	}
-	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (Program, error) {
+	return idempotent(ctx, s.Core, c.TenantID, idem, lookingUp(ctx, s.Core, c.TenantID, idem, func() (Program, error) {
 		now := s.now()
 		np := p
 		np.ID, np.TenantID, np.Status, np.Version, np.CreatedAt, np.UpdatedAt = NewID("p_"), c.TenantID, ProgramNew, 1, now, now
@@ -32,8 +32,8 @@ func (s *Service) CreateProgram(ctx context.Context, c Caller, idem Idem, p Prog
 
 // SetProgramStatus activates or stops a program. Activation makes it the
 // tenant's current program; only one program is active at a time.
-func (s *Service) SetProgramStatus(ctx context.Context, c Caller, idem Idem, programID string, to ProgramStatus) (Program, bool, error) {
-	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (Program, error) {
+func (s *Programs) SetProgramStatus(ctx context.Context, c Caller, idem Idem, programID string, to ProgramStatus) (Program, bool, error) {
+	return idempotent(ctx, s.Core, c.TenantID, idem, lookingUp(ctx, s.Core, c.TenantID, idem, func() (Program, error) {
 		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
 		if err != nil {
 			return Program{}, err
@@ -93,11 +93,11 @@ func typeLocked(t string) error {
 
 // UpdateProgram replaces a program's rules. The version goes up and, for the
 // current program, the new rules apply to orders closed from now on.
-func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, programID string, rules Program) (Program, bool, error) {
+func (s *Programs) UpdateProgram(ctx context.Context, c Caller, idem Idem, programID string, rules Program) (Program, bool, error) {
 	if err := ValidateProgram(&rules); err != nil {
 		return Program{}, false, err
 	}
-	return idempotent(ctx, s, c.TenantID, idem, lookingUp(ctx, s, c.TenantID, idem, func() (Program, error) {
+	return idempotent(ctx, s.Core, c.TenantID, idem, lookingUp(ctx, s.Core, c.TenantID, idem, func() (Program, error) {
 		p, err := s.Store.GetProgram(ctx, c.TenantID, programID)
 		if err != nil {
 			return Program{}, err
@@ -134,7 +134,7 @@ func (s *Service) UpdateProgram(ctx context.Context, c Caller, idem Idem, progra
 
 // SetGroups assigns a member's customer groups; tiers restricted to a group
 // apply from now on.
-func (s *Service) SetGroups(ctx context.Context, c Caller, memberID string, groups []string) (*Account, error) {
+func (s *Members) SetGroups(ctx context.Context, c Caller, memberID string, groups []string) (*Account, error) {
 	var out *Account
 	err := retry(ctx, func() error {
 		t, err := s.Store.GetTenant(ctx, c.TenantID)
@@ -163,17 +163,17 @@ func (s *Service) SetGroups(ctx context.Context, c Caller, memberID string, grou
 }
 
 // GetProgram reads one program.
-func (s *Service) GetProgram(ctx context.Context, c Caller, id string) (*Program, error) {
+func (s *Programs) GetProgram(ctx context.Context, c Caller, id string) (*Program, error) {
 	return s.Store.GetProgram(ctx, c.TenantID, id)
 }
 
 // ListPrograms lists the tenant's programs.
-func (s *Service) ListPrograms(ctx context.Context, c Caller) ([]Program, error) {
+func (s *Programs) ListPrograms(ctx context.Context, c Caller) ([]Program, error) {
 	return s.Store.ListPrograms(ctx, c.TenantID)
 }
 
 // GetMember reads a member's account: one read, never a history scan.
-func (s *Service) GetMember(ctx context.Context, c Caller, memberID string) (*Account, error) {
+func (s *Members) GetMember(ctx context.Context, c Caller, memberID string) (*Account, error) {
 	a, err := s.Store.GetAccount(ctx, c.TenantID, memberID)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (s *Service) GetMember(ctx context.Context, c Caller, memberID string) (*Ac
 }
 
 // FindMember looks a member up by card or phone.
-func (s *Service) FindMember(ctx context.Context, c Caller, ref MemberRef) (*Account, error) {
+func (s *Members) FindMember(ctx context.Context, c Caller, ref MemberRef) (*Account, error) {
 	id, err := s.Store.ResolveMember(ctx, c.TenantID, ref)
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (s *Service) FindMember(ctx context.Context, c Caller, ref MemberRef) (*Acc
 }
 
 // Ledger pages through a member's entries, newest first.
-func (s *Service) Ledger(ctx context.Context, c Caller, memberID string, limit int, beforeSeq int64) ([]Entry, error) {
+func (s *Members) Ledger(ctx context.Context, c Caller, memberID string, limit int, beforeSeq int64) ([]Entry, error) {
 	if _, err := s.Store.GetAccount(ctx, c.TenantID, memberID); err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Service) Ledger(ctx context.Context, c Caller, memberID string, limit i
 }
 
 // GetOrder reads an order.
-func (s *Service) GetOrder(ctx context.Context, c Caller, id string) (*Order, error) {
+func (s *Orders) GetOrder(ctx context.Context, c Caller, id string) (*Order, error) {
 	o, err := s.Store.GetOrder(ctx, c.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -216,7 +216,7 @@ func (s *Service) GetOrder(ctx context.Context, c Caller, id string) (*Order, er
 
 // Authenticate finds the caller of an API key hash; revoked and unknown keys
 // are both unauthorized.
-func (s *Service) Authenticate(ctx context.Context, keyHash string) (Caller, error) {
+func (s *Tenancy) Authenticate(ctx context.Context, keyHash string) (Caller, error) {
 	k, err := s.Store.GetAPIKey(ctx, keyHash)
 	if err != nil {
 		if errors.Is(err, ErrNotFoundKey) {

@@ -114,7 +114,7 @@ func TooManyRequests(name string, wait time.Duration) error {
 
 // sendLimits are the limits one code counts against. Every code counts, by
 // SMS or email; the route decides which limits.
-func (s *Service) sendLimits(t *Tenant, req EnrollRequest, public bool) []RateLimit {
+func (s *Enrollment) sendLimits(t *Tenant, req EnrollRequest, public bool) []RateLimit {
 	l := t.Limits().Sending
 	perPhone, window := int64(s.SendLimit), s.SendWindow
 	if perPhone <= 0 {
@@ -161,7 +161,7 @@ type PhoneInfo struct {
 // checkSMSRecipient refuses, before anything is counted or sent, a number a
 // code must not go to by SMS: one outside the tenant's SMS countries, or one
 // the metadata says costs more than a text or cannot take one.
-func (s *Service) checkSMSRecipient(t *Tenant, e164 string) error {
+func (s *Enrollment) checkSMSRecipient(t *Tenant, e164 string) error {
 	if s.ClassifyPhone == nil {
 		// Fail closed: without the metadata nothing tells what a number costs.
 		return errors.New("no phone-number metadata in this binary: codes cannot go by SMS")

@@ -9,13 +9,24 @@ import (
 	"time"
 )
 
-// Service runs the operations: read, decide with the pure rules, write one
-// conditioned commit, and on a lost race read again and retry, boundedly.
-type Service struct {
-	Store  Store
+// Core is what every capability shares: the store and the clock. Each
+// capability runs its operations the same way: read, decide with the pure
+// rules, write one conditioned commit, and on a lost race read again and
+// retry, boundedly (see idempotent).
+type Core struct {
+	Store Store
+	Now   func() time.Time
+}
+
+// Orders runs the hot path: quote, redeem, close, cancel, refund, and the
+// sweep that expires, matures and releases.
+type Orders struct{ *Core }
+
+// Enrollment sends one-time codes and turns a verified code into a member.
+type Enrollment struct {
+	*Core
 	Sender Sender
 	Codes  Codes
-	Now    func() time.Time
 	// OTP settings; zero values take the defaults below.
 	CodeLength   int
 	CodeAttempts int
@@ -26,6 +37,36 @@ type Service struct {
 	// ClassifyPhone tells a number's region and type from the phone-number
 	// metadata; without it no code goes by SMS.
 	ClassifyPhone func(e164 string) (PhoneInfo, error)
+}
+
+// Members is the back office on members: reads, lookups, adjustments,
+// blocking, cards, tiers, groups, bulk accrual and import.
+type Members struct{ *Core }
+
+// Programs manages the tenant's loyalty programs.
+type Programs struct{ *Core }
+
+// Tenancy manages tenants, keys, points of sale, staff, usage and the audit
+// trail, and authenticates API keys.
+type Tenancy struct{ *Core }
+
+// Service is every capability over one store and clock: what the wiring
+// builds. Handlers depend on the capabilities they use, each a small
+// interface in shared/api.
+type Service struct {
+	*Orders
+	*Enrollment
+	*Members
+	*Programs
+	*Tenancy
+}
+
+// NewService builds every capability over store and the clock now (nil:
+// the system clock). Enrollment's sender, codes and phone classifier are set
+// on the result.
+func NewService(store Store, now func() time.Time) *Service {
+	c := &Core{Store: store, Now: now}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
@@ -41,7 +82,7 @@ const (
 	IdemTTL = 7 * 24 * time.Hour
 )
 
-func (s *Service) now() time.Time {
+func (s *Core) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()
 	}
@@ -74,7 +115,7 @@ func replay[T any](rec *IdemRecord, idem Idem) (T, error) {
 }
 
 // lookupIdem reads the record a key committed, if any (nil without a key).
-func (s *Service) lookupIdem(ctx context.Context, tenantID string, idem Idem) (*IdemRecord, error) {
+func (s *Core) lookupIdem(ctx context.Context, tenantID string, idem Idem) (*IdemRecord, error) {
 	if idem.Key == "" {
 		return nil, nil
 	}
@@ -89,7 +130,7 @@ type attempt[T any] func() (res T, prior *IdemRecord, err error)
 
 // lookingUp makes an attempt of an operation whose reads do not include the
 // key's record: it reads the record first and runs do only when there is none.
-func lookingUp[T any](ctx context.Context, s *Service, tenantID string, idem Idem, do func() (T, error)) attempt[T] {
+func lookingUp[T any](ctx context.Context, s *Core, tenantID string, idem Idem, do func() (T, error)) attempt[T] {
 	return func() (res T, prior *IdemRecord, err error) {
 		if prior, err = s.lookupIdem(ctx, tenantID, idem); err != nil || prior != nil {
 			return res, prior, err
@@ -113,7 +154,7 @@ func lookingUp[T any](ctx context.Context, s *Service, tenantID string, idem Ide
 // refusal of a request with a key re-reads the record (strongly consistent)
 // before answering: a request whose key was committed always gets the
 // committed answer.
-func idempotent[T any](ctx context.Context, s *Service, tenantID string, idem Idem, try attempt[T]) (out T, replayed bool, err error) {
+func idempotent[T any](ctx context.Context, s *Core, tenantID string, idem Idem, try attempt[T]) (out T, replayed bool, err error) {
 	err = retry(ctx, func() error {
 		res, prior, err := try()
 		if prior != nil {
@@ -138,7 +179,7 @@ func idempotent[T any](ctx context.Context, s *Service, tenantID string, idem Id
 	return out, err == nil, err
 }
 
-func (s *Service) idemRecord(idem Idem, result any) (*IdemRecord, error) {
+func (s *Core) idemRecord(idem Idem, result any) (*IdemRecord, error) {
 	if idem.Key == "" {
 		return nil, nil
 	}
@@ -187,7 +228,7 @@ type orderDecision[T any] func(oc *OrderContext, st MemberState, now time.Time) 
 // orderOp runs an order operation: three round trips at most (the context
 // read, which also finds the key's record, the member read, the commit), plus
 // retries on conflicts.
-func orderOp[T any](ctx context.Context, s *Service, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (T, bool, error) {
+func orderOp[T any](ctx context.Context, s *Core, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (T, bool, error) {
 	return idempotent(ctx, s, c.TenantID, idem, func() (out T, prior *IdemRecord, err error) {
 		oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: orderID, IdemKey: idem.Key, Member: ref})
 		if err != nil {
@@ -249,29 +290,29 @@ func currentProgram(oc *OrderContext) *Program {
 }
 
 // RedeemPoints holds points on an open order.
-func (s *Service) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref MemberRef, req RedeemRequest) (RedeemResult, bool, error) {
-	return orderOp(ctx, s, c, UseRedeem, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
+func (s *Orders) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref MemberRef, req RedeemRequest) (RedeemResult, bool, error) {
+	return orderOp(ctx, s.Core, c, UseRedeem, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
 		return Redeem(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 
 // CloseOrder captures the hold and accrues cashback.
-func (s *Service) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
-	return orderOp(ctx, s, c, UseClose, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+func (s *Orders) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
+	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
 		return Close(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 
 // CancelOrder releases the hold of an open order.
-func (s *Service) CancelOrder(ctx context.Context, c Caller, idem Idem, orderID string) (CancelResult, bool, error) {
-	return orderOp(ctx, s, c, UseCancel, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
+func (s *Orders) CancelOrder(ctx context.Context, c Caller, idem Idem, orderID string) (CancelResult, bool, error) {
+	return orderOp(ctx, s.Core, c, UseCancel, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
 		return Cancel(st, oc.Order, now, c)
 	})
 }
 
 // RefundOrder applies a refund to a closed order.
-func (s *Service) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID string, req RefundRequest) (RefundResult, bool, error) {
-	return orderOp(ctx, s, c, UseRefund, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
+func (s *Orders) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID string, req RefundRequest) (RefundResult, bool, error) {
+	return orderOp(ctx, s.Core, c, UseRefund, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
 		return Refund(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
@@ -301,7 +342,7 @@ type QuoteResult struct {
 }
 
 // Quote reads and computes; it writes nothing.
-func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
+func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
 	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref})
 	if err != nil {
 		return QuoteResult{}, err
@@ -350,7 +391,7 @@ func (s *Service) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteR
 // tenantID limits it to one tenant (the admin route); "" sweeps all and
 // advances the sweep's cursor. Each member and order is its own conditioned
 // commit, so a concurrent or repeated sweep does nothing twice.
-func (s *Service) Sweep(ctx context.Context, tenantID string) (SweepResult, error) {
+func (s *Orders) Sweep(ctx context.Context, tenantID string) (SweepResult, error) {
 	var total SweepResult
 	now := s.now()
 	due, err := s.Store.DueWork(ctx, now, tenantID)

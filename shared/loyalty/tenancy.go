@@ -140,7 +140,7 @@ type TenancyStore interface {
 	ListAudit(ctx context.Context, tenantID, month string, limit int) ([]AuditEntry, error)
 }
 
-func (s *Service) tenancy() (TenancyStore, error) {
+func (s *Tenancy) tenancy() (TenancyStore, error) {
 	ts, ok := s.Store.(TenancyStore)
 	if !ok {
 		return nil, errors.New("store does not support tenancy")
@@ -156,7 +156,7 @@ func requireAdmin(c Caller) error {
 }
 
 // CreatePointOfSale adds a point of sale within the plan's limit.
-func (s *Service) CreatePointOfSale(ctx context.Context, c Caller, name, address string) (PointOfSale, error) {
+func (s *Tenancy) CreatePointOfSale(ctx context.Context, c Caller, name, address string) (PointOfSale, error) {
 	if err := requireAdmin(c); err != nil {
 		return PointOfSale{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Service) CreatePointOfSale(ctx context.Context, c Caller, name, address
 }
 
 // ListPointsOfSale lists the tenant's points of sale.
-func (s *Service) ListPointsOfSale(ctx context.Context, c Caller) ([]PointOfSale, error) {
+func (s *Tenancy) ListPointsOfSale(ctx context.Context, c Caller) ([]PointOfSale, error) {
 	ts, err := s.tenancy()
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ type NewStaffResult struct {
 
 // CreateStaff issues a key to an admin or a cashier (bound to a point of
 // sale) within the plan's limit. Only an owner creates admins.
-func (s *Service) CreateStaff(ctx context.Context, c Caller, name string, role Role, posID string) (NewStaffResult, error) {
+func (s *Tenancy) CreateStaff(ctx context.Context, c Caller, name string, role Role, posID string) (NewStaffResult, error) {
 	if err := requireAdmin(c); err != nil {
 		return NewStaffResult{}, err
 	}
@@ -240,7 +240,7 @@ func (s *Service) CreateStaff(ctx context.Context, c Caller, name string, role R
 }
 
 // ListStaff lists the tenant's staff (never their keys).
-func (s *Service) ListStaff(ctx context.Context, c Caller) ([]Staff, error) {
+func (s *Tenancy) ListStaff(ctx context.Context, c Caller) ([]Staff, error) {
 	if err := requireAdmin(c); err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *Service) ListStaff(ctx context.Context, c Caller) ([]Staff, error) {
 
 // RevokeStaff revokes a staff member's key at once: the next request with it
 // is refused, since every request reads the key strongly consistently.
-func (s *Service) RevokeStaff(ctx context.Context, c Caller, staffID string) error {
+func (s *Tenancy) RevokeStaff(ctx context.Context, c Caller, staffID string) error {
 	if err := requireAdmin(c); err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ type UsageReport struct {
 }
 
 // Usage sums the month's usage shards.
-func (s *Service) Usage(ctx context.Context, c Caller, month string) (UsageReport, error) {
+func (s *Tenancy) Usage(ctx context.Context, c Caller, month string) (UsageReport, error) {
 	ts, err := s.tenancy()
 	if err != nil {
 		return UsageReport{}, err
@@ -308,7 +308,7 @@ func (s *Service) Usage(ctx context.Context, c Caller, month string) (UsageRepor
 }
 
 // Audit lists the month's administrative actions, newest first.
-func (s *Service) Audit(ctx context.Context, c Caller, month string, limit int) ([]AuditEntry, error) {
+func (s *Tenancy) Audit(ctx context.Context, c Caller, month string, limit int) ([]AuditEntry, error) {
 	if err := requireAdmin(c); err != nil {
 		return nil, err
 	}

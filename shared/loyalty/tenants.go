@@ -58,13 +58,13 @@ type NewTenantResult struct {
 }
 
 // CreateTenant creates a tenant with an owner key.
-func (s *Service) CreateTenant(ctx context.Context, name, plan string) (NewTenantResult, error) {
+func (s *Tenancy) CreateTenant(ctx context.Context, name, plan string) (NewTenantResult, error) {
 	return s.CreateTenantWithLimits(ctx, name, plan, nil)
 }
 
 // CreateTenantWithLimits creates a tenant; a custom plan carries its own
 // limits (zero fields: unlimited, but for sending codes).
-func (s *Service) CreateTenantWithLimits(ctx context.Context, name, plan string, custom *PlanLimits) (NewTenantResult, error) {
+func (s *Tenancy) CreateTenantWithLimits(ctx context.Context, name, plan string, custom *PlanLimits) (NewTenantResult, error) {
 	return s.CreateTenantWithSettings(ctx, name, plan, TenantSettings{Limits: custom})
 }
 
@@ -77,7 +77,7 @@ type TenantSettings struct {
 
 // CreateTenantWithSettings creates a tenant with its plan's limits, its
 // country and the countries codes may be sent to by SMS.
-func (s *Service) CreateTenantWithSettings(ctx context.Context, name, plan string, set TenantSettings) (NewTenantResult, error) {
+func (s *Tenancy) CreateTenantWithSettings(ctx context.Context, name, plan string, set TenantSettings) (NewTenantResult, error) {
 	custom := set.Limits
 	if strings.TrimSpace(name) == "" {
 		return NewTenantResult{}, Invalid("name", "name is required")
@@ -105,4 +105,9 @@ func (s *Service) CreateTenantWithSettings(ctx context.Context, name, plan strin
 		return NewTenantResult{}, err
 	}
 	return NewTenantResult{TenantID: t.ID, Slug: t.Slug, APIKey: key}, nil
+}
+
+// TenantBySlug finds a tenant by its enrollment slug (the public routes).
+func (s *Tenancy) TenantBySlug(ctx context.Context, slug string) (*Tenant, error) {
+	return s.Store.TenantBySlug(ctx, slug)
 }

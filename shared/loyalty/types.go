@@ -145,27 +145,30 @@ type MemberRef struct {
 	Phone string `json:"phone,omitempty"` // E.164 once normalised
 }
 
+// MemberStatus says whether a card earns and spends.
+type MemberStatus string
+
 // Member statuses.
 const (
-	MemberActive  = "active"
-	MemberBlocked = "blocked"
+	MemberActive  MemberStatus = "active"
+	MemberBlocked MemberStatus = "blocked"
 )
 
 // Account is a member's balance. Available + Pending + Held always equals the
 // sum of remaining points over the member's lots plus the held points, and
 // each field equals the sum of its deltas over the ledger.
 type Account struct {
-	TenantID  string `json:"-"`
-	MemberID  string `json:"memberId"`
-	ProgramID string `json:"programId,omitempty"`
-	Phone     string `json:"phone"`
-	Email     string `json:"email,omitempty"`
-	Name      string `json:"name,omitempty"`
-	BirthDate string `json:"birthDate,omitempty"`
-	Marketing bool   `json:"marketingConsent"`
-	Card      string `json:"cardNumber"`
-	Status    string `json:"status"`
-	Tier      string `json:"tier,omitempty"`
+	TenantID  string       `json:"-"`
+	MemberID  string       `json:"memberId"`
+	ProgramID string       `json:"programId,omitempty"`
+	Phone     string       `json:"phone"`
+	Email     string       `json:"email,omitempty"`
+	Name      string       `json:"name,omitempty"`
+	BirthDate string       `json:"birthDate,omitempty"`
+	Marketing bool         `json:"marketingConsent"`
+	Card      string       `json:"cardNumber"`
+	Status    MemberStatus `json:"status" enum:"active,blocked"`
+	Tier      string       `json:"tier,omitempty"`
 	// TierSchedule says which tier the member holds until when if nothing
 	// else happens, so a read shows demotion without scanning history.
 	TierSchedule []TierSpan `json:"tierSchedule,omitempty"`
@@ -221,11 +224,15 @@ type MemberState struct {
 	Stats   Stats
 }
 
-// Order states. An order is open until it closes; cancel releases its hold but
-// leaves it open, so it can still be closed and paid in money.
+// OrderState is where an order is. An order is open until it closes; cancel
+// releases its hold but leaves it open, so it can still be closed and paid
+// in money.
+type OrderState string
+
+// Order states.
 const (
-	OrderOpen   = "open"
-	OrderClosed = "closed"
+	OrderOpen   OrderState = "open"
+	OrderClosed OrderState = "closed"
 )
 
 // AppliedRefund is one refund applied to a closed order.
@@ -251,7 +258,7 @@ type Order struct {
 	ID            string          `json:"orderId"`
 	TenantID      string          `json:"-"`
 	MemberID      string          `json:"memberId"`
-	State         string          `json:"state"`
+	State         OrderState      `json:"state" enum:"open,closed"`
 	Total         Money           `json:"total" minimum:"0"`
 	Held          Points          `json:"held" minimum:"0"`
 	HeldLots      []LotTake       `json:"heldLots,omitempty"`
@@ -274,24 +281,27 @@ type Order struct {
 	ClosedAt    time.Time `json:"closedAt,omitempty"`
 }
 
+// EntryKind names the change a ledger entry made.
+type EntryKind string
+
 // Ledger entry kinds.
 const (
-	KindWelcome = "welcome"
-	KindRedeem  = "redeem"  // points move from available to held on an open order
-	KindRelease = "release" // a hold returns to available (cancel, timeout, changed hold)
-	KindCapture = "capture" // held points are spent when the order closes
-	KindAccrue  = "accrue"
-	KindRefund  = "refund" // spent points returned and accrued points reversed
-	KindExpire  = "expire"
-	KindMature  = "mature" // pending points become available
-	KindAdjust  = "adjust"
+	KindWelcome EntryKind = "welcome"
+	KindRedeem            = "redeem"  // points move from available to held on an open order
+	KindRelease           = "release" // a hold returns to available (cancel, timeout, changed hold)
+	KindCapture           = "capture" // held points are spent when the order closes
+	KindAccrue            = "accrue"
+	KindRefund            = "refund" // spent points returned and accrued points reversed
+	KindExpire            = "expire"
+	KindMature            = "mature" // pending points become available
+	KindAdjust            = "adjust"
 )
 
 // Entry is one append-only ledger line. The deltas of every entry summed give
 // the account's balances; Hash chains each entry to the one before.
 type Entry struct {
 	Seq         int64             `json:"seq"`
-	Kind        string            `json:"kind"`
+	Kind        EntryKind         `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust"`
 	Amount      Points            `json:"amount"` // change of available + pending, as the member sees it
 	Available   Points            `json:"dAvailable"`
 	Pending     Points            `json:"dPending"`

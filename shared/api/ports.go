@@ -1,0 +1,81 @@
+package api
+
+import (
+	"context"
+
+	"github.com/loyalty/cashback/shared/loyalty"
+)
+
+// The capabilities the handlers use, each as small as its handlers need, so
+// a handler test can stand in a fake where DynamoDB adds nothing. The
+// domain's loyalty.Orders, Enrollment, Members, Programs and Tenancy
+// implement them.
+
+// Orders is the hot path.
+type Orders interface {
+	Quote(ctx context.Context, c loyalty.Caller, ref loyalty.MemberRef, req loyalty.QuoteRequest) (loyalty.QuoteResult, error)
+	RedeemPoints(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, ref loyalty.MemberRef, req loyalty.RedeemRequest) (loyalty.RedeemResult, bool, error)
+	CloseOrder(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, ref loyalty.MemberRef, req loyalty.CloseRequest) (loyalty.CloseResult, bool, error)
+	CancelOrder(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, orderID string) (loyalty.CancelResult, bool, error)
+	RefundOrder(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, orderID string, req loyalty.RefundRequest) (loyalty.RefundResult, bool, error)
+	GetOrder(ctx context.Context, c loyalty.Caller, id string) (*loyalty.Order, error)
+	Sweep(ctx context.Context, tenantID string) (loyalty.SweepResult, error)
+}
+
+// Enrollment sends codes and verifies them.
+type Enrollment interface {
+	StartEnrollment(ctx context.Context, tenantID string, idem loyalty.Idem, req loyalty.EnrollRequest, public bool) (loyalty.EnrollResult, bool, error)
+	VerifyEnrollment(ctx context.Context, tenantID string, idem loyalty.Idem, challengeID, code string) (loyalty.VerifyResult, bool, error)
+}
+
+// Members is the back office on members.
+type Members interface {
+	GetMember(ctx context.Context, c loyalty.Caller, memberID string) (*loyalty.Account, error)
+	FindMember(ctx context.Context, c loyalty.Caller, ref loyalty.MemberRef) (*loyalty.Account, error)
+	SearchMembers(ctx context.Context, c loyalty.Caller, q string, limit int) ([]loyalty.MemberSummary, error)
+	Identify(ctx context.Context, c loyalty.Caller, ref loyalty.MemberRef, word string) (*loyalty.Account, error)
+	Ledger(ctx context.Context, c loyalty.Caller, memberID string, limit int, beforeSeq int64) ([]loyalty.Entry, error)
+	AdjustPoints(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, memberID string, req loyalty.AdjustRequest) (loyalty.AdjustResult, bool, error)
+	SetBlocked(ctx context.Context, c loyalty.Caller, memberID string, blocked bool) (*loyalty.Account, error)
+	ReplaceCard(ctx context.Context, c loyalty.Caller, memberID string) (*loyalty.Account, error)
+	SetTier(ctx context.Context, c loyalty.Caller, memberID, tier string) (*loyalty.Account, error)
+	SetGroups(ctx context.Context, c loyalty.Caller, memberID string, groups []string) (*loyalty.Account, error)
+	SetCodeWord(ctx context.Context, c loyalty.Caller, memberID, word string) (*loyalty.Account, error)
+	BulkAccrue(ctx context.Context, c loyalty.Caller, req loyalty.BulkRequest) (loyalty.BulkResult, error)
+}
+
+// Programs manages programs.
+type Programs interface {
+	CreateProgram(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, p loyalty.Program) (loyalty.Program, bool, error)
+	UpdateProgram(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, programID string, rules loyalty.Program) (loyalty.Program, bool, error)
+	SetProgramStatus(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, programID string, to loyalty.ProgramStatus) (loyalty.Program, bool, error)
+	GetProgram(ctx context.Context, c loyalty.Caller, id string) (*loyalty.Program, error)
+	ListPrograms(ctx context.Context, c loyalty.Caller) ([]loyalty.Program, error)
+}
+
+// Tenancy authenticates keys and manages the tenant's setup.
+type Tenancy interface {
+	Authenticate(ctx context.Context, keyHash string) (loyalty.Caller, error)
+	TenantBySlug(ctx context.Context, slug string) (*loyalty.Tenant, error)
+	CreatePointOfSale(ctx context.Context, c loyalty.Caller, name, address string) (loyalty.PointOfSale, error)
+	ListPointsOfSale(ctx context.Context, c loyalty.Caller) ([]loyalty.PointOfSale, error)
+	CreateStaff(ctx context.Context, c loyalty.Caller, name string, role loyalty.Role, posID string) (loyalty.NewStaffResult, error)
+	ListStaff(ctx context.Context, c loyalty.Caller) ([]loyalty.Staff, error)
+	RevokeStaff(ctx context.Context, c loyalty.Caller, staffID string) error
+	Usage(ctx context.Context, c loyalty.Caller, month string) (loyalty.UsageReport, error)
+	Audit(ctx context.Context, c loyalty.Caller, month string, limit int) ([]loyalty.AuditEntry, error)
+}
+
+// Capabilities are the domain services the handlers call.
+type Capabilities struct {
+	Orders     Orders
+	Enrollment Enrollment
+	Members    Members
+	Programs   Programs
+	Tenancy    Tenancy
+}
+
+// CapabilitiesOf is every capability of the domain's service.
+func CapabilitiesOf(svc *loyalty.Service) Capabilities {
+	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy}
+}
