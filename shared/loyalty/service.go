@@ -124,7 +124,7 @@ func (s *Core) lookupIdem(ctx context.Context, tenantID string, idem Idem) (*Ide
 
 // attempt is one try of an idempotent operation: it reads what it needs,
 // decides and commits its writes together with the record sealed from its
-// result (see Service.idemRecord). When its reads find the key's record
+// result (see Core.idemRecord). When its reads find the key's record
 // already committed it returns that record as prior and writes nothing.
 type attempt[T any] func() (res T, prior *IdemRecord, err error)
 
