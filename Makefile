@@ -11,7 +11,7 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit bench chaos api-fuzz api-breaking build openapi openapi-validate fmt vet ddb-local clean
+.PHONY: run test test-unit volume bench chaos api-fuzz api-breaking build openapi openapi-validate fmt vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -22,6 +22,13 @@ test: ddb-local vet
 	go test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory openapi-validate
 	$(MAKE) --no-print-directory test-infra
+
+# Packages with large-volume tests: files with the build constraint `volume`.
+VOLUME_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.cache --exclude-dir=node_modules '^//go:build volume' .)))
+
+## volume: the large-volume tests (build tag volume, e.g. the 10 000-row member import twice; minutes); make test runs smaller versions
+volume: ddb-local
+	go test -tags volume -count=1 -timeout 30m $(VOLUME_PKGS)
 
 ## openapi: regenerate the committed contract api/openapi.json from the handlers
 openapi:
@@ -57,7 +64,7 @@ build-%:
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
-	go vet ./...
+	go vet -tags volume ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
