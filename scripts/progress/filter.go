@@ -31,6 +31,7 @@ type filter struct {
 	events    bool                 // the command writes test events
 	running   map[string]time.Time // package → when its test binary started
 	buf       map[string][]string  // package + "\x00" + test → its output so far
+	pkgOut    map[string][]string  // package → its own lines, shown when it is done
 	done      int
 	failed    []string // packages
 	failTests map[string][]string
@@ -38,7 +39,7 @@ type filter struct {
 
 func newFilter(w io.Writer, label string, start time.Time) *filter {
 	return &filter{w: w, label: label, start: start, lastPrint: start,
-		running: map[string]time.Time{}, buf: map[string][]string{}, failTests: map[string][]string{}}
+		running: map[string]time.Time{}, buf: map[string][]string{}, pkgOut: map[string][]string{}, failTests: map[string][]string{}}
 }
 
 // printf writes and notes the time; mu is held.
@@ -80,9 +81,10 @@ func (f *filter) event(e event, now time.Time) {
 	case "output":
 		if e.Test == "" {
 			// The package's own lines: "ok  pkg 1.2s", "FAIL pkg", what
-			// TestMain or a crash prints. A bare PASS says nothing.
+			// TestMain or a crash prints; shown when the package is done,
+			// after its unfinished tests. A bare PASS says nothing.
 			if strings.TrimSpace(e.Output) != "PASS" {
-				f.printf("%s", e.Output)
+				f.pkgOut[e.Package] = append(f.pkgOut[e.Package], e.Output)
 			}
 			return
 		}
@@ -116,6 +118,8 @@ func (f *filter) event(e event, now time.Time) {
 			}
 			delete(f.buf, k)
 		}
+		f.printf("%s", strings.Join(f.pkgOut[e.Package], ""))
+		delete(f.pkgOut, e.Package)
 		if e.Action == "fail" {
 			f.failed = append(f.failed, e.Package)
 		}

@@ -84,10 +84,11 @@ func TestFilterShowsUnfinishedTestsOfAFailedPackage(t *testing.T) {
 	f := newFilter(&out, "test", time.Now())
 	scan(strings.NewReader(in), f.line)
 	got := out.String()
-	for _, want := range []string{"TestSlow, unfinished", "p_test.go:3: waiting", "panic: test timed out after 1s"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("output lacks %q:\n%s", want, got)
-		}
+	want := "--- output of TestSlow, unfinished when the package failed:\n" +
+		"    p_test.go:3: waiting\npanic: test timed out after 1s\n" +
+		"FAIL\t" + p + "\t1.0s\n"
+	if got != want {
+		t.Fatalf("output:\n%s\nwant:\n%s", got, want)
 	}
 }
 
