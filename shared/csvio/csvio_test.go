@@ -21,9 +21,9 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // importTwice imports a file of `rows` members, one row in a hundred bad
 // (an invalid phone, too many decimals, a card failing its check digit, a
 // negative balance, in turn): every good row is imported and every bad one
-// reported with its line; the same file again imports nothing and reports
-// the same rows; the export has every member. make test runs it on 500
-// rows, make volume (tag volume) on 10 000.
+// reported with its line; the same file again imports nothing, finds every
+// member and reports the bad rows again; the export (pages of 200) has every
+// member. make test runs it on 500 rows, make volume (tag volume) on 10 000.
 func importTwice(t *testing.T, rows int) {
 	if rows < 400 || rows%100 != 0 {
 		t.Fatalf("%d rows: use a multiple of 100, at least 400, so every kind of bad row occurs", rows)
