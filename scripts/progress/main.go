@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -52,6 +53,8 @@ func main() {
 func run(args []string, label string, every time.Duration, stdout, stderr io.Writer) int {
 	start := time.Now()
 	f := newFilter(stdout, label, start)
+	// go test -json says nothing while it compiles: the heartbeat says so.
+	f.events = slices.Contains(args, "-json")
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin = os.Stdin
 	out, err := cmd.StdoutPipe()

@@ -128,6 +128,17 @@ func TestHeartbeat(t *testing.T) {
 	}
 }
 
+// Before its first event, go test -json is compiling: the heartbeat says so.
+func TestRunSaysCompilingBeforeTheFirstEvent(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"sh", "-c", "sleep 1", "-json"}, "test", 300*time.Millisecond, &out, &errOut); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	if !strings.Contains(out.String(), "] 0 packages done; compiling\n") {
+		t.Fatalf("stdout:\n%s", out.String())
+	}
+}
+
 // A real command: its lines pass through, a silent stretch gets heartbeat
 // lines, and its exit status is returned.
 func TestRunPassesStatusAndBeats(t *testing.T) {
