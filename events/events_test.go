@@ -4,8 +4,10 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -50,35 +52,148 @@ func load(t *testing.T, path string, vars map[string]string) events.APIGatewayV2
 	return ev
 }
 
-// Every fixture round-trips through the event type unchanged.
-func TestFixturesRoundTrip(t *testing.T) {
+// decodeStrict decodes a fixture into the event type its function receives,
+// refusing a field the type does not have (a misspelt "detail-type" or
+// "rawPath" would otherwise vanish without a word) and anything after the
+// object.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the event: %v", err)
+	}
+	return nil
+}
+
+// roundTrips checks that v, decoded from the fixture b, encodes back to
+// every field of b, spelt the same (a decoder matches field names without
+// regard to case) and with the same value.
+func roundTrips(b []byte, v any) error {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var want, got any
+	if err := json.Unmarshal(b, &want); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		return err
+	}
+	return contains("", want, got)
+}
+
+// contains reports the first field of want that got lacks or holds another value in.
+func contains(path string, want, got any) error {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: %v became %v", path, want, got)
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok {
+				return fmt.Errorf("%s.%s: lost (the type has no field of that exact name)", path, k)
+			}
+			if err := contains(path+"."+k, wv, gv); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Errorf("%s: %v became %v", path, want, got)
+		}
+		for i := range w {
+			if err := contains(fmt.Sprintf("%s[%d]", path, i), w[i], g[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		if !reflect.DeepEqual(want, got) {
+			return fmt.Errorf("%s: %v became %v", path, want, got)
+		}
+		return nil
+	}
+}
+
+// Every fixture decodes strictly into the typed event its function gets:
+// the HTTP functions an API Gateway HTTP API (payload 2.0) request whose
+// route matches its path, the sweep an EventBridge Scheduler event from a
+// schedule in the event's own account and region. Every field of each
+// fixture survives the trip through its type, spelt and valued the same.
+func TestFixturesDecodeIntoTheirEventTypes(t *testing.T) {
 	files, _ := filepath.Glob("*/*.json")
 	if len(files) < 10 {
 		t.Fatalf("only %d fixtures", len(files))
 	}
+	sweeps := 0
 	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		var first, second events.APIGatewayV2HTTPRequest
-		if strings.HasPrefix(f, "expire-sweep/") {
-			var a, c map[string]any
-			if err := json.Unmarshal(b, &a); err != nil {
-				t.Fatalf("%s: %v", f, err)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(f, routes.FnExpireSweep+"/") {
+			sweeps++
+			var ev events.EventBridgeEvent
+			if err := decodeStrict(b, &ev); err != nil {
+				t.Errorf("%s is not an EventBridge event: %v", f, err)
+				continue
 			}
-			out, _ := json.Marshal(a)
-			_ = json.Unmarshal(out, &c)
-			if !reflect.DeepEqual(a, c) {
-				t.Errorf("%s does not round-trip", f)
+			arn := "arn:aws:scheduler:" + ev.Region + ":" + ev.AccountID + ":schedule/"
+			if ev.Version != "0" || ev.ID == "" || ev.Source != "aws.scheduler" || ev.DetailType != "Scheduled Event" ||
+				ev.Time.IsZero() || ev.Region == "" || ev.AccountID == "" || string(ev.Detail) != "{}" ||
+				len(ev.Resources) != 1 || !strings.HasPrefix(ev.Resources[0], arn) {
+				t.Errorf("%s is not a scheduled event of an EventBridge Scheduler schedule: version %q, id %q, source %q, detail-type %q, time %v, detail %s, resources %v (want one %s…)",
+					f, ev.Version, ev.ID, ev.Source, ev.DetailType, ev.Time, ev.Detail, ev.Resources, arn)
+			}
+			if err := roundTrips(b, ev); err != nil {
+				t.Errorf("%s does not round-trip: %v", f, err)
 			}
 			continue
 		}
-		if err := json.Unmarshal(b, &first); err != nil {
-			t.Fatalf("%s: %v", f, err)
+		var ev events.APIGatewayV2HTTPRequest
+		if err := decodeStrict(b, &ev); err != nil {
+			t.Errorf("%s is not an API Gateway HTTP API request: %v", f, err)
+			continue
 		}
-		out, _ := json.Marshal(first)
-		if err := json.Unmarshal(out, &second); err != nil || !reflect.DeepEqual(first, second) {
+		method, pattern, _ := strings.Cut(ev.RouteKey, " ")
+		if ev.Version != "2.0" || ev.RequestContext.RouteKey != ev.RouteKey || ev.RequestContext.HTTP.Method != method ||
+			ev.RequestContext.HTTP.Path != ev.RawPath || !routeMatches(pattern, ev.RawPath) {
+			t.Errorf("%s: version %q, route %q (context %q), %s %s (context path %s): not one request of that route",
+				f, ev.Version, ev.RouteKey, ev.RequestContext.RouteKey, ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path)
+		}
+		if err := roundTrips(b, ev); err != nil {
 			t.Errorf("%s does not round-trip: %v", f, err)
 		}
 	}
+	if sweeps == 0 {
+		t.Error("no fixture of the scheduled sweep")
+	}
+}
+
+// routeMatches tells whether a path fits a route pattern such as
+// /v1/orders/{orderId}/close (a fixture's {{placeholder}} fits a {param}).
+func routeMatches(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ps[i], "{") && strings.HasSuffix(ps[i], "}") && xs[i] != "" {
+			continue
+		}
+		if ps[i] != xs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // The fixtures, in order, drive each function's own Lambda handler through

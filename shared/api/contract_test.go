@@ -50,6 +50,7 @@ func TestCommittedDocumentIsCurrent(t *testing.T) {
 // Every route of the table is documented with its operation id, and every
 // documented operation is in the table: neither can drift from the other.
 func TestEveryRouteIsDocumentedAndEveryOperationServed(t *testing.T) {
+	t.Parallel()
 	d, _ := generated(t)
 	if d.OpenAPI != "3.1.0" {
 		t.Fatalf("openapi %q", d.OpenAPI)
@@ -101,6 +102,7 @@ func TestEveryRouteIsDocumentedAndEveryOperationServed(t *testing.T) {
 
 // The admin function serves the whole document, not only its own routes.
 func TestDocumentServedByAdminFunction(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	srv := httptest.NewServer(e.App.Handler(routes.FnAdmin))
 	defer srv.Close()
@@ -186,6 +188,7 @@ func TestEveryCodeIsListedByAnOperation(t *testing.T) {
 // JSON is the only body the API takes: another declared type is refused
 // with a problem and changes nothing.
 func TestNonJSONBodyRefused(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	m := e.Enroll("+79123450001")
 	body := `{"member":{"id":"` + m.ID + `"},"total":1000}`
@@ -248,6 +251,7 @@ func TestDocumentExamplesValidate(t *testing.T) {
 // Bounds the document states on list elements and map sizes are enforced:
 // the request is refused with the field named, and nothing changes.
 func TestSchemaBoundsOnListsAndMaps(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	m := e.Enroll("+79123450002")
 	r := e.Do("PUT", "/v1/members/"+m.ID+"/groups", map[string]any{"groups": []string{"vip", strings.Repeat("я", 65)}}, nil)
@@ -281,6 +285,7 @@ func TestSchemaBoundsOnListsAndMaps(t *testing.T) {
 // A member is named by exactly one of id, card or phone: the schema says so
 // (one property) and a request naming none or two is refused, unchanged.
 func TestMemberRefExactlyOne(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	m := e.Enroll("+79123450003")
 	for name, ref := range map[string]map[string]any{

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -92,16 +93,21 @@ func raceOne(t *testing.T, e *apitest.Env, n int, method, path string, body any,
 	t.Helper()
 	var wg sync.WaitGroup
 	got := make([]*apitest.Response, n)
+	errs := make([]error, n)
 	for i := range n {
 		wg.Add(1)
-		go func() {
+		go func() { // no t.Fatal in here: e.Try reports instead
 			defer wg.Done()
-			got[i] = e.Do(method, path, body, headers)
+			got[i], errs[i] = e.Try(method, path, body, headers)
 		}()
 	}
 	wg.Wait()
 	first := ""
 	for i, r := range got {
+		if errs[i] != nil {
+			t.Errorf("%s %s client %d of %d: %v", method, path, i, n, errs[i])
+			continue
+		}
 		if r.Status != 200 {
 			t.Errorf("%s %s client %d of %d: %d %s (the key was committed: every duplicate must get its answer)", method, path, i, n, r.Status, r.Body)
 			continue
@@ -155,15 +161,26 @@ func TestConcurrentBulkAccrualCreditsOnce(t *testing.T) {
 	credited := 0
 	for i := range 20 {
 		wg.Add(1)
-		go func() {
+		go func() { // only t.Errorf in here, never t.Fatal
 			defer wg.Done()
-			r := e.Do("POST", "/v1/bulk-accruals", body, map[string]string{"Idempotency-Key": fmt.Sprintf("bulk-%d", i)})
+			r, err := e.Try("POST", "/v1/bulk-accruals", body, map[string]string{"Idempotency-Key": fmt.Sprintf("bulk-%d", i)})
+			if err != nil {
+				t.Errorf("bulk accrual client %d: %v", i, err)
+				return
+			}
 			if r.Status != 200 {
 				t.Errorf("bulk accrual client %d: %d %s", i, r.Status, r.Body)
 				return
 			}
+			var out struct {
+				Credited *int `json:"credited"`
+			}
+			if err := json.Unmarshal(r.Body, &out); err != nil || out.Credited == nil {
+				t.Errorf("bulk accrual client %d: no credited count in %s (%v)", i, r.Body, err)
+				return
+			}
 			mu.Lock()
-			credited += int(r.JSON()["credited"].(float64))
+			credited += *out.Credited
 			mu.Unlock()
 		}()
 	}
@@ -228,16 +245,26 @@ func TestMonthlyLimitIsExactUnderConcurrency(t *testing.T) {
 	statuses := make([]int, clients)
 	for i := range clients {
 		wg.Add(1)
-		go func() {
+		go func() { // only t.Errorf in here, never t.Fatal
 			defer wg.Done()
 			body := map[string]any{"member": map[string]any{"id": members[i%len(members)]}, "total": 1000}
 			// Retries of the service may run out under contention: the
 			// client sends the same request again, a bounded number of times.
-			var r *apitest.Response
-			for try := 0; try < 10 && (r == nil || r.Status == 409 && r.Code() == "concurrent_update"); try++ {
-				r = e.Do("POST", fmt.Sprintf("/v1/orders/cap-%d/close", i), body, with(owner, "Idempotency-Key", fmt.Sprintf("cap-%d", i)))
+			for try := 0; try < 10; try++ {
+				r, err := e.Try("POST", fmt.Sprintf("/v1/orders/cap-%d/close", i), body, with(owner, "Idempotency-Key", fmt.Sprintf("cap-%d", i)))
+				if err != nil {
+					t.Errorf("close %d: %v", i, err)
+					return
+				}
+				statuses[i] = r.Status
+				if r.Status != 409 {
+					return
+				}
+				if code, err := r.ProblemCode(); err != nil || code != "concurrent_update" {
+					t.Errorf("close %d: 409 %q %v", i, code, err)
+					return
+				}
 			}
-			statuses[i] = r.Status
 		}()
 	}
 	wg.Wait()

@@ -214,11 +214,26 @@ func (r *Response) Decode(v any) {
 // Code returns the problem code of an error response.
 func (r *Response) Code() string {
 	r.T.Helper()
-	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-		r.T.Fatalf("content type %q, want application/problem+json; body %s", ct, r.Body)
+	c, err := r.ProblemCode()
+	if err != nil {
+		r.T.Fatal(err)
 	}
-	c, _ := r.JSON()["code"].(string)
 	return c
+}
+
+// ProblemCode returns the problem code of an error response, or an error
+// when the response is no problem. Unlike Code it never fails the test: it
+// is the form for goroutines a test starts (t.Fatal must not be called there).
+func (r *Response) ProblemCode() (string, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		return "", fmt.Errorf("content type %q, want application/problem+json; body %s", ct, r.Body)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		return "", fmt.Errorf("body is not a JSON object: %v: %s", err, r.Body)
+	}
+	c, _ := m["code"].(string)
+	return c, nil
 }
 
 // Do sends a request with the tenant's key. body may be nil, a string or
@@ -226,6 +241,18 @@ func (r *Response) Code() string {
 // headers; an "Authorization" of "" removes the key.
 func (e *Env) Do(method, path string, body any, headers map[string]string) *Response {
 	e.T.Helper()
+	r, err := e.Try(method, path, body, headers)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return r
+}
+
+// Try is Do returning an error instead of failing the test: the form for
+// goroutines a test starts, where t.Fatal must not be called. Responses are
+// still checked against the OpenAPI document (ContractTransport reports
+// with t.Errorf, which any goroutine may call).
+func (e *Env) Try(method, path string, body any, headers map[string]string) (*Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -236,13 +263,13 @@ func (e *Env) Do(method, path string, body any, headers map[string]string) *Resp
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			e.T.Fatalf("marshal body: %v", err)
+			return nil, fmt.Errorf("marshal body: %v", err)
 		}
 		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, e.Server.URL+path, rd)
 	if err != nil {
-		e.T.Fatalf("request: %v", err)
+		return nil, fmt.Errorf("request: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+e.APIKey)
@@ -255,11 +282,14 @@ func (e *Env) Do(method, path string, body any, headers map[string]string) *Resp
 	}
 	resp, err := e.HTTP.Do(req)
 	if err != nil {
-		e.T.Fatalf("%s %s: %v", method, path, err)
+		return nil, fmt.Errorf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return &Response{T: e.T, Status: resp.StatusCode, Header: resp.Header, Body: b}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the body: %v", method, path, err)
+	}
+	return &Response{T: e.T, Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
 var idemSeq atomic.Int64
