@@ -86,6 +86,14 @@ func documentErrors(doc *huma.OpenAPI) {
 					},
 				}}},
 			}
+			if st == http.StatusServiceUnavailable && o.OperationID != "healthz" {
+				// A write the store throttled (loyalty.ErrUnavailable).
+				one := 1.0
+				resp.Headers = map[string]*huma.Param{"Retry-After": {
+					Description: "Seconds to wait before retrying with the same Idempotency-Key",
+					Schema:      &huma.Schema{Type: huma.TypeInteger, Minimum: &one},
+				}}
+			}
 			if st == http.StatusTooManyRequests {
 				// Problem.GetHeaders sends it with every refusal by a rate limit.
 				one := 1.0

@@ -34,7 +34,7 @@ type Problem struct {
 	Limit            string         `json:"limit,omitempty" doc:"plan_limit: which limit of the plan was hit; too_many_requests: which sending limit (the plan's, named as in the usage report's limits.sending, or phone, prefix, ip)" enum:"pointsOfSale,staff,members,monthlyOperations,phone,prefix,ip,keyPerMinute,keyPerDay,tenantPerMinute,tenantPerDay,publicPerMinute,publicPerDay"`
 	Errors           []*ErrorDetail `json:"errors,omitempty" doc:"Validation errors"`
 
-	// RetryAfter (too_many_requests) is sent as the Retry-After header, in
+	// RetryAfter (too_many_requests, service_unavailable) is sent as the Retry-After header, in
 	// seconds, not in the body.
 	RetryAfter int `json:"-"`
 }

@@ -197,3 +197,12 @@ func TestTooManyRequestsProblem(t *testing.T) {
 		t.Fatalf("headers on another problem: %v", h)
 	}
 }
+
+// A write the store throttled answers 503 with Retry-After, so a till
+// backs off before retrying with the same key.
+func TestThrottledWriteSaysWhenToRetry(t *testing.T) {
+	p := problemOf(loyalty.ErrUnavailable)
+	if p.Status != http.StatusServiceUnavailable || p.GetHeaders().Get("Retry-After") != "1" {
+		t.Fatalf("throttled write: status %d, headers %v", p.Status, p.GetHeaders())
+	}
+}

@@ -126,8 +126,9 @@ type Details struct {
 	ActiveProgramID  string  // active_program_exists
 	Limit            string  // plan_limit: which limit of the plan; too_many_requests: which sending limit
 
-	// RetryAfter (too_many_requests) is how long until the limit admits the
-	// request again if nothing else is counted meanwhile (header Retry-After).
+	// RetryAfter is how long to wait (header Retry-After): on
+	// too_many_requests until the limit admits the request again if nothing
+	// else is counted meanwhile; on service_unavailable, a throttled store.
 	RetryAfter time.Duration
 }
 
@@ -179,7 +180,7 @@ var (
 	ErrTenantNotFound     = &Error{Code: CodeTenantNotFound, Message: "tenant not found"}
 	ErrIdempotencyReused  = &Error{Code: CodeIdempotencyKeyReused, Message: "this Idempotency-Key was used with a different request"}
 	ErrTooManyRequests    = &Error{Code: CodeTooManyRequests, Message: "too many requests; try again later"}
-	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "the store is busy; try again shortly with the same Idempotency-Key"}
+	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "the store is busy; try again shortly with the same Idempotency-Key", Details: Details{RetryAfter: time.Second}}
 )
 
 // ErrIdempotencyRace is returned by a store when the idempotency record of a
