@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -414,5 +415,15 @@ func TestUnknownTableIsAnError(t *testing.T) {
 	}
 	if err := checkModel(modelCounts{calls: 2}, 3); err == nil {
 		t.Error("a call that bypassed the model went unnoticed")
+	}
+}
+
+// Reads aside that overlap (the store writes its sending limits at once)
+// count once: the time subtracted from a request never exceeds its own.
+func TestAsideTimeIsTheUnionOfSpans(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
+	got := unionLength([]span{{at(10), at(20)}, {at(0), at(5)}, {at(12), at(30)}, {at(30), at(31)}, {at(40), at(41)}})
+	if want := (5 + 21 + 1) * time.Millisecond; got != want {
+		t.Fatalf("union of spans: %v, want %v", got, want)
 	}
 }

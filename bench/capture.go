@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,13 +83,14 @@ type modelMeter struct {
 
 // modelCounts is what a modelMeter has counted.
 type modelCounts struct {
-	calls       int     // DynamoDB calls priced (to check against the store's own count)
-	read, write float64 // modelled units (write includes index writes)
-	indexWrite  float64 // of which index propagation
-	maxTxItems  int     // largest TransactWriteItems sent
-	maxItem     int     // largest item written or read (bytes)
-	failed      int     // writes whose condition failed or transaction was cancelled
-	aside       time.Duration
+	calls       int           // DynamoDB calls priced (to check against the store's own count)
+	read, write float64       // modelled units (write includes index writes)
+	indexWrite  float64       // of which index propagation
+	maxTxItems  int           // largest TransactWriteItems sent
+	maxItem     int           // largest item written or read (bytes)
+	failed      int           // writes whose condition failed or transaction was cancelled
+	aside       time.Duration // wall time the model's own reads took (overlaps counted once)
+	asideSpans  []span
 	err         error // a call the model could not price
 }
 
@@ -138,10 +140,43 @@ func (m *modelMeter) fail(err error) {
 	m.mu.Unlock()
 }
 
-func (m *modelMeter) addAside(d time.Duration) {
+// span is one read aside, from start to end.
+type span struct{ start, end time.Time }
+
+// addAside records a read aside. The store may write several items at once
+// (the sending limits, one goroutine each), so reads aside can overlap:
+// their wall time is the length of the union of their spans, not the sum,
+// which could exceed the request's own time.
+func (m *modelMeter) addAside(start, end time.Time) {
 	m.mu.Lock()
-	m.c.aside += d
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	m.c.asideSpans = append(m.c.asideSpans, span{start, end})
+	m.c.aside = unionLength(m.c.asideSpans)
+}
+
+// unionLength is the total time covered by spans.
+func unionLength(spans []span) time.Duration {
+	sorted := slices.Clone(spans)
+	slices.SortFunc(sorted, func(a, b span) int { return a.start.Compare(b.start) })
+	var total time.Duration
+	var cur span
+	for i, sp := range sorted {
+		switch {
+		case i == 0:
+			cur = sp
+		case !sp.start.After(cur.end):
+			if sp.end.After(cur.end) {
+				cur.end = sp.end
+			}
+		default:
+			total += cur.end.Sub(cur.start)
+			cur = sp
+		}
+	}
+	if len(sorted) > 0 {
+		total += cur.end.Sub(cur.start)
+	}
+	return total
 }
 
 // snapshot is a copy of the meter's counts.
@@ -237,7 +272,7 @@ func (c *capture) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...fu
 // queryAside re-runs a query page with only its key condition.
 func (c *capture) queryAside(ctx context.Context, m *modelMeter, in *dynamodb.QueryInput) []map[string]types.AttributeValue {
 	start := time.Now()
-	defer func() { m.addAside(time.Since(start)) }()
+	defer func() { m.addAside(start, time.Now()) }()
 	used := map[string]bool{}
 	for _, p := range placeholder.FindAllString(aws.ToString(in.KeyConditionExpression), -1) {
 		used[p] = true
@@ -403,7 +438,7 @@ func (c *capture) aside(ctx context.Context, m *modelMeter, keys []map[string]ty
 		return found
 	}
 	start := time.Now()
-	defer func() { m.addAside(time.Since(start)) }()
+	defer func() { m.addAside(start, time.Now()) }()
 	index := map[string]int{}
 	for i, k := range keys {
 		index[c.keyString(k)] = i
