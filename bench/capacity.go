@@ -39,10 +39,10 @@ package main
 
 import (
 	"math"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty/cashback/shared/store"
 )
 
 const (
@@ -50,72 +50,9 @@ const (
 	readUnitBytes  = 4096 // one read unit covers 4 KB, strongly consistent
 )
 
-// itemSize is an item's size by AWS's published rules.
-func itemSize(item map[string]types.AttributeValue) int {
-	n := 0
-	for name, v := range item {
-		n += len(name) + valueSize(v)
-	}
-	return n
-}
-
-// valueSize is an attribute value's size without its name.
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return numberSize(v.Value)
-	case *types.AttributeValueMemberB:
-		return len(v.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range v.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range v.Value {
-			n += len(b)
-		}
-		return n
-	}
-	return 0
-}
-
-// numberSize: 1 byte per two significant digits, plus 1. Leading and
-// trailing zeros are not significant; sign, point and exponent are not
-// digits of the mantissa.
-func numberSize(s string) int {
-	s = strings.TrimLeft(s, "+-")
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		s = s[:i]
-	}
-	s = strings.Replace(s, ".", "", 1)
-	s = strings.Trim(s, "0")
-	return (utf8.RuneCountInString(s)+1)/2 + 1
-}
+// itemSize is an item's size by AWS's published rules (the store sizes its
+// account items by the same function).
+func itemSize(item map[string]types.AttributeValue) int { return store.ItemSize(item) }
 
 // units rounds a size up to whole units of unit bytes; an item never costs
 // less than one unit (an absent item or a failed condition included).

@@ -30,6 +30,7 @@ type Draft struct {
 	// (activity counters and tier changes).
 	statsChanged, acctChanged bool
 	cardChange                *CardChange
+	layout                    MemberLayout
 }
 
 // NewDraft starts a draft over a member's state as read.
@@ -37,6 +38,7 @@ func NewDraft(st MemberState, now time.Time, by Caller) *Draft {
 	d := &Draft{
 		now: now, by: by, baseSeq: st.Account.Seq, acct: st.Account,
 		lots: map[string]*Lot{}, prevRem: map[string]Points{}, newLots: map[string]bool{},
+		layout: st.Layout,
 	}
 	for _, l := range st.Lots {
 		l := l
@@ -227,9 +229,17 @@ type Commit struct {
 	// AccountChanged: write the account even without an entry (tier change).
 	AccountChanged bool
 	// Stats, when set, are written conditioned on the version read.
-	Stats      *Stats
-	Entries    []Entry
-	Lots       []LotWrite
+	Stats *Stats
+	// Entries are the new ledger entries; Lots the lots changed.
+	Entries []Entry
+	Lots    []LotWrite
+	// LiveLots are all the member's lots with points after the change and
+	// AllStats the counters after it, changed or not: a store that keeps
+	// them inside the account item rewrites them from these.
+	LiveLots []Lot
+	AllStats Stats
+	// Layout is the store's layout as read (see MemberLayout).
+	Layout MemberLayout
 	Order      *OrderWrite
 	Idem       *IdemRecord
 	Enrollment *EnrollmentWrite
@@ -286,6 +296,7 @@ func (d *Draft) Commit(tenantID string) *Commit {
 		c.Stats = &st
 	}
 	c.CardChange = d.cardChange
+	c.AllStats, c.Layout = d.stats, d.layout
 	ids := make([]string, 0, len(d.lots))
 	for id := range d.lots {
 		ids = append(ids, id)
@@ -293,6 +304,9 @@ func (d *Draft) Commit(tenantID string) *Commit {
 	sort.Strings(ids)
 	for _, id := range ids {
 		l := *d.lots[id]
+		if l.Remaining > 0 {
+			c.LiveLots = append(c.LiveLots, l)
+		}
 		switch prev, touched := d.prevRem[id]; {
 		case d.newLots[id] && l.Remaining > 0:
 			c.Lots = append(c.Lots, LotWrite{Lot: l, New: true})

@@ -222,6 +222,23 @@ type MemberState struct {
 	Account Account
 	Lots    []Lot
 	Stats   Stats
+	// Layout is where the store keeps these parts; the domain carries it
+	// from the read to the commit without looking at it.
+	Layout MemberLayout
+}
+
+// MemberLayout says where a store keeps a member's parts: lots and activity
+// counters live inside the account item while they are small (one item to
+// write instead of three), in items of their own once they grow. Written by
+// the store on read, handed back to it in the Commit.
+type MemberLayout struct {
+	// Rev counts the writes of the account item; the next write requires it
+	// unchanged (0: an item written before revisions, conditioned on seq).
+	Rev int64
+	// InlineLots are the lots kept inside the account item.
+	InlineLots map[string]bool
+	// StatsApart: the activity counters have an item of their own.
+	StatsApart bool
 }
 
 // OrderState is where an order is. An order is open until it closes; cancel

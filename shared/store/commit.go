@@ -88,6 +88,36 @@ func (t *txn) check(c *types.ConditionCheck, fail onFail) {
 	t.fails = append(t.fails, fail)
 }
 
+// statsApart writes the counters' own item: when they move out of the
+// account item (it must not exist yet), or when they live apart and changed
+// (conditioned on the version read).
+func (s *Store) statsApart(t *txn, c *loyalty.Commit, m *memberItem, pk string) error {
+	switch {
+	case m.movedStats:
+		st := c.AllStats
+		st.Version++
+		item, err := marshal(st, pk, skStats)
+		if err != nil {
+			return err
+		}
+		t.put(putNew(item), loyalty.ErrConflict)
+	case m.statsApart && c.Stats != nil:
+		prev := c.Stats.Version
+		st := *c.Stats
+		st.Version++
+		item, err := marshal(st, pk, skStats)
+		if err != nil {
+			return err
+		}
+		if prev == 0 {
+			t.put(putNew(item), loyalty.ErrConflict)
+		} else {
+			t.put(putIf(item, "version", prev), loyalty.ErrConflict)
+		}
+	}
+	return nil
+}
+
 // run writes the transaction and translates a cancellation into the domain
 // error of the first item whose condition failed.
 func (s *Store) run(ctx context.Context, t *txn) error {
@@ -154,47 +184,41 @@ func translateCancel(err error, fails []onFail) error {
 	return fmt.Errorf("transact write: %w", err)
 }
 
-// Commit writes one balance change atomically: the account conditioned on
-// the seq read (or absent, for a new member), the new ledger entries (each
-// absent), every lot touched (conditioned on the points read), the order
-// (conditioned on its version), the idempotency record (absent) and, for an
-// enrollment, the challenge and the phone and card claims.
+// Commit writes one balance change atomically: the account item (with the
+// lots and counters kept inside it) conditioned on the revision read (or
+// absent, for a new member), the new ledger entries (each absent), every lot
+// item touched (conditioned on the points read), the counters' own item when
+// they live apart, the order (conditioned on its version), the idempotency
+// record (absent) and, for an enrollment, the challenge and the phone and
+// card claims.
 func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 	t := &txn{table: s.table}
 	pk := memberPK(c.TenantID, c.MemberID)
+	m, err := s.buildMemberItem(c)
+	if err != nil {
+		return err
+	}
+	statsInside := c.Stats != nil && !m.statsApart
 	switch {
 	case c.NewAccount:
-		item, err := s.accountItem(c.TenantID, c.Account)
-		if err != nil {
-			return err
-		}
-		t.put(putNew(item), loyalty.ErrConflict)
-	case len(c.Entries) > 0 || c.AccountChanged:
-		item, err := s.accountItem(c.TenantID, c.Account)
-		if err != nil {
-			return err
-		}
-		t.put(putIf(item, "seq", c.PrevSeq), loyalty.ErrConflict)
+		t.put(putNew(m.item), loyalty.ErrConflict)
+	case len(c.Entries) > 0 || c.AccountChanged || statsInside || m.movedStats:
+		cond, vals := accountCondition(c)
+		t.put(&types.Put{
+			Item: m.item, ConditionExpression: &cond, ExpressionAttributeValues: vals,
+			ExpressionAttributeNames: map[string]string{"#rev": attrRev},
+		}, loyalty.ErrConflict)
 	case c.Order != nil || c.Stats != nil:
-		// No balance change, but the order was decided on this state.
+		// Nothing of the account item changes, but the write was decided on
+		// this state.
+		cond, vals := accountCondition(c)
 		t.check(&types.ConditionCheck{
-			Key:                       key(pk, skAccount),
-			ConditionExpression:       strp("seq = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": num(c.PrevSeq)},
+			Key: key(pk, skAccount), ConditionExpression: &cond, ExpressionAttributeValues: vals,
+			ExpressionAttributeNames: map[string]string{"#rev": attrRev},
 		}, loyalty.ErrConflict)
 	}
-	if c.Stats != nil {
-		prev := c.Stats.Version
-		c.Stats.Version++
-		item, err := marshal(c.Stats, pk, skStats)
-		if err != nil {
-			return err
-		}
-		if prev == 0 {
-			t.put(putNew(item), loyalty.ErrConflict)
-		} else {
-			t.put(putIf(item, "version", prev), loyalty.ErrConflict)
-		}
+	if err := s.statsApart(t, c, m, pk); err != nil {
+		return err
 	}
 	for i := range c.Entries {
 		e := &c.Entries[i]
@@ -206,6 +230,9 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 	}
 	for i := range c.Lots {
 		lw := &c.Lots[i]
+		if m.inline[lw.Lot.ID] || c.Layout.InlineLots[lw.Lot.ID] {
+			continue // written with the account item
+		}
 		item, err := s.lotItem(c.TenantID, c.MemberID, &lw.Lot, c.At)
 		if err != nil {
 			return err

@@ -27,6 +27,16 @@ func unmarshal(item map[string]types.AttributeValue, v any) error {
 	return attributevalue.UnmarshalMapWithOptions(item, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
 }
 
+// marshalValue encodes a value kept inside another item (a lot in the
+// account item) under the same JSON names.
+func marshalValue(v any) (types.AttributeValue, error) {
+	return attributevalue.MarshalWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+}
+
+func unmarshalValue(av types.AttributeValue, v any) error {
+	return attributevalue.UnmarshalWithOptions(av, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
+}
+
 func withTTL(item map[string]types.AttributeValue, at time.Time) {
 	item[layout.TTLAttribute] = num(at.Unix())
 }
@@ -48,13 +58,8 @@ func (s *Store) lotItem(t, m string, l *loyalty.Lot, now time.Time) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case l.Remaining <= 0:
-		// Sparse index: a spent or expired lot is nobody's work.
-	case l.Pending:
-		merge(item, s.indexKeys(dueMature, l.AvailableFrom, now, pk, sk))
-	case l.Expires():
-		merge(item, s.indexKeys(dueExpire, l.ExpiresAt, now, pk, sk))
+	if kind, at, ok := lotDue(l); ok { // sparse index: a spent lot is nobody's work
+		merge(item, s.indexKeys(kind, at, now, pk, sk))
 	}
 	return item, nil
 }

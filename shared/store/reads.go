@@ -250,7 +250,8 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	return out, nil
 }
 
-// LoadMember reads the account and all its lots with one strongly consistent
+// LoadMember reads the account item (with the lots and counters inside it)
+// and the lot and counter items of their own with one strongly consistent
 // Query over the sort keys starting with "A".
 func (s *Store) LoadMember(ctx context.Context, tenantID, memberID string) (*loyalty.MemberState, error) {
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
@@ -268,7 +269,7 @@ func (s *Store) LoadMember(ctx context.Context, tenantID, memberID string) (*loy
 		sk := it[layout.RangeKey].(*types.AttributeValueMemberS).Value
 		switch {
 		case sk == skAccount:
-			if err := unmarshal(it, &st.Account); err != nil {
+			if err := decodeMemberItem(it, st); err != nil {
 				return nil, err
 			}
 			st.Account.TenantID = tenantID
@@ -277,6 +278,7 @@ func (s *Store) LoadMember(ctx context.Context, tenantID, memberID string) (*loy
 			if err := unmarshal(it, &st.Stats); err != nil {
 				return nil, err
 			}
+			st.Layout.StatsApart = true
 		case strings.HasPrefix(sk, lotPrefix):
 			var l loyalty.Lot
 			if err := unmarshal(it, &l); err != nil {
