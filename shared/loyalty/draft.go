@@ -239,7 +239,7 @@ type Commit struct {
 	LiveLots []Lot
 	AllStats Stats
 	// Layout is the store's layout as read (see MemberLayout).
-	Layout MemberLayout
+	Layout     MemberLayout
 	Order      *OrderWrite
 	Idem       *IdemRecord
 	Enrollment *EnrollmentWrite
