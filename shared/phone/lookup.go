@@ -3,8 +3,9 @@ package phone
 import "strings"
 
 // NormalizeForLookup maps the forms cashiers type into E.164 without the
-// phone-number metadata (5 MB of it), for functions that only look members up
-// and never store a number: "+<digits>" stays international; Russian
+// phone-number metadata (libphone: about 0.3 MB with its parser), for
+// functions that only look members up and never store a number:
+// "+<digits>" stays international; Russian
 // national forms (8XXXXXXXXXX, 7XXXXXXXXXX, 9XXXXXXXXX) get +7. Numbers were
 // validated with the full library when the member enrolled, so a form this
 // reads differently only misses the lookup (member_not_found); a fuzz test
