@@ -145,21 +145,8 @@ func writeReport(dir string, res *Results) error {
 		"left out of the latencies); AWS publishes no rule for a cancelled TransactWriteItems, so one is charged like the writes it attempted on the items as they stood. " +
 		"The model reads the table's keys and indexes from the table, counts items from each request, and checks that it priced as many calls as the store made, " +
 		"so it follows changes of the domain (more or fewer items per transaction) without edits.\n")
-	b.WriteString("\n## Lambda binaries and init\n\n| function | size (MB) | target ≤ 12 MB | init in process (ms) |\n|---|---|---|---|\n")
-	fns := make([]string, 0, len(res.Binaries))
-	for k := range res.Binaries {
-		fns = append(fns, k)
-	}
-	sort.Strings(fns)
-	for _, fn := range fns {
-		mb := float64(res.Binaries[fn]) / (1 << 20)
-		ok := "met"
-		if mb > 12 {
-			ok = "missed"
-		}
-		fmt.Fprintf(&b, "| %s | %.1f | %s | %.2f |\n", fn, mb, ok, res.InitMs[fn])
-	}
-	b.WriteString("\nInit here is wiring the app and building the handler in process; the Lambda runtime's own start is not included.\n\n## Throughput\n\n")
+	b.WriteString(sizesSection(res))
+	b.WriteString("\n## Throughput\n\n")
 	for k, v := range res.Throughput {
 		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, v)
 	}
