@@ -48,7 +48,7 @@ func Classify(e164 string) (phone.Info, error) {
 	}
 	id := n.regionID()
 	t := unknown
-	if r := regions[id]; r != nil {
+	if r := regionByID(id); r != nil {
 		t = numberType(n.national, r)
 	}
 	info := phone.Info{Region: id, Type: "unknown", Texts: t == mobile || t == fixedLineOrMobile}

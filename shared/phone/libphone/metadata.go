@@ -2,6 +2,8 @@ package libphone
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -36,6 +38,7 @@ var typeNames = [numTypes + 1]string{
 // region is what parsing and validating a region's numbers read from the
 // metadata (generated into metadata_gen.go).
 type region struct {
+	id              string // ISO 3166-1 alpha-2
 	cc              int
 	idd             string // international prefix pattern ("810" in RU)
 	npp             string // national prefix for parsing pattern ("8" in RU)
@@ -56,6 +59,15 @@ type desc struct {
 type callingCode struct {
 	cc      int
 	regions []string
+}
+
+// regionByID returns the metadata of a region; nil for an unknown id.
+func regionByID(id string) *region {
+	i, found := slices.BinarySearchFunc(regions[:], id, func(r region, id string) int { return strings.Compare(r.id, id) })
+	if !found {
+		return nil
+	}
+	return &regions[i]
 }
 
 // regionsOf maps a calling code to its regions; a known code of a

@@ -44,7 +44,7 @@ func parse(s, defaultRegion string) (number, bool) {
 	if len(digits) < 3 {
 		return number{}, false
 	}
-	def := regions[defaultRegion]
+	def := regionByID(defaultRegion)
 	if def == nil {
 		return number{}, false
 	}
@@ -65,7 +65,7 @@ func parse(s, defaultRegion string) (number, bool) {
 	} else if main := regionsOf()[cc]; len(main) == 0 {
 		return number{}, false // a non-geographic entity's number: not supported
 	} else {
-		meta = regions[main[0]]
+		meta = regionByID(main[0])
 	}
 	if len(national) < minNational {
 		return number{}, false
@@ -241,7 +241,7 @@ func (n number) regionID() string {
 		return ids[0]
 	}
 	for _, id := range ids {
-		r := regions[id]
+		r := regionByID(id)
 		if r.leading != "" {
 			if regexFor("^(?:" + r.leading + ")").MatchString(n.national) {
 				return id
@@ -255,6 +255,6 @@ func (n number) regionID() string {
 
 // valid is the library's IsValidNumber.
 func (n number) valid() bool {
-	r := regions[n.regionID()]
+	r := regionByID(n.regionID())
 	return r != nil && r.cc == n.cc && numberType(n.national, r) != unknown
 }
