@@ -179,13 +179,22 @@ func writeReport(dir string, res *Results) error {
 
 // rewriteReport regenerates REPORT.md from a results file.
 func rewriteReport(path string) error {
-	b, err := os.ReadFile(path)
+	res, err := readResults(path)
 	if err != nil {
 		return err
 	}
+	return writeReport(filepath.Dir(path), res)
+}
+
+// readResults reads a results file.
+func readResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	var res Results
 	if err := json.Unmarshal(b, &res); err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return writeReport(filepath.Dir(path), &res)
+	return &res, nil
 }

@@ -3,14 +3,14 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/loyalty/cashback/shared/routes"
@@ -49,15 +49,12 @@ func measureBinaries(res *Results, previous string) error {
 			return fmt.Errorf("%s: %w", fn, err)
 		}
 	}
-	res.BinariesPrevious = nil
-	if b, err := os.ReadFile(previous); err == nil {
-		var prev Results
-		if err := json.Unmarshal(b, &prev); err == nil {
-			res.BinariesPrevious = prev.Binaries
-			res.BinariesPreviousCommit, _ = prev.Machine["commit"].(string)
-			if prev.BinariesCommit != "" {
-				res.BinariesPreviousCommit = prev.BinariesCommit
-			}
+	res.BinariesPrevious, res.BinariesPreviousCommit = nil, ""
+	if prev, err := readResults(previous); err == nil {
+		res.BinariesPrevious = prev.Binaries
+		res.BinariesPreviousCommit, _ = prev.Machine["commit"].(string)
+		if prev.BinariesCommit != "" {
+			res.BinariesPreviousCommit = prev.BinariesCommit
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -94,7 +91,7 @@ func mib(n int64) float64 { return float64(n) / (1 << 20) }
 // sizeLines are the Lambda sizes, one line per function, for the terminal.
 func sizeLines(res *Results) []string {
 	var lines []string
-	for _, fn := range sortedKeys(res.Binaries) {
+	for _, fn := range slices.Sorted(maps.Keys(res.Binaries)) {
 		mark := "✓"
 		if res.Binaries[fn] > binaryTarget {
 			mark = "✗ (target ≤ 12 MiB)"
@@ -120,7 +117,7 @@ func sizesSection(res *Results) string {
 		"the Lambda runtime's own start is not included.\n\n"+
 		"| function | binary (bytes) | binary (MiB) | target ≤ 12 MiB | before (MiB) | zipped (MiB) | init in process (ms) |\n|---|---|---|---|---|---|---|\n",
 		orDash(res.BinariesCommit), orDash(res.BinariesPreviousCommit))
-	for _, fn := range sortedKeys(res.Binaries) {
+	for _, fn := range slices.Sorted(maps.Keys(res.Binaries)) {
 		ok := "met"
 		if res.Binaries[fn] > binaryTarget {
 			ok = "missed"
@@ -141,29 +138,16 @@ func orDash(s string) string {
 	return s
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // remeasureSizes updates only the sizes in an existing results file and
 // rewrites the report (`go run ./bench -sizes-only`, seconds instead of
 // the minutes of a full run).
 func remeasureSizes(path string) error {
-	b, err := os.ReadFile(path)
+	res, err := readResults(path)
 	if err != nil {
 		return err
 	}
-	var res Results
-	if err := json.Unmarshal(b, &res); err != nil {
+	if err := measureBinaries(res, path); err != nil {
 		return err
 	}
-	if err := measureBinaries(&res, path); err != nil {
-		return err
-	}
-	return write(path, &res)
+	return write(path, res)
 }

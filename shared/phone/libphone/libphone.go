@@ -2,13 +2,14 @@
 // phone-number metadata of every region, and tells a number's region and
 // type. It follows libphonenumber's parsing and validation rules
 // (nyaruka/phonenumbers) over that library's metadata, generated into
-// metadata_gen.go, for the forms people type: digits with spaces, dashes,
-// dots, slashes and parentheses, an optional leading "+", the international
-// prefix of the default region. It refuses the rest rather than read it
-// differently from the library (letters, extensions, tel: URIs, other
-// scripts' digits), and the numbers of non-geographic entities (+800, +882,
-// …). Tests compare it with the library on every region's example numbers,
-// written in several ways, and on random input.
+// metadata_gen.go, for the forms people type (phone.Digits: digits with
+// spaces, dashes, dots and parentheses, an optional leading "+"), with the
+// default region's national and international prefixes. It refuses the
+// rest rather than read it differently from the library (letters,
+// extensions, tel: URIs, other scripts' digits), and the numbers of
+// non-geographic entities (+800, +882, …). Tests compare it with the
+// library on every region's example numbers, written in several ways, and
+// on random input.
 //
 // It does not import the library itself: that links the protobuf runtime and
 // language tables, and its reflection keeps every method of every type in

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/loyalty/cashback/shared/phone"
 )
 
 // Limits of libphonenumber: a national significant number has 2 to 17
@@ -27,18 +29,10 @@ func (n number) e164() string { return "+" + strconv.Itoa(n.cc) + n.national }
 // the forms this package accepts (see the package comment): false for
 // anything else, and for what the library would refuse to parse.
 func parse(s, defaultRegion string) (number, bool) {
-	plus := strings.HasPrefix(s, "+")
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')', r == '.':
-		default:
-			return number{}, false
-		}
+	digits, plus, ok := phone.Digits(s)
+	if !ok {
+		return number{}, false
 	}
-	digits := b.String()
 	// The library's viability check: at least three digits (two alone
 	// are too short for any national number anyway).
 	if len(digits) < 3 {
