@@ -15,11 +15,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -551,8 +553,8 @@ func write(path string, res *Results) error {
 	for _, l := range sizeLines(res) {
 		fmt.Println(l)
 	}
-	for k, v := range res.Throughput {
-		fmt.Printf("throughput %-40s %.1f ops/s\n", k, v)
+	for _, k := range slices.Sorted(maps.Keys(res.Throughput)) {
+		fmt.Printf("throughput %-40s %.1f ops/s\n", k, res.Throughput[k])
 	}
 	if err := writeReport(filepath.Dir(path), res); err != nil {
 		return err

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -147,8 +149,8 @@ func writeReport(dir string, res *Results) error {
 		"so it follows changes of the domain (more or fewer items per transaction) without edits.\n")
 	b.WriteString(sizesSection(res))
 	b.WriteString("\n## Throughput\n\n")
-	for k, v := range res.Throughput {
-		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, v)
+	for _, k := range slices.Sorted(maps.Keys(res.Throughput)) { // map order would reorder the report on every run
+		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, res.Throughput[k])
 	}
 	if sc := res.Scaling; sc != nil {
 		b.WriteString("\n## Scaling\n\nTarget: balance read O(1) in the history; sweep work in proportion to the lots that expire, not to the members.\n\n")
