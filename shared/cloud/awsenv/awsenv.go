@@ -23,7 +23,9 @@ import (
 // config reads them from there too, as static credentials); and an
 // endpoint for every service from AWS_ENDPOINT_URL (LocalStack), unless
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true (see Endpoint for one
-// service's own).
+// service's own). The SDK's other variables (retry mode and attempts, FIPS
+// and dual-stack endpoints, a CA bundle, profiles) are not read: the stack
+// sets none of them, and the command-line tools never come here.
 func Load() (aws.Config, error) {
 	region := os.Getenv("AWS_REGION")
 	if region == "" {
