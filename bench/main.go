@@ -15,13 +15,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/client"
+	"github.com/loyalty/cashback/shared/api/apitest"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/loyalty"
@@ -82,9 +83,15 @@ type Results struct {
 	Machine    map[string]any       `json:"machine"`
 	Operations map[string]*OpResult `json:"operations"`
 	Binaries   map[string]int64     `json:"binaryBytes"`
-	InitMs     map[string]float64   `json:"initMs"`
-	Throughput map[string]float64   `json:"throughputOpsPerSec"`
-	Scaling    *Scaling             `json:"scaling,omitempty"`
+	// The sizes' own commit (a -sizes-only run updates them alone), the
+	// deployment packages, and the sizes in the results file they replaced.
+	BinariesCommit         string             `json:"binaryCommit,omitempty"`
+	BinariesZipped         map[string]int64   `json:"binaryZipBytes,omitempty"`
+	BinariesPrevious       map[string]int64   `json:"binaryBytesBefore,omitempty"`
+	BinariesPreviousCommit string             `json:"binaryBeforeCommit,omitempty"`
+	InitMs                 map[string]float64 `json:"initMs"`
+	Throughput             map[string]float64 `json:"throughputOpsPerSec"`
+	Scaling                *Scaling           `json:"scaling,omitempty"`
 }
 
 type bench struct {
@@ -97,47 +104,26 @@ type bench struct {
 	server     *httptest.Server
 	mu         sync.Mutex
 	last       sample
-	codes      *codeBox
-	clock      *clock
-	api        *client.Client // the typed client, as a shop's backend calls us
-	tenant     string
-	members    []string
-}
-
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
-
-type codeBox struct {
-	mu   sync.Mutex
-	last map[string]string
-}
-
-var digits = regexp.MustCompile(`\b\d{4,10}\b`)
-
-func (c *codeBox) Send(_ context.Context, m loyalty.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.last[m.To] = digits.FindString(m.Body)
-	return nil
+	// The tests' fakes: a settable clock and a sender that keeps messages.
+	codes   *apitest.Sender
+	clock   *apitest.Clock
+	api     *client.Client // the typed client, as a shop's backend calls us
+	tenant  string
+	members []string
 }
 
 func main() {
 	out := flag.String("out", "bench/results.json", "where to write the results")
 	n := flag.Int("n", 200, "requests per operation")
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
+	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
-	if *reportOnly {
-		if err := rewriteReport(*out); err != nil {
+	if *reportOnly || *sizesOnly {
+		redo := rewriteReport
+		if *sizesOnly {
+			redo = remeasureSizes
+		}
+		if err := redo(*out); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -156,7 +142,7 @@ func run(out string, n int) error {
 		return err
 	}
 	defer emu.Stop()
-	b := &bench{ctx: ctx, codes: &codeBox{last: map[string]string{}}, clock: &clock{}}
+	b := &bench{ctx: ctx, codes: &apitest.Sender{}, clock: apitest.NewClock(time.Now())}
 	// The store talks to the emulator through capture, which prices every
 	// request it sends by AWS's rules.
 	b.capture = &capture{API: ddblocal.Client(emu.Endpoint), table: "bench"}
@@ -219,8 +205,10 @@ func run(out string, n int) error {
 	if err := b.measureScaling(res); err != nil {
 		return err
 	}
-	measureBinaries(res)
 	measureInit(ctx, res, emu.Endpoint)
+	if err := measureBinaries(res, out); err != nil {
+		return err
+	}
 	res.Machine = machine()
 	return write(out, res)
 }
@@ -322,9 +310,10 @@ func (b *bench) measureAll(res *Results, n int, suffix string) error {
 			return err
 		}
 		rec.add("enroll"+suffix, s)
-		b.codes.mu.Lock()
-		code := b.codes.last[phone]
-		b.codes.mu.Unlock()
+		code, ok := b.codes.Code(phone)
+		if !ok {
+			return fmt.Errorf("enroll %s: no code sent", phone)
+		}
 		s, err = b.measure(func() error { _, err := b.api.Verify(b.ctx, challenge.ChallengeID, code); return err })
 		if err != nil {
 			return err
@@ -434,7 +423,7 @@ func (b *bench) measureSweep(res *Results, k int) error {
 			return err
 		}
 	}
-	b.clock.advance(2 * 24 * time.Hour)
+	b.clock.Advance(2 * 24 * time.Hour)
 	// The sweep is called in process, not through the client: in production
 	// it is the scheduled expire-sweep function, never an HTTP request.
 	m, mm := &store.Meter{}, &modelMeter{}
@@ -457,7 +446,7 @@ func (b *bench) measureSweep(res *Results, k int) error {
 		TxItemsMax: model.maxTxItems, ItemBytesMax: model.maxItem, FailedWrites: model.failed,
 		MeanMs: round(float64(elapsed.Microseconds()) / 1000 / float64(lots)),
 		Note:   fmt.Sprintf("one sweep over %d expiring lots of %d members; a member's due lots share one commit, so calls per lot fall as lots per member grow", sw.ExpiredLots, len(b.members))}
-	b.clock.advance(-2 * 24 * time.Hour)
+	b.clock.Advance(-2 * 24 * time.Hour)
 	return nil
 }
 
@@ -511,25 +500,6 @@ func (b *bench) measureThroughput(res *Results) error {
 	return nil
 }
 
-func measureBinaries(res *Results) {
-	dir, err := os.MkdirTemp("", "bench-bin")
-	if err != nil {
-		return
-	}
-	defer os.RemoveAll(dir)
-	for _, fn := range routes.AllFunctions() {
-		outPath := filepath.Join(dir, fn)
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", outPath, "./functions/"+fn)
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-		if err := cmd.Run(); err != nil {
-			continue
-		}
-		if fi, err := os.Stat(outPath); err == nil {
-			res.Binaries[fn] = fi.Size()
-		}
-	}
-}
-
 // measureInit times what a function does at init: wiring the app and
 // building its handler (the Lambda runtime's own start is not included).
 func measureInit(ctx context.Context, res *Results, endpoint string) {
@@ -548,9 +518,8 @@ func measureInit(ctx context.Context, res *Results, endpoint string) {
 }
 
 func machine() map[string]any {
-	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	return map[string]any{"cpus": runtime.NumCPU(), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH,
-		"date": time.Now().UTC().Format(time.RFC3339), "commit": strings.TrimSpace(string(commit)), "dynamodb": "DynamoDB Local (in memory)"}
+		"date": time.Now().UTC().Format(time.RFC3339), "commit": commit(), "dynamodb": "DynamoDB Local (in memory)"}
 }
 
 func write(path string, res *Results) error {
@@ -581,20 +550,11 @@ func write(path string, res *Results) error {
 		fmt.Printf("%-42s %5d %6.2f %6.2f %5d %6.2f %6.2f %7.2f %7.2f %8.2f %8.2f  %s\n", k, r.N, r.RoundTripsMean, r.RoundTripsBeyondKey, r.TxItemsMax, r.ModelRCUMean, r.ModelWCUMean, r.EmulatorRCUMean, r.EmulatorWCUMean, r.P50ms, r.P99ms, t)
 	}
 	fmt.Println()
-	fns := make([]string, 0, len(res.Binaries))
-	for k := range res.Binaries {
-		fns = append(fns, k)
+	for _, l := range sizeLines(res) {
+		fmt.Println(l)
 	}
-	sort.Strings(fns)
-	for _, fn := range fns {
-		mark := "✓"
-		if res.Binaries[fn] > 12<<20 {
-			mark = "✗ (target ≤ 12 MB)"
-		}
-		fmt.Printf("binary %-14s %6.1f MB %s   init (app + handler, in process) %.2f ms\n", fn, float64(res.Binaries[fn])/(1<<20), mark, res.InitMs[fn])
-	}
-	for k, v := range res.Throughput {
-		fmt.Printf("throughput %-40s %.1f ops/s\n", k, v)
+	for _, k := range slices.Sorted(maps.Keys(res.Throughput)) {
+		fmt.Printf("throughput %-40s %.1f ops/s\n", k, res.Throughput[k])
 	}
 	if err := writeReport(filepath.Dir(path), res); err != nil {
 		return err

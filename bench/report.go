@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -145,23 +147,10 @@ func writeReport(dir string, res *Results) error {
 		"left out of the latencies); AWS publishes no rule for a cancelled TransactWriteItems, so one is charged like the writes it attempted on the items as they stood. " +
 		"The model reads the table's keys and indexes from the table, counts items from each request, and checks that it priced as many calls as the store made, " +
 		"so it follows changes of the domain (more or fewer items per transaction) without edits.\n")
-	b.WriteString("\n## Lambda binaries and init\n\n| function | size (MB) | target ≤ 12 MB | init in process (ms) |\n|---|---|---|---|\n")
-	fns := make([]string, 0, len(res.Binaries))
-	for k := range res.Binaries {
-		fns = append(fns, k)
-	}
-	sort.Strings(fns)
-	for _, fn := range fns {
-		mb := float64(res.Binaries[fn]) / (1 << 20)
-		ok := "met"
-		if mb > 12 {
-			ok = "missed"
-		}
-		fmt.Fprintf(&b, "| %s | %.1f | %s | %.2f |\n", fn, mb, ok, res.InitMs[fn])
-	}
-	b.WriteString("\nInit here is wiring the app and building the handler in process; the Lambda runtime's own start is not included.\n\n## Throughput\n\n")
-	for k, v := range res.Throughput {
-		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, v)
+	b.WriteString(sizesSection(res))
+	b.WriteString("\n## Throughput\n\n")
+	for _, k := range slices.Sorted(maps.Keys(res.Throughput)) { // map order would reorder the report on every run
+		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, res.Throughput[k])
 	}
 	if sc := res.Scaling; sc != nil {
 		b.WriteString("\n## Scaling\n\nTarget: balance read O(1) in the history; sweep work in proportion to the lots that expire, not to the members.\n\n")
@@ -192,13 +181,22 @@ func writeReport(dir string, res *Results) error {
 
 // rewriteReport regenerates REPORT.md from a results file.
 func rewriteReport(path string) error {
-	b, err := os.ReadFile(path)
+	res, err := readResults(path)
 	if err != nil {
 		return err
 	}
+	return writeReport(filepath.Dir(path), res)
+}
+
+// readResults reads a results file.
+func readResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	var res Results
 	if err := json.Unmarshal(b, &res); err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return writeReport(filepath.Dir(path), &res)
+	return &res, nil
 }

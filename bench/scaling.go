@@ -105,7 +105,7 @@ func (b *bench) sweepOnce(members, due int) (ms float64, calls int, err error) {
 			return 0, 0, err
 		}
 	}
-	b.clock.advance(2 * 24 * time.Hour)
+	b.clock.Advance(2 * 24 * time.Hour)
 	// In process, as the scheduled expire-sweep function runs it (not HTTP).
 	m := &store.Meter{}
 	start := time.Now()

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/loyalty/cashback/shared/api/apitest"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/loyalty"
@@ -117,7 +118,7 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		}),
 	})
 	a, err := app.New(ctx, app.Config{
-		Table: "bank", DynamoDB: db, Sender: &codeSink{}, OTPSecret: []byte("chaos-secret-chaos-secret-0123456789"),
+		Table: "bank", DynamoDB: db, Sender: &apitest.Sender{}, OTPSecret: []byte("chaos-secret-chaos-secret-0123456789"),
 		Phones: libphone.Normalize, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -160,11 +161,6 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	e.Server = httptest.NewServer(a.Handler())
 	return e, nil
 }
-
-// codeSink swallows one-time codes (the bank test imports its members).
-type codeSink struct{}
-
-func (codeSink) Send(context.Context, loyalty.Message) error { return nil }
 
 // Result of a run.
 type Result struct {

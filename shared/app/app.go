@@ -12,11 +12,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/cloud/awsenv"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/notify"
@@ -40,7 +39,8 @@ type Config struct {
 	EmailFrom  string
 	OTPSecret  []byte
 	// DynamoDB overrides the client (local server, tests); nil builds one
-	// from the AWS environment (which honours AWS_ENDPOINT_URL_DYNAMODB).
+	// from the Lambda environment (awsenv: AWS_ENDPOINT_URL_DYNAMODB or
+	// AWS_ENDPOINT_URL point it elsewhere).
 	DynamoDB store.API
 	// Sender overrides the notifier (the enroll function injects SNS + SES,
 	// so only its binary carries those clients).
@@ -71,11 +71,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	db := cfg.DynamoDB
 	if db == nil {
-		c, err := awsConfig(ctx)
+		c, err := awsenv.Load()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("AWS configuration: %w", err)
 		}
-		db = dynamodb.NewFromConfig(c)
+		db = dynamodb.NewFromConfig(c, func(o *dynamodb.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "DYNAMODB") })
 	}
 	st := store.New(db, cfg.Table)
 
@@ -129,15 +129,6 @@ func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 		}
 	}
 	return New(ctx, cfg)
-}
-
-// awsConfig loads the AWS configuration of the environment.
-func awsConfig(ctx context.Context) (aws.Config, error) {
-	c, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return c, fmt.Errorf("load AWS config: %w", err)
-	}
-	return c, nil
 }
 
 // WithOTPSecretFrom reads the OTP key with read (Secrets Manager, in

@@ -1,7 +1,7 @@
 // Package cloud holds the SNS/SES sender only the enroll function needs;
 // keeping it here keeps those clients out of the other functions' binaries
 // (see also cloud/secrets). The wiring passes NewSender to
-// app.WithSenderFrom; this package depends on the domain only.
+// app.WithSenderFrom; this package depends on the domain and awsenv only.
 package cloud
 
 import (
@@ -10,22 +10,26 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/loyalty/cashback/shared/cloud/awsenv"
 	"github.com/loyalty/cashback/shared/loyalty"
 )
 
 // NewSender sends SMS through SNS and email through SES from emailFrom.
-func NewSender(ctx context.Context, emailFrom string) (loyalty.Sender, error) {
-	c, err := config.LoadDefaultConfig(ctx)
+func NewSender(_ context.Context, emailFrom string) (loyalty.Sender, error) {
+	c, err := awsenv.Load()
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
-	return &AWSSender{SNS: sns.NewFromConfig(c), SES: sesv2.NewFromConfig(c), EmailFrom: emailFrom}, nil
+	return &AWSSender{
+		SNS:       sns.NewFromConfig(c, func(o *sns.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SNS") }),
+		SES:       sesv2.NewFromConfig(c, func(o *sesv2.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SESV2") }),
+		EmailFrom: emailFrom,
+	}, nil
 }
 
 // SNSPublisher is the part of the SNS client used.

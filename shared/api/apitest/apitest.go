@@ -61,15 +61,24 @@ var codeRe = regexp.MustCompile(`\b\d{4,10}\b`)
 // LastCode returns the code in the last message sent to `to`.
 func (s *Sender) LastCode(t testing.TB, to string) string {
 	t.Helper()
+	code, ok := s.Code(to)
+	if !ok {
+		t.Fatalf("no message sent to %s", to)
+	}
+	return code
+}
+
+// Code returns the code in the last message sent to `to`; false when none
+// was sent there.
+func (s *Sender) Code(to string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.Sent) - 1; i >= 0; i-- {
 		if s.Sent[i].To == to {
-			return codeRe.FindString(s.Sent[i].Body)
+			return codeRe.FindString(s.Sent[i].Body), true
 		}
 	}
-	t.Fatalf("no message sent to %s", to)
-	return ""
+	return "", false
 }
 
 // Env is a running service for one test.

@@ -8,17 +8,19 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/loyalty/cashback/shared/cloud/awsenv"
 )
 
 // Read returns the secret string stored under arn.
 func Read(ctx context.Context, arn string) ([]byte, error) {
-	c, err := config.LoadDefaultConfig(ctx)
+	c, err := awsenv.Load()
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
-	out, err := secretsmanager.NewFromConfig(c).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+	client := secretsmanager.NewFromConfig(c, func(o *secretsmanager.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SECRETS_MANAGER") })
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
 	if err != nil {
 		return nil, fmt.Errorf("read OTP secret: %w", err)
 	}
