@@ -78,10 +78,7 @@ func webhookView(ep *webhooks.Endpoint, now time.Time) WebhookView {
 	if ep.Disabled {
 		v.Status = "disabled"
 	}
-	if !ep.FailingSince.IsZero() {
-		t := ep.FailingSince
-		v.FailingSince = &t
-	}
+	v.FailingSince = ep.FailingSince
 	for _, sec := range ep.Secrets {
 		if sec.ExpiresAt.IsZero() || sec.ExpiresAt.After(now) {
 			v.SigningSecrets++

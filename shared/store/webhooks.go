@@ -369,6 +369,8 @@ func (s *Store) Finish(ctx context.Context, d *webhooks.Delivery, owner string, 
 				Attempts: d.Attempts, Reason: o.Dead, DeadAt: time.Now().UTC()}, Member: member, Payload: d.Body}
 			if o.Attempt != nil {
 				dl.DeadAt = o.Attempt.At
+			} else {
+				dl.Attempts-- // claimed, but no request was made
 			}
 			if member != "-" {
 				dl.MemberID = member

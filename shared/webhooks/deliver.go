@@ -141,7 +141,6 @@ func (s *Service) attempt(ctx context.Context, d *Delivery, now time.Time) (time
 		return time.Time{}, finish(Outcome{Dead: "webhook deleted", Attempt: nil})
 	}
 	if ep.Disabled {
-		d.Attempts--
 		return time.Time{}, finish(Outcome{Dead: "webhook disabled: " + ep.DisabledReason})
 	}
 	keys, err := s.signingKeys(ep)
@@ -156,7 +155,7 @@ func (s *Service) attempt(ctx context.Context, d *Delivery, now time.Time) (time
 		if err := finish(Outcome{Delivered: true, Attempt: a}); err != nil {
 			return time.Time{}, err
 		}
-		if !ep.FailingSince.IsZero() {
+		if ep.FailingSince != nil {
 			return time.Time{}, s.Store.ClearFailing(ctx, d.TenantID, d.EndpointID)
 		}
 		return time.Time{}, nil

@@ -30,9 +30,9 @@ type Endpoint struct {
 	Secrets        []SealedSecret `json:"secrets"`
 	Disabled       bool           `json:"disabled"`
 	DisabledReason string         `json:"disabledReason,omitempty"`
-	DisabledAt     time.Time      `json:"disabledAt,omitzero"`
+	DisabledAt     *time.Time     `json:"disabledAt,omitempty"`
 	// FailingSince is the first failure of an unbroken run of failures.
-	FailingSince time.Time `json:"failingSince,omitzero"`
+	FailingSince *time.Time `json:"failingSince,omitempty"`
 	Version      int64     `json:"version"`
 	CreatedAt    time.Time `json:"createdAt"`
 }
