@@ -72,18 +72,15 @@ type WebhookView struct {
 	CreatedAt      time.Time  `json:"createdAt"`
 }
 
-func webhookView(ep *webhooks.Endpoint, now time.Time) WebhookView {
+// webhookView shows ep; the service has pruned the secrets that no longer sign.
+func webhookView(ep *webhooks.Endpoint) WebhookView {
 	v := WebhookView{WebhookID: ep.ID, URL: ep.URL, Events: append([]string{}, ep.Events...), Description: ep.Description,
 		NotifyEmail: ep.NotifyEmail, Status: "enabled", DisabledReason: ep.DisabledReason, CreatedAt: ep.CreatedAt}
 	if ep.Disabled {
 		v.Status = "disabled"
 	}
 	v.FailingSince = ep.FailingSince
-	for _, sec := range ep.Secrets {
-		if sec.ExpiresAt.IsZero() || sec.ExpiresAt.After(now) {
-			v.SigningSecrets++
-		}
-	}
+	v.SigningSecrets = len(ep.Secrets)
 	return v
 }
 
@@ -110,7 +107,7 @@ func (s *server) registerListWebhooks(r routes.Route) {
 		out := &ListWebhooksOutput{}
 		out.Body.Webhooks = make([]WebhookView, 0, len(eps))
 		for i := range eps {
-			out.Body.Webhooks = append(out.Body.Webhooks, webhookView(&eps[i], time.Now()))
+			out.Body.Webhooks = append(out.Body.Webhooks, webhookView(&eps[i]))
 		}
 		return out, nil
 	})
@@ -126,7 +123,7 @@ func (s *server) registerGetWebhook(r routes.Route) {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &WebhookOutput{webhookView(ep, time.Now())}, nil
+		return &WebhookOutput{webhookView(ep)}, nil
 	})
 }
 

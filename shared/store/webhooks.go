@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -462,7 +463,7 @@ func (s *Store) page(ctx context.Context, pk string, forward bool, limit int, cu
 	}
 	if cursor != "" {
 		sk, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(sk) == 0 {
+		if err != nil || len(sk) == 0 || !utf8.Valid(sk) {
 			return nil, "", loyalty.Invalid("cursor", "not a cursor this API gave")
 		}
 		in.ExclusiveStartKey = key(pk, string(sk))

@@ -188,12 +188,29 @@ func (s *Service) Get(ctx context.Context, c loyalty.Caller, id string) (*Endpoi
 	if ep == nil {
 		return nil, ErrNotFound
 	}
+	s.pruneSecrets(ep)
 	return ep, nil
 }
 
 // List returns the tenant's endpoints.
 func (s *Service) List(ctx context.Context, c loyalty.Caller) ([]Endpoint, error) {
-	return s.Store.ListEndpoints(ctx, c.TenantID)
+	eps, err := s.Store.ListEndpoints(ctx, c.TenantID)
+	for i := range eps {
+		s.pruneSecrets(&eps[i])
+	}
+	return eps, err
+}
+
+// pruneSecrets drops the rotated secrets that no longer sign.
+func (s *Service) pruneSecrets(ep *Endpoint) {
+	now := s.now()
+	keep := ep.Secrets[:0]
+	for _, sec := range ep.Secrets {
+		if sec.ExpiresAt.IsZero() || sec.ExpiresAt.After(now) {
+			keep = append(keep, sec)
+		}
+	}
+	ep.Secrets = keep
 }
 
 // Delete removes an endpoint; its queued deliveries are dropped as the

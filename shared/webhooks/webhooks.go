@@ -33,8 +33,8 @@ type Endpoint struct {
 	DisabledAt     *time.Time     `json:"disabledAt,omitempty"`
 	// FailingSince is the first failure of an unbroken run of failures.
 	FailingSince *time.Time `json:"failingSince,omitempty"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"createdAt"`
+	Version      int64      `json:"version"`
+	CreatedAt    time.Time  `json:"createdAt"`
 }
 
 // SealedSecret is a signing secret as stored: encrypted (Sealer).
