@@ -81,6 +81,7 @@ func init() {
 		"get-webhook":                {register: (*server).registerGetWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
 		"delete-webhook":             {register: (*server).registerDeleteWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
 		"rotate-webhook-secret":      {register: (*server).registerRotateWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
+		"enable-webhook":             {register: (*server).registerEnableWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
 		"test-webhook":               {register: (*server).registerTestWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound, loyalty.CodeWebhookDisabled}, minRole: admin},
 		"list-webhook-deliveries":    {register: (*server).registerWebhookDeliveries, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
 		"list-webhook-dead-letters":  {register: (*server).registerWebhookDeadLetters, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},

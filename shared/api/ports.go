@@ -73,6 +73,7 @@ type Webhooks interface {
 	List(ctx context.Context, c loyalty.Caller) ([]webhooks.Endpoint, error)
 	Get(ctx context.Context, c loyalty.Caller, id string) (*webhooks.Endpoint, error)
 	Delete(ctx context.Context, c loyalty.Caller, id string) error
+	Enable(ctx context.Context, c loyalty.Caller, id string) (*webhooks.Endpoint, error)
 	Rotate(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id string) (webhooks.Created, bool, error)
 	Test(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id string) (webhooks.TestResult, bool, error)
 	Attempts(ctx context.Context, c loyalty.Caller, id string, limit int, cursor string) ([]webhooks.Attempt, string, error)

@@ -142,6 +142,21 @@ func (s *server) registerDeleteWebhook(r routes.Route) {
 	})
 }
 
+func (s *server) registerEnableWebhook(r routes.Route) {
+	o := op(r, "Switch a disabled webhook on again (its dead letters stay until replayed)", "webhooks")
+	huma.Register(s.api, o, func(ctx context.Context, in *WebhookWriteInput) (*WebhookOutput, error) {
+		h, err := s.hooks()
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		ep, err := h.Enable(ctx, callerOf(ctx), in.WebhookID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &WebhookOutput{webhookView(ep)}, nil
+	})
+}
+
 type WebhookWriteInput struct {
 	WebhookPath
 	IdemOptional

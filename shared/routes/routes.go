@@ -80,6 +80,7 @@ var Routes = []Route{
 	{FnWebhooks, "get-webhook", "GET", "/v1/webhooks/{webhookId}"},
 	{FnWebhooks, "delete-webhook", "DELETE", "/v1/webhooks/{webhookId}"},
 	{FnWebhooks, "rotate-webhook-secret", "POST", "/v1/webhooks/{webhookId}/rotate-secret"},
+	{FnWebhooks, "enable-webhook", "POST", "/v1/webhooks/{webhookId}/enable"},
 	{FnWebhooks, "test-webhook", "POST", "/v1/webhooks/{webhookId}/test"},
 	{FnWebhooks, "list-webhook-deliveries", "GET", "/v1/webhooks/{webhookId}/deliveries"},
 	{FnWebhooks, "list-webhook-dead-letters", "GET", "/v1/webhooks/{webhookId}/dead-letters"},

@@ -228,6 +228,19 @@ func (s *Store) Disable(ctx context.Context, tenantID, id, reason string, at tim
 	return err == nil, err
 }
 
+// Enable switches an endpoint on again.
+func (s *Store) Enable(ctx context.Context, tenantID, id string) error {
+	_, err := s.updateEndpoint(ctx, tenantID, id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          strp("SET disabled = :f ADD version :one REMOVE disabledReason, disabledAt, failingSince"),
+		ConditionExpression:       strp("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}, ":one": num(1)},
+	})
+	if isConditionFailed(err) {
+		return webhooks.ErrNotFound
+	}
+	return err
+}
+
 // PutIdem stores an idempotency record on its own (a request whose effect
 // is outside the table: a test send).
 func (s *Store) PutIdem(ctx context.Context, tenantID string, rec *loyalty.IdemRecord) error {

@@ -201,7 +201,13 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 func TestGoneDisables(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	rcv := newReceiver(t, func(int) int { return http.StatusGone })
+	gone := true
+	rcv := newReceiver(t, func(int) int {
+		if gone {
+			return http.StatusGone
+		}
+		return http.StatusOK
+	})
 	created := e.create(rcv.url())
 	rcv.secrets = []string{created.Secret}
 	e.consume(event("t1", "m1", 1, e.clock.Now()), event("t1", "m1", 2, e.clock.Now()))
@@ -223,6 +229,29 @@ func TestGoneDisables(t *testing.T) {
 	e.consume(event("t1", "m1", 3, e.clock.Now()))
 	if e.queue.sent != 1 {
 		t.Fatalf("%d kicks: a disabled endpoint still gets deliveries queued", e.queue.sent)
+	}
+	if _, _, err := e.svc.Replay(context.Background(), e.caller, loyalty.Idem{}, created.ID, "evt_t1_m1_1"); !errorsIs(err, webhooks.ErrDisabled) {
+		t.Fatalf("replay to a disabled endpoint: %v", err)
+	}
+
+	// Switched on again, the dead letters replay in order, once each.
+	gone = false
+	if ep, err := e.svc.Enable(context.Background(), e.caller, created.ID); err != nil || ep.Disabled {
+		t.Fatalf("enable: %+v %v", ep, err)
+	}
+	for _, id := range []string{"evt_t1_m1_1", "evt_t1_m1_2"} {
+		if _, _, err := e.svc.Replay(context.Background(), e.caller, loyalty.Idem{}, created.ID, id); err != nil {
+			t.Fatalf("replay %s: %v", id, err)
+		}
+	}
+	e.queue.drain(t, e.svc)
+	acked := rcv.acked()
+	if acked["evt_t1_m1_1"] != 1 || acked["evt_t1_m1_2"] != 1 || len(acked) != 2 {
+		t.Fatalf("after enabling and replaying: %v", acked)
+	}
+	got := rcv.requests()
+	if got[len(got)-2].seq != 1 || got[len(got)-1].seq != 2 {
+		t.Fatalf("replayed out of order: %+v", got)
 	}
 }
 

@@ -219,6 +219,15 @@ func (s *Service) Delete(ctx context.Context, c loyalty.Caller, id string) error
 	return s.Store.DeleteEndpoint(ctx, c.TenantID, id)
 }
 
+// Enable switches a disabled endpoint on again, its run of failures
+// forgotten. (Idempotent by nature: enabling twice is enabling.)
+func (s *Service) Enable(ctx context.Context, c loyalty.Caller, id string) (*Endpoint, error) {
+	if err := s.Store.Enable(ctx, c.TenantID, id); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, c, id)
+}
+
 // Rotate draws a new secret; the previous one keeps signing for 24 hours,
 // so receivers see two v1 signatures meanwhile.
 func (s *Service) Rotate(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id string) (Created, bool, error) {

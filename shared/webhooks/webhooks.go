@@ -171,6 +171,8 @@ type Store interface {
 	ClearFailing(ctx context.Context, tenantID, id string) error
 	// Disable disables the endpoint; false when it already was.
 	Disable(ctx context.Context, tenantID, id, reason string, at time.Time) (bool, error)
+	// Enable enables it and forgets its failures (ErrNotFound when absent).
+	Enable(ctx context.Context, tenantID, id string) error
 	GetIdem(ctx context.Context, tenantID string, idem loyalty.Idem) (*loyalty.IdemRecord, error)
 	PutIdem(ctx context.Context, tenantID string, rec *loyalty.IdemRecord) error
 
