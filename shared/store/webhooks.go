@@ -372,6 +372,9 @@ func (s *Store) Finish(ctx context.Context, d *webhooks.Delivery, owner string, 
 		}, loyalty.ErrConflict)
 	}
 	switch {
+	case o.Dropped:
+		t.del(&types.Delete{Key: laneKey(d), ConditionExpression: cond, ExpressionAttributeValues: vals}, loyalty.ErrConflict)
+		setMark("dropped")
 	case o.Delivered || o.Dead != "":
 		t.del(&types.Delete{Key: laneKey(d), ConditionExpression: cond, ExpressionAttributeValues: vals}, loyalty.ErrConflict)
 		if o.Delivered {

@@ -138,7 +138,7 @@ func (s *Service) attempt(ctx context.Context, d *Delivery, now time.Time) (time
 		return err
 	}
 	if ep == nil {
-		return time.Time{}, finish(Outcome{Dead: "webhook deleted", Attempt: nil})
+		return time.Time{}, finish(Outcome{Dropped: true})
 	}
 	if ep.Disabled {
 		return time.Time{}, finish(Outcome{Dead: "webhook disabled: " + ep.DisabledReason})

@@ -281,3 +281,52 @@ func TestFailingFiveDaysDisables(t *testing.T) {
 		t.Fatalf("notices %+v", m)
 	}
 }
+
+// Deleting an endpoint drops what is queued for it: nothing is sent, nothing
+// is kept, and no lane is left for reconciliation to kick.
+func TestDeletedEndpointDropsItsQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	rcv := newReceiver(t, func(int) int { return 200 })
+	created := e.create(rcv.url())
+	e.consume(event("t1", "m1", 1, e.clock.Now()), event("t1", "m2", 1, e.clock.Now()))
+	if err := e.svc.Delete(context.Background(), e.caller, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.queue.drain(t, e.svc)
+	if n := len(rcv.requests()); n != 0 {
+		t.Fatalf("%d requests to a deleted endpoint", n)
+	}
+	lanes, err := e.svc.Store.DueLanes(context.Background(), e.clock.Now().Add(time.Hour), 100)
+	if err != nil || len(lanes) != 0 {
+		t.Fatalf("lanes left: %v %v", lanes, err)
+	}
+	if n, err := e.svc.Reconcile(context.Background()); err != nil || n != 0 {
+		t.Fatalf("reconcile kicked %d lanes: %v", n, err)
+	}
+}
+
+// A kick lost between the state write and the queue (a crash) delays the
+// delivery until reconciliation kicks the lane again; it is never lost.
+func TestReconcileFindsLostKicks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	rcv := newReceiver(t, func(int) int { return 200 })
+	created := e.create(rcv.url())
+	rcv.secrets = []string{created.Secret}
+	e.consume(event("t1", "m1", 1, e.clock.Now()))
+	e.queue.mu.Lock()
+	e.queue.items = nil // the kick is lost
+	e.queue.mu.Unlock()
+	if n, err := e.svc.Reconcile(context.Background()); err != nil || n != 0 {
+		t.Fatalf("a fresh delivery is not overdue yet: %d %v", n, err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if n, err := e.svc.Reconcile(context.Background()); err != nil || n != 1 {
+		t.Fatalf("reconcile kicked %d lanes: %v", n, err)
+	}
+	e.queue.drain(t, e.svc)
+	if acked := rcv.acked(); acked["evt_t1_m1_1"] != 1 {
+		t.Fatalf("after reconciliation: %v", acked)
+	}
+}

@@ -101,14 +101,16 @@ func (s *Service) Create(ctx context.Context, c loyalty.Caller, idem loyalty.Ide
 	if err := s.needSealer(); err != nil {
 		return Created{}, false, err
 	}
-	events, err := validateEvents(req.Events)
-	if err != nil {
-		return Created{}, false, err
-	}
-	if err := s.Guard.CheckURL(ctx, req.URL); err != nil {
-		return Created{}, false, err
-	}
 	return idempotent(ctx, s, c.TenantID, idem, func(seal func(Created) (*loyalty.IdemRecord, error)) (Created, error) {
+		// Checked after the replay lookup: a retry gets its first answer
+		// even if the host's DNS changed since.
+		events, err := validateEvents(req.Events)
+		if err != nil {
+			return Created{}, err
+		}
+		if err := s.Guard.CheckURL(ctx, req.URL); err != nil {
+			return Created{}, err
+		}
 		ep := &Endpoint{ID: loyalty.NewID("wh_"), TenantID: c.TenantID, URL: req.URL, Events: events,
 			Description: req.Description, NotifyEmail: req.NotifyEmail, Version: 1, CreatedAt: s.now()}
 		secret, err := s.addSecret(ep)

@@ -134,7 +134,10 @@ type Outcome struct {
 	Delivered bool
 	// Dead removes it from its lane into the dead letters with this reason.
 	Dead string
-	// NextAt (neither of the above) keeps it at its lane's head until then.
+	// Dropped removes it from its lane and keeps nothing (its endpoint is
+	// deleted).
+	Dropped bool
+	// NextAt (none of the above) keeps it at its lane's head until then.
 	NextAt time.Time
 	// Attempt is the log line; nil when no request was made.
 	Attempt *Attempt
