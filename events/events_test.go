@@ -21,6 +21,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/loyalty/cashback/shared/api/apitest"
+	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store/storetest"
 )
@@ -139,6 +140,23 @@ func TestFixturesDecodeIntoTheirEventTypes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.HasPrefix(f, routes.FnDeliverWebhooks+"/") {
+			// The worker's events: an SQS batch of kicks, or the schedule's "{}".
+			var ev events.SQSEvent
+			if err := decodeStrict(b, &ev); err != nil {
+				t.Errorf("%s is not an SQS event: %v", f, err)
+				continue
+			}
+			for _, r := range ev.Records {
+				if r.EventSource != "aws:sqs" || r.MessageId == "" || !strings.HasPrefix(r.EventSourceARN, "arn:aws:sqs:") {
+					t.Errorf("%s: not an SQS record: %+v", f, r)
+				}
+			}
+			if err := roundTrips(b, ev); err != nil && len(ev.Records) > 0 {
+				t.Errorf("%s does not round-trip: %v", f, err)
+			}
+			continue
+		}
 		if strings.HasPrefix(f, routes.FnExpireSweep+"/") {
 			sweeps++
 			var ev events.EventBridgeEvent
@@ -231,6 +249,8 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 			vars["code"] = e.Sender.LastCode(t, "+79125550001")
 		case "verify-otp/verify.json":
 			vars["memberId"], vars["card"] = out["memberId"].(string), out["cardNumber"].(string)
+		case "webhooks/create.json":
+			vars["webhookId"] = out["webhookId"].(string)
 		case "refund/refund.json":
 			if out["reversedAccrual"].(float64) != 2500 {
 				t.Fatalf("refund of half of 1000.00 reverses 25.00 points: %v", out)
@@ -246,7 +266,7 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 		}
 	}
 	for _, fn := range routes.AllFunctions() {
-		if fn != routes.FnExpireSweep && !served[fn] {
+		if fn != routes.FnExpireSweep && fn != routes.FnDeliverWebhooks && !served[fn] {
 			t.Errorf("no fixture drives function %s", fn)
 		}
 	}
@@ -258,6 +278,29 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 	}
 	if _, err := e.App.SweepHandler(ctx, raw); err != nil {
 		t.Fatalf("sweep handler: %v", err)
+	}
+
+	// The webhook worker: a batch with a kick of an (empty) lane and a
+	// malformed message fails neither (a malformed kick can never succeed,
+	// so it is dropped, not retried); the schedule's "{}" reconciles.
+	vars["tenantId"] = e.TenantID
+	for _, fx := range []string{"deliver-webhooks/kicks.json", "deliver-webhooks/reconcile.json"} {
+		b, err := os.ReadFile(fx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+		}
+		var ev app.WorkerEvent
+		if err := json.Unmarshal([]byte(s), &ev); err != nil {
+			t.Fatalf("%s: %v", fx, err)
+		}
+		resp, err := e.App.WebhookWorkerHandler(ctx, ev)
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: %+v %v", fx, resp, err)
+		}
 	}
 }
 

@@ -65,6 +65,7 @@ type Stack struct {
 	Api       awsapigatewayv2.HttpApi
 	DLQ       awssqs.Queue
 	Alarms    awssns.Topic
+	Webhooks  *WebhookResources
 }
 
 // Production reports whether a stage keeps its data on stack deletion.
@@ -74,6 +75,11 @@ func (p Props) Production() bool { return p.Stage == "prod" }
 func sizing(fn string) (memory float64, timeout awscdk.Duration) {
 	if fn == routes.FnExpireSweep {
 		return 512, awscdk.Duration_Minutes(jsii.Number(5))
+	}
+	if fn == routes.FnDeliverWebhooks {
+		// Room for a lane of deliveries at 15 s each; the worker hands the
+		// lane on when less than an attempt's time is left.
+		return 256, awscdk.Duration_Seconds(jsii.Number(deliverTimeoutSeconds))
 	}
 	return 256, awscdk.Duration_Seconds(jsii.Number(10))
 }
@@ -133,6 +139,8 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	})
 	skipCheckov(s.DLQ, "CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only looks for a KMS key id.")
 
+	s.Webhooks = newWebhookResources(stack, removal)
+
 	for _, fn := range routes.AllFunctions() {
 		memory, timeout := sizing(fn)
 		logs := awslogs.NewLogGroup(stack, jsii.String(construct(fn)+"Logs"), &awslogs.LogGroupProps{
@@ -152,6 +160,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		if access.ReadSecret {
 			env[layout.EnvOTPSecretARN] = secret.SecretArn()
 		}
+		s.Webhooks.env(access, env)
 		arch := awslambda.Architecture_ARM_64()
 		if props.X86 {
 			arch = awslambda.Architecture_X86_64()
@@ -159,6 +168,9 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		var dlq awssqs.IQueue
 		if fn == routes.FnExpireSweep {
 			dlq = s.DLQ
+		}
+		if fn == routes.FnDeliverWebhooks {
+			dlq = s.Webhooks.DLQ // its scheduled (asynchronous) invocations
 		}
 		f := awslambda.NewFunction(stack, jsii.String(construct(fn)), &awslambda.FunctionProps{
 			Runtime:         awslambda.Runtime_PROVIDED_AL2023(),
@@ -178,6 +190,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 				"so it would never hold anything; a failure is answered to the client and raises the function's Errors alarm.")
 		}
 		grant(stack, f, fn, access, s.Table, secret)
+		s.Webhooks.grant(f, access)
 		s.Functions[fn] = f
 	}
 
@@ -275,6 +288,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		alarm(construct(fn)+"Throttles", f.MetricThrottles(five), fn+" was throttled")
 	}
+	s.Webhooks.wire(stack, s.Functions[routes.FnDeliverWebhooks], action)
 	alarm("SweepDeadLetterDepth", s.DLQ.MetricApproximateNumberOfMessagesVisible(five), "Sweep invocations gave up and are in the dead-letter queue")
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: s.Api.ApiEndpoint()})

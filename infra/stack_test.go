@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/loyalty/cashback/shared/routes"
@@ -122,8 +123,12 @@ func TestStack(t *testing.T) {
 			id := *s.stack.GetLogicalId(f.Node().DefaultChild().(awscdk.CfnElement))
 			res := s.doc["Resources"].(map[string]any)[id].(map[string]any)
 			dl, _ := props(res)["DeadLetterConfig"].(map[string]any)
-			if fn == routes.FnExpireSweep {
-				want := map[string]any{"TargetArn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}}
+			if fn == routes.FnExpireSweep || fn == routes.FnDeliverWebhooks {
+				q := dlq
+				if fn == routes.FnDeliverWebhooks {
+					q = *s.stack.GetLogicalId(s.stack.Webhooks.DLQ.Node().DefaultChild().(awscdk.CfnElement))
+				}
+				want := map[string]any{"TargetArn": map[string]any{"Fn::GetAtt": []any{q, "Arn"}}}
 				if !reflect.DeepEqual(dl, want) {
 					t.Errorf("sweep dead letters %v, want %v", dl, want)
 				}
@@ -162,8 +167,10 @@ func TestStack(t *testing.T) {
 				}
 			}
 		}
-		// 10 HTTP functions, the table, the secret, the alarm topic, the DLQ
-		if want := len(routes.AllFunctions()) - 1 + 4; n != want {
+		// the HTTP functions (all but the sweep and the webhook worker), the
+		// table, the secret, the alarm topic, the DLQ; the webhook key, the
+		// kick queue and its DLQ
+		if want := len(routes.AllFunctions()) - 2 + 4 + 3; n != want {
 			t.Errorf("%d checkov skips in the template, want %d", n, want)
 		}
 	})
@@ -225,9 +232,13 @@ func TestStack(t *testing.T) {
 		}
 		for _, fn := range routes.AllFunctions() {
 			want := expectedActions(routes.Permissions[fn])
-			if fn == routes.FnExpireSweep {
+			if fn == routes.FnExpireSweep || fn == routes.FnDeliverWebhooks {
 				// Lambda sends its failed asynchronous invocations to the DLQ.
 				want = dedupe(append(want, "sqs:SendMessage"))
+			}
+			if fn == routes.FnDeliverWebhooks {
+				// What the SQS event source mapping needs to poll the kicks.
+				want = dedupe(append(want, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"))
 			}
 			got := dedupe(actionsOf[fn])
 			if strings.Join(got, ",") != strings.Join(want, ",") {
@@ -347,15 +358,16 @@ func TestStack(t *testing.T) {
 			tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": true})
 		})
 		alarms := s.resources("AWS::CloudWatch::Alarm")
-		// errors + throttles per function, plus the dead-letter depth
-		if want := 2*len(routes.AllFunctions()) + 1; len(alarms) != want {
+		// errors + throttles per function, plus the dead-letter depths of the
+		// sweep and of the webhook kicks, plus the kick backlog
+		if want := 2*len(routes.AllFunctions()) + 3; len(alarms) != want {
 			t.Errorf("%d alarms, want %d", len(alarms), want)
 		}
 		metrics := map[string]int{}
 		for _, a := range alarms {
 			metrics[props(a)["MetricName"].(string)]++
 		}
-		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 1 {
+		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 2 || metrics["ApproximateAgeOfOldestMessage"] != 1 {
 			t.Errorf("alarm metrics %v", metrics)
 		}
 		must(t, "email subscription", func() {
@@ -369,6 +381,73 @@ func TestStack(t *testing.T) {
 			t.Error("no TableName output")
 		}
 	})
+}
+
+// Webhook delivery: the kick queue with its dead letters feeds the worker
+// (batches, partial failures reported), a schedule reconciles lost kicks,
+// alarms watch dead kicks and the backlog, and only the two webhook
+// functions see the sealing key and the queue.
+func TestWebhookDelivery(t *testing.T) {
+	s := build(t, "dev")
+	tpl := s.template
+	id := func(c interface{ Node() constructs.Node }) string {
+		return *s.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	}
+	kicks, dlq, key := id(s.stack.Webhooks.Kicks), id(s.stack.Webhooks.DLQ), id(s.stack.Webhooks.Key)
+	worker := id(s.stack.Functions[routes.FnDeliverWebhooks])
+	must(t, "kick queue", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{
+			"VisibilityTimeout":    360,
+			"SqsManagedSseEnabled": true,
+			"RedrivePolicy":        map[string]any{"deadLetterTargetArn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}, "maxReceiveCount": 5},
+		})
+	})
+	must(t, "worker driven by the kicks", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), &map[string]any{
+			"EventSourceArn":        map[string]any{"Fn::GetAtt": []any{kicks, "Arn"}},
+			"FunctionName":          map[string]any{"Ref": worker},
+			"BatchSize":             10,
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+		})
+	})
+	must(t, "worker timeout within the visibility", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+			"Description": "loyalty " + routes.FnDeliverWebhooks, "Timeout": 60,
+		})
+	})
+	must(t, "reconciliation schedule", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), &map[string]any{
+			"ScheduleExpression": "rate(5 minutes)",
+			"Target": assertions.Match_ObjectLike(&map[string]any{
+				"Arn":              map[string]any{"Fn::GetAtt": []any{worker, "Arn"}},
+				"Input":            "{}",
+				"DeadLetterConfig": map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}},
+			}),
+		})
+	})
+	must(t, "alarms", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "ApproximateAgeOfOldestMessage", "Threshold": 1800,
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{kicks, "QueueName"}}}},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1,
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{dlq, "QueueName"}}}},
+		})
+	})
+	for fn, f := range s.stack.Functions {
+		res := s.doc["Resources"].(map[string]any)[id(f)].(map[string]any)
+		vars, _ := props(res)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		_, hasKey := vars["LOYALTY_WEBHOOK_KEY_ARN"]
+		_, hasQueue := vars["LOYALTY_WEBHOOK_QUEUE_URL"]
+		webhookFn := fn == routes.FnWebhooks || fn == routes.FnDeliverWebhooks
+		if hasKey != webhookFn || hasQueue != webhookFn {
+			t.Errorf("%s: key %v, queue %v", fn, hasKey, hasQueue)
+		}
+		if hasKey && !reflect.DeepEqual(vars["LOYALTY_WEBHOOK_KEY_ARN"], map[string]any{"Ref": key}) {
+			t.Errorf("%s: key %v", fn, vars["LOYALTY_WEBHOOK_KEY_ARN"])
+		}
+	}
 }
 
 func TestProductionRetainsTheTable(t *testing.T) {
@@ -398,8 +477,11 @@ func expectedActions(a routes.Access) []string {
 	if a.SendEmail {
 		out = append(out, "ses:SendEmail", "ses:SendRawEmail")
 	}
-	if a.ReadSecret {
+	if a.ReadSecret || a.WebhookKey {
 		out = append(out, "secretsmanager:GetSecretValue")
+	}
+	if a.KickWebhooks {
+		out = append(out, "sqs:SendMessage")
 	}
 	return dedupe(out)
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loyalty/cashback/client"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/store"
@@ -308,6 +312,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("credentials name program %q, the tenant runs %+v", creds.ProgramID, tenant.CurrentProgram)
 	}
 
+	checkLocalWebhooks(t, creds)
+
 	// A tool on the same data dir, without an endpoint of its own, uses
 	// the server's store and says so.
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
@@ -367,6 +373,50 @@ func TestServe(t *testing.T) {
 	t.Setenv(envDemoPlan, "gold")
 	if _, err := serveOnce(); err == nil || !strings.Contains(err.Error(), envDemoPlan) {
 		t.Fatalf("LOYALTY_DEMO_PLAN=gold: %v", err)
+	}
+}
+
+// checkLocalWebhooks registers a plain-http loopback receiver with the
+// local server (refused in the cloud) and has it sent a test event, signed
+// with the secret the server generated its sealing key for.
+func checkLocalWebhooks(t *testing.T, creds Credentials) {
+	t.Helper()
+	var got atomic.Int64
+	var secret atomic.Value
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s, _ := secret.Load().(string)
+		if err := client.VerifyWebhook(r.Header, body, time.Now(), s); err != nil {
+			t.Errorf("test delivery: %v", err)
+			w.WriteHeader(400)
+			return
+		}
+		got.Add(1)
+		w.WriteHeader(204)
+	}))
+	defer rcv.Close()
+	call := func(path string, body any) map[string]any {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", creds.BaseURL+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	created := call("/v1/webhooks", map[string]any{"url": rcv.URL + "/hooks"})
+	secret.Store(created["secret"].(string))
+	res := call("/v1/webhooks/"+created["webhookId"].(string)+"/test", nil)
+	if res["delivered"] != true || got.Load() != 1 {
+		t.Fatalf("local test delivery: %v (%d received)", res, got.Load())
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/webhooks"
 )
 
 // Environment of the local tools (API.md, "Local run").
@@ -119,6 +120,11 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		l.Close()
 		return nil, err
 	}
+	webhookKey, err := localKey(layout.EnvWebhookKey, "webhook.key")
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	notifier := env(layout.EnvNotifier, app.NotifierOutbox)
 	a, err := app.New(ctx, app.Config{
 		Table:      l.table,
@@ -128,6 +134,10 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		DynamoDB:   dynamoClient(l.endpoint),
 		Phones:     libphone.Normalize,
 		Logger:     logger,
+		WebhookKey: webhookKey,
+		// On a laptop receivers listen on 127.0.0.1 over plain http; every
+		// other private or reserved range stays refused.
+		WebhookGuard: &webhooks.Guard{Local: true},
 	})
 	if err != nil {
 		l.Close()
@@ -151,11 +161,15 @@ func dynamoClient(endpoint string) store.API {
 
 // otpSecret is the local HMAC key for codes: from the environment, else
 // generated once and kept in the data dir (never in git).
-func otpSecret() ([]byte, error) {
-	if s := os.Getenv(layout.EnvOTPSecret); s != "" {
+func otpSecret() ([]byte, error) { return localKey(layout.EnvOTPSecret, "otp.secret") }
+
+// localKey is a local key from the environment variable, else generated
+// once and kept in the data dir file (never in git).
+func localKey(envName, file string) ([]byte, error) {
+	if s := os.Getenv(envName); s != "" {
 		return []byte(s), nil
 	}
-	path := filepath.Join(dataDir(), "otp.secret")
+	path := filepath.Join(dataDir(), file)
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
 		return b, nil
 	}

@@ -104,6 +104,9 @@ month, then 402 plan_limit).`,
 			}
 			srv := &http.Server{Handler: l.app.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			go sweepLoop(ctx, l.app.Service, logger, sweepEvery)
+			// The webhook delivery worker: the code the deliver-webhooks
+			// Lambda runs, fed by an in-process queue instead of SQS.
+			go l.app.WebhookQueue.Run(ctx, l.app.Webhooks, 4)
 			go func() {
 				<-ctx.Done()
 				shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -115,6 +115,10 @@ var statusOf = map[loyalty.Code]int{
 	codeBodyTooLarge:                 http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:             http.StatusUnsupportedMediaType,
 	loyalty.CodeUnavailable:          http.StatusServiceUnavailable,
+	loyalty.CodeWebhookNotFound:      http.StatusNotFound,
+	loyalty.CodeDeadLetterNotFound:   http.StatusNotFound,
+	loyalty.CodeWebhookLimit:         http.StatusUnprocessableEntity,
+	loyalty.CodeWebhookDisabled:      http.StatusConflict,
 }
 
 // Codes only the HTTP layer produces.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/webhooks"
 )
 
 // The capabilities the handlers use, each as small as its handlers need, so
@@ -66,6 +67,20 @@ type Tenancy interface {
 	Audit(ctx context.Context, c loyalty.Caller, month string, limit int) ([]loyalty.AuditEntry, error)
 }
 
+// Webhooks manages a tenant's webhook endpoints (webhooks.Service).
+type Webhooks interface {
+	Create(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, req webhooks.CreateRequest) (webhooks.Created, bool, error)
+	List(ctx context.Context, c loyalty.Caller) ([]webhooks.Endpoint, error)
+	Get(ctx context.Context, c loyalty.Caller, id string) (*webhooks.Endpoint, error)
+	Delete(ctx context.Context, c loyalty.Caller, id string) error
+	Enable(ctx context.Context, c loyalty.Caller, id string) (*webhooks.Endpoint, error)
+	Rotate(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id string) (webhooks.Created, bool, error)
+	Test(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id string) (webhooks.TestResult, bool, error)
+	Attempts(ctx context.Context, c loyalty.Caller, id string, limit int, cursor string) ([]webhooks.Attempt, string, error)
+	DeadLetters(ctx context.Context, c loyalty.Caller, id string, limit int, cursor string) ([]webhooks.DeadLetter, string, error)
+	Replay(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id, eventID string) (webhooks.Replayed, bool, error)
+}
+
 // Capabilities are the domain services the handlers call.
 type Capabilities struct {
 	Orders     Orders
@@ -73,6 +88,9 @@ type Capabilities struct {
 	Members    Members
 	Programs   Programs
 	Tenancy    Tenancy
+	// Webhooks is nil where the app has no webhooks service: its
+	// operations then answer 500 (a wiring bug, not a client's fault).
+	Webhooks Webhooks
 }
 
 // CapabilitiesOf is every capability of the domain's service.

@@ -28,6 +28,7 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		} `json:"programs"`
 	}
 	b.Do("GET", "/v1/programs", nil, nil).Want(200).Decode(&progs)
+	hook := b.Do("POST", "/v1/webhooks", map[string]any{"url": "https://hooks.example/b"}, nil).Want(201).JSON()["webhookId"].(string)
 
 	// Tenant A: same table, its own owner key.
 	a, err := b.App.Service.CreateTenant(context.Background(), "Tenant A", loyalty.PlanFree)
@@ -35,7 +36,8 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	asA := map[string]string{"Authorization": "Bearer " + a.APIKey, "Idempotency-Key": "iso"}
-	ids := map[string]string{"{orderId}": "b-order", "{memberId}": bm.ID, "{programId}": progs.Programs[0].ID, "{staffId}": staff}
+	ids := map[string]string{"{orderId}": "b-order", "{memberId}": bm.ID, "{programId}": progs.Programs[0].ID, "{staffId}": staff,
+		"{webhookId}": hook, "{eventId}": "evt_b"}
 	bodies := map[string]any{
 		"redeem-points":        map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000, "points": 100},
 		"close-order":          map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},
@@ -80,9 +82,9 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		t.Fatalf("only %d routes checked", checked)
 	}
 	// Lists show only A's data, and B's member is untouched.
-	for _, path := range []string{"/v1/programs", "/v1/points-of-sale", "/v1/staff", "/v1/audit", "/v1/members?phone=%2B79120000070"} {
+	for _, path := range []string{"/v1/programs", "/v1/points-of-sale", "/v1/staff", "/v1/audit", "/v1/members?phone=%2B79120000070", "/v1/webhooks"} {
 		resp := b.Do("GET", path, nil, asA)
-		if strings.Contains(string(resp.Body), bm.ID) || strings.Contains(string(resp.Body), pos) || strings.Contains(string(resp.Body), progs.Programs[0].ID) {
+		if strings.Contains(string(resp.Body), bm.ID) || strings.Contains(string(resp.Body), hook) || strings.Contains(string(resp.Body), pos) || strings.Contains(string(resp.Body), progs.Programs[0].ID) {
 			t.Errorf("GET %s shows tenant B's data: %s", path, resp.Body)
 		}
 	}

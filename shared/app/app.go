@@ -22,6 +22,7 @@ import (
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/webhooks"
 )
 
 // Notifier modes (layout.EnvNotifier).
@@ -50,14 +51,32 @@ type Config struct {
 	Phones api.PhoneNormalizer
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	// WebhookKey seals webhook signing secrets; without it webhooks cannot
+	// be created or delivered (their operations answer 500).
+	WebhookKey []byte
+	// WebhookGuard resolves and dials receivers; nil is the cloud's guard
+	// (https only, no loopback). The local server sets Local.
+	WebhookGuard *webhooks.Guard
+	// WebhookQueue carries delivery kicks: SQS in the cloud; nil makes a
+	// LocalQueue, which the caller runs (App.WebhookQueue).
+	WebhookQueue webhooks.Queue
+	// WebhookTimeout overrides the 15 s delivery timeout (tests).
+	WebhookTimeout time.Duration
 }
 
 // App is the wired service.
 type App struct {
 	Store   *store.Store
 	Service *loyalty.Service
-	Logger  *slog.Logger
-	phones  api.PhoneNormalizer
+	// Webhooks is the webhooks API, the feed sink (Webhooks.Consume) and the
+	// delivery worker (Webhooks.ProcessLane).
+	Webhooks *webhooks.Service
+	// WebhookQueue is the in-process queue when no other was configured:
+	// run it with WebhookQueue.Run(ctx, Webhooks, workers).
+	WebhookQueue *webhooks.LocalQueue
+	Logger       *slog.Logger
+	phones       api.PhoneNormalizer
 }
 
 // New builds the app from cfg.
@@ -109,7 +128,34 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
-	return &App{Store: st, Service: svc, Logger: logger, phones: phones}, nil
+	a := &App{Store: st, Service: svc, Logger: logger, phones: phones}
+	if err := a.wireWebhooks(cfg, sender); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// wireWebhooks builds the webhooks service over the same store.
+func (a *App) wireWebhooks(cfg Config, sender loyalty.Sender) error {
+	var sealer *webhooks.Sealer
+	if len(cfg.WebhookKey) > 0 {
+		var err error
+		if sealer, err = webhooks.NewSealer(cfg.WebhookKey); err != nil {
+			return err
+		}
+	}
+	queue := cfg.WebhookQueue
+	if queue == nil {
+		a.WebhookQueue = webhooks.NewLocalQueue()
+		queue = a.WebhookQueue
+	}
+	guard := cfg.WebhookGuard
+	if guard == nil {
+		guard = &webhooks.Guard{}
+	}
+	a.Webhooks = webhooks.New(&webhooks.Service{Store: a.Store, Sealer: sealer, Guard: guard, Queue: queue,
+		Sender: sender, Now: cfg.Now, Logger: a.Logger, Timeout: cfg.WebhookTimeout})
+	return nil
 }
 
 // Option adjusts the configuration read from the environment.
@@ -122,6 +168,8 @@ func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 		Notifier:  os.Getenv(layout.EnvNotifier),
 		EmailFrom: os.Getenv(layout.EnvEmailFrom),
 		OTPSecret: []byte(os.Getenv(layout.EnvOTPSecret)),
+
+		WebhookKey: []byte(os.Getenv(layout.EnvWebhookKey)),
 	}
 	for _, o := range opts {
 		if err := o(ctx, &cfg); err != nil {
@@ -146,6 +194,41 @@ func WithOTPSecretFrom(read func(ctx context.Context, arn string) ([]byte, error
 			return err
 		}
 		cfg.OTPSecret = secret
+		return nil
+	}
+}
+
+// WithWebhookKeyFrom reads the key sealing webhook secrets with read
+// (Secrets Manager) when the environment names a secret.
+func WithWebhookKeyFrom(read func(ctx context.Context, arn string) ([]byte, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		arn := os.Getenv(layout.EnvWebhookKeyARN)
+		if arn == "" {
+			return nil
+		}
+		key, err := read(ctx, arn)
+		if err != nil {
+			return err
+		}
+		cfg.WebhookKey = key
+		return nil
+	}
+}
+
+// WithWebhookQueueFrom sends delivery kicks through the queue newQueue
+// makes (SQS, in shared/cloud/kicks) when the environment names one.
+func WithWebhookQueueFrom(newQueue func(ctx context.Context, url string) (webhooks.Queue, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		url := os.Getenv(layout.EnvWebhookQueueURL)
+		if url == "" {
+			// Without it kicks would wait in a process nobody runs.
+			return errors.New("no webhook queue: set " + layout.EnvWebhookQueueURL)
+		}
+		q, err := newQueue(ctx, url)
+		if err != nil {
+			return err
+		}
+		cfg.WebhookQueue = q
 		return nil
 	}
 }
@@ -193,8 +276,9 @@ func (noSender) Send(context.Context, loyalty.Message) error {
 // Handler serves the operations of the given functions (all when none).
 func (a *App) Handler(functions ...string) http.Handler {
 	return api.New(api.Deps{
-		Service: a.Service,
-		Ping:    a.Store.Ping,
+		Service:      a.Service,
+		Capabilities: api.Capabilities{Webhooks: a.Webhooks},
+		Ping:         a.Store.Ping,
 		RateLimit: func(ctx context.Context, scope string) error {
 			return a.Store.Hit(ctx, "public", time.Now(), loyalty.RateLimit{Name: loyalty.LimitIP, Scope: scope, Max: api.PublicLimit, Window: api.PublicWindow})
 		},

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/webhooks"
 )
 
 // mustFromEnv builds the app at init or exits: a function that cannot wire
@@ -47,4 +49,44 @@ func (a *App) SweepHandler(ctx context.Context, _ json.RawMessage) (loyalty.Swee
 func ServeSweep() {
 	a := mustFromEnv()
 	lambda.Start(a.SweepHandler)
+}
+
+// WorkerEvent is what the delivery worker is invoked with: an SQS batch of
+// kicks, or (no Records) the scheduled reconciliation.
+type WorkerEvent struct {
+	Records []events.SQSMessage `json:"Records"`
+}
+
+// WebhookWorkerHandler works an SQS batch of kicks, reporting the kicks
+// that failed (ReportBatchItemFailures) so only those come back; invoked
+// without records (the schedule) it reconciles lost kicks.
+func (a *App) WebhookWorkerHandler(ctx context.Context, ev WorkerEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	if len(ev.Records) == 0 {
+		n, err := a.Webhooks.Reconcile(ctx)
+		if err != nil {
+			a.Logger.ErrorContext(ctx, "webhooks: reconcile failed", "error", err.Error())
+			return resp, err
+		}
+		a.Logger.InfoContext(ctx, "webhooks: reconciled", "lanes", n)
+		return resp, nil
+	}
+	for _, m := range ev.Records {
+		var k webhooks.Kick
+		if err := json.Unmarshal([]byte(m.Body), &k); err != nil || k.TenantID == "" || k.EndpointID == "" {
+			a.Logger.ErrorContext(ctx, "webhooks: malformed kick dropped", "messageId", m.MessageId)
+			continue
+		}
+		if err := a.Webhooks.ProcessLane(ctx, k); err != nil {
+			a.Logger.ErrorContext(ctx, "webhooks: lane failed", "tenant", k.TenantID, "webhook", k.EndpointID, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// ServeWebhookWorker runs the deliver-webhooks Lambda.
+func ServeWebhookWorker(opts ...Option) {
+	a := mustFromEnv(opts...)
+	lambda.Start(a.WebhookWorkerHandler)
 }

@@ -22,4 +22,8 @@ const (
 	EnvEmailFrom    = "LOYALTY_EMAIL_FROM"     // SES sender address
 	EnvOTPSecret    = "LOYALTY_OTP_SECRET"     // HMAC key for OTP codes (local)
 	EnvOTPSecretARN = "LOYALTY_OTP_SECRET_ARN" // Secrets Manager secret holding that key (cloud)
+
+	EnvWebhookKey      = "LOYALTY_WEBHOOK_KEY"       // key sealing webhook signing secrets (local)
+	EnvWebhookKeyARN   = "LOYALTY_WEBHOOK_KEY_ARN"   // Secrets Manager secret holding that key (cloud)
+	EnvWebhookQueueURL = "LOYALTY_WEBHOOK_QUEUE_URL" // SQS queue of delivery kicks (cloud)
 )

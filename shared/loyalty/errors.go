@@ -55,6 +55,12 @@ const (
 	CodeNotFound             Code = "not_found"
 	CodeTenantNotFound       Code = "tenant_not_found"
 	CodeInternal             Code = "internal_error"
+
+	// Webhooks (shared/webhooks).
+	CodeWebhookNotFound    Code = "webhook_not_found"
+	CodeDeadLetterNotFound Code = "dead_letter_not_found"
+	CodeWebhookLimit       Code = "webhook_limit"
+	CodeWebhookDisabled    Code = "webhook_disabled"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
@@ -102,6 +108,10 @@ var AllCodes = []Code{
 	CodeUnavailable,
 	CodePhoneNotAllowed,
 	CodeCountryNotAllowed,
+	CodeWebhookNotFound,
+	CodeDeadLetterNotFound,
+	CodeWebhookLimit,
+	CodeWebhookDisabled,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

@@ -25,9 +25,16 @@ const (
 	FnMembers   = "members"
 	FnAdmin     = "admin"
 	FnTenancy   = "tenancy"
+	// FnWebhooks serves the webhooks API: a function of its own because it
+	// alone (with the worker) opens signing secrets, sends test deliveries to
+	// the outside and kicks the delivery queue.
+	FnWebhooks = "webhooks"
 
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
+	// FnDeliverWebhooks is the delivery worker, driven by its SQS queue
+	// (and a schedule that reconciles lost kicks), not over HTTP.
+	FnDeliverWebhooks = "deliver-webhooks"
 )
 
 // Routes lists every HTTP operation the service serves.
@@ -68,6 +75,16 @@ var Routes = []Route{
 	{FnTenancy, "revoke-staff", "DELETE", "/v1/staff/{staffId}"},
 	{FnTenancy, "get-usage", "GET", "/v1/usage"},
 	{FnTenancy, "list-audit", "GET", "/v1/audit"},
+	{FnWebhooks, "create-webhook", "POST", "/v1/webhooks"},
+	{FnWebhooks, "list-webhooks", "GET", "/v1/webhooks"},
+	{FnWebhooks, "get-webhook", "GET", "/v1/webhooks/{webhookId}"},
+	{FnWebhooks, "delete-webhook", "DELETE", "/v1/webhooks/{webhookId}"},
+	{FnWebhooks, "rotate-webhook-secret", "POST", "/v1/webhooks/{webhookId}/rotate-secret"},
+	{FnWebhooks, "enable-webhook", "POST", "/v1/webhooks/{webhookId}/enable"},
+	{FnWebhooks, "test-webhook", "POST", "/v1/webhooks/{webhookId}/test"},
+	{FnWebhooks, "list-webhook-deliveries", "GET", "/v1/webhooks/{webhookId}/deliveries"},
+	{FnWebhooks, "list-webhook-dead-letters", "GET", "/v1/webhooks/{webhookId}/dead-letters"},
+	{FnWebhooks, "replay-webhook-dead-letter", "POST", "/v1/webhooks/{webhookId}/dead-letters/{eventId}/replay"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
 	{FnAdmin, "get-openapi-json", "GET", "/openapi.json"},
@@ -84,7 +101,7 @@ func AllFunctions() []string {
 			out = append(out, r.Function)
 		}
 	}
-	return append(out, FnExpireSweep)
+	return append(out, FnExpireSweep, FnDeliverWebhooks)
 }
 
 // RouteByOperation finds a route by its operation id.
@@ -106,6 +123,10 @@ type Access struct {
 	SendSMS    bool // sns:Publish
 	SendEmail  bool // ses:SendEmail
 	ReadSecret bool // secretsmanager:GetSecretValue on the OTP secret
+	// WebhookKey: secretsmanager:GetSecretValue on the key sealing webhook secrets.
+	WebhookKey bool
+	// KickWebhooks: sqs:SendMessage on the webhook delivery queue.
+	KickWebhooks bool
 }
 
 // Permissions per function. Every function reads the table (API-key check).
@@ -121,4 +142,7 @@ var Permissions = map[string]Access{
 	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnTenancy:     {ReadTable: true, WriteTable: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
+	FnWebhooks:    {ReadTable: true, WriteTable: true, WebhookKey: true, KickWebhooks: true},
+	// The worker also emails an endpoint's contact when it disables it.
+	FnDeliverWebhooks: {ReadTable: true, WriteTable: true, QueryIndex: true, SendEmail: true, WebhookKey: true, KickWebhooks: true},
 }

@@ -8,13 +8,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +29,7 @@ import (
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/store/storetest"
+	"github.com/loyalty/cashback/shared/webhooks"
 )
 
 // Clock is a settable clock, safe for concurrent use.
@@ -81,17 +86,62 @@ func (s *Sender) Code(to string) (string, bool) {
 	return "", false
 }
 
+// Resolver stands in for DNS in webhook registrations: every name resolves
+// to a public documentation-free address (93.184.215.14), but names starting
+// with "private" or "internal" to 10.0.0.7 and "metadata" to
+// 169.254.169.254. Nothing is ever sent to them (see loopbackOnly).
+type Resolver struct{}
+
+// LookupNetIP answers from the rules above.
+func (Resolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	switch {
+	case strings.HasPrefix(host, "private"), strings.HasPrefix(host, "internal"):
+		return []netip.Addr{netip.MustParseAddr("10.0.0.7")}, nil
+	case strings.HasPrefix(host, "metadata"):
+		return []netip.Addr{netip.MustParseAddr("169.254.169.254")}, nil
+	case strings.HasPrefix(host, "nxdomain"):
+		return nil, errors.New("no such host")
+	}
+	return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
+}
+
+// loopbackOnly dials loopback addresses only: tests send nothing elsewhere.
+type loopbackOnly struct{}
+
+func (loopbackOnly) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if ap, err := netip.ParseAddrPort(address); err != nil || !ap.Addr().IsLoopback() {
+		return nil, fmt.Errorf("apitest: no traffic to %s (tests reach loopback only)", address)
+	}
+	return (&net.Dialer{}).DialContext(ctx, network, address)
+}
+
+// Kicks records the webhook delivery kicks queued.
+type Kicks struct {
+	mu   sync.Mutex
+	Sent []webhooks.Kick
+}
+
+// Kick records k.
+func (q *Kicks) Kick(_ context.Context, k webhooks.Kick, _ time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.Sent = append(q.Sent, k)
+	return nil
+}
+
 // Env is a running service for one test.
 type Env struct {
 	T      testing.TB
 	Server *httptest.Server
 	// HTTP is the client of Do: every response it receives is validated
 	// against the OpenAPI document (ContractTransport).
-	HTTP     *http.Client
-	App      *app.App
-	Store    *store.Store
-	Clock    *Clock
-	Sender   *Sender
+	HTTP   *http.Client
+	App    *app.App
+	Store  *store.Store
+	Clock  *Clock
+	Sender *Sender
+	// Kicks are the webhook delivery kicks queued (no worker runs them).
+	Kicks    *Kicks
 	TenantID string
 	Slug     string
 	APIKey   string
@@ -123,11 +173,15 @@ func New(t testing.TB, opts ...Options) *Env {
 	st := storetest.NewStore(t)
 	clock := NewClock(Start)
 	sender := &Sender{}
+	kicks := &Kicks{}
 	a, err := app.New(context.Background(), app.Config{
 		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
 		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
 		// Only internal errors are logged: a test that meets one shows its cause.
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		WebhookKey:   []byte("test-webhook-key-0123456789abcdef"),
+		WebhookGuard: &webhooks.Guard{Resolver: Resolver{}, Dialer: loopbackOnly{}},
+		WebhookQueue: kicks,
 	})
 	if err != nil {
 		t.Fatalf("wire app: %v", err)
@@ -135,7 +189,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	a.Store.Shards = st.Shards
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender,
+	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender, Kicks: kicks,
 		HTTP: &http.Client{Transport: ContractTransport{T: t, Base: srv.Client().Transport}}}
 	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", loyalty.PlanFree)
 	if err != nil {

@@ -1,6 +1,7 @@
-// Package secrets reads the OTP key from AWS Secrets Manager for the
-// functions that make or check codes (enroll, verify-otp), and only those:
-// the wiring passes Read to app.WithOTPSecretFrom.
+// Package secrets reads keys from AWS Secrets Manager for the functions
+// that need one, and only those: the OTP key (enroll, verify-otp; the wiring
+// passes Read to app.WithOTPSecretFrom) and the key sealing webhook secrets
+// (webhooks, deliver-webhooks; app.WithWebhookKeyFrom).
 package secrets
 
 import (
@@ -22,7 +23,7 @@ func Read(ctx context.Context, arn string) ([]byte, error) {
 	client := secretsmanager.NewFromConfig(c, func(o *secretsmanager.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SECRETS_MANAGER") })
 	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
 	if err != nil {
-		return nil, fmt.Errorf("read OTP secret: %w", err)
+		return nil, fmt.Errorf("read secret %s: %w", arn, err)
 	}
 	return []byte(aws.ToString(out.SecretString)), nil
 }
