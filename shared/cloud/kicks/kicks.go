@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/loyalty/cashback/shared/cloud/awsenv"
 
 	"github.com/loyalty/cashback/shared/webhooks"
 )
@@ -34,11 +35,11 @@ type Queue struct {
 
 // New returns the queue at url with a client from the AWS environment.
 func New(ctx context.Context, url string) (webhooks.Queue, error) {
-	c, err := config.LoadDefaultConfig(ctx)
+	c, err := awsenv.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return &Queue{SQS: sqs.NewFromConfig(c), URL: url}, nil
+	return &Queue{SQS: sqs.NewFromConfig(c, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SQS") }), URL: url}, nil
 }
 
 // Delay is the SQS delay of a kick: whole seconds, at most MaxDelay.
