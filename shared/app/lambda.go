@@ -10,6 +10,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/stream"
 )
 
 // mustFromEnv builds the app at init or exits: a function that cannot wire
@@ -47,4 +48,17 @@ func (a *App) SweepHandler(ctx context.Context, _ json.RawMessage) (loyalty.Swee
 func ServeSweep() {
 	a := mustFromEnv()
 	lambda.Start(a.SweepHandler)
+}
+
+// ServeDispatch runs the dispatch Lambda: batches of the table's stream
+// (DynamoDB Streams, through an event source mapping with a tumbling
+// window) go to the usage counter and to the sinks makeSinks builds.
+func ServeDispatch(makeSinks Sinks, opts ...Option) {
+	a := mustFromEnv(opts...)
+	sinks, err := makeSinks(context.Background(), a)
+	if err != nil {
+		a.Logger.Error("init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(stream.LambdaHandler(a.Dispatcher(sinks...)))
 }

@@ -21,10 +21,12 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/store/storetest"
+	"github.com/loyalty/cashback/shared/stream"
 )
 
 // Clock is a settable clock, safe for concurrent use.
@@ -86,6 +88,29 @@ type Env struct {
 	TenantID string
 	Slug     string
 	APIKey   string
+	// Sinks receive the feed's events when Drain runs.
+	Sinks []feed.Sink
+
+	poller *stream.Poller
+}
+
+// Drain runs the feed over everything committed so far: the real poller
+// over DynamoDB Local's stream, through the dispatcher into e.Sinks. Usage
+// of an uncapped tenant is counted by it.
+func (e *Env) Drain() {
+	e.T.Helper()
+	ctx := context.Background()
+	if e.poller == nil {
+		p, err := e.App.Poller(ctx, e.App.Dispatcher())
+		if err != nil {
+			e.T.Fatalf("stream poller: %v", err)
+		}
+		e.poller = p
+	}
+	e.poller.Dispatch = e.App.Dispatcher(e.Sinks...).Dispatch
+	if err := e.poller.Drain(ctx); err != nil {
+		e.T.Fatalf("drain the stream: %v", err)
+	}
 }
 
 // Options tune New.
@@ -94,6 +119,10 @@ type Options struct {
 	// NoProgram to start without one.
 	Program   *loyalty.Program
 	NoProgram bool
+	// Plan of the tenant; "" is the free plan. On an uncapped plan
+	// (pay-as-you-go) usage is counted from the stream: call Drain before
+	// reading it.
+	Plan string
 }
 
 // DefaultProgram is the demo program: 5 % cashback, up to 50 % in points.
@@ -115,7 +144,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	clock := NewClock(Start)
 	sender := &Sender{}
 	a, err := app.New(context.Background(), app.Config{
-		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
+		Table: st.Table(), DynamoDB: storetest.Client(t), Streams: storetest.StreamsClient(t), Notifier: "test", Sender: sender,
 		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
 		// Only internal errors are logged: a test that meets one shows its cause.
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -128,7 +157,11 @@ func New(t testing.TB, opts ...Options) *Env {
 	t.Cleanup(srv.Close)
 	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender,
 		HTTP: &http.Client{Transport: ContractTransport{T: t, Base: srv.Client().Transport}}}
-	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", loyalty.PlanFree)
+	plan := o.Plan
+	if plan == "" {
+		plan = loyalty.PlanFree
+	}
+	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", plan)
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
