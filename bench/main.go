@@ -540,7 +540,7 @@ func measureInit(ctx context.Context, res *Results, endpoint string) {
 		if err != nil {
 			continue
 		}
-		if fn != routes.FnExpireSweep {
+		if routes.ServedOverHTTP(fn) {
 			_ = a.Handler(fn)
 		}
 		res.InitMs[fn] = round(float64(time.Since(start).Microseconds()) / 1000)

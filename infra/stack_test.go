@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/loyalty/cashback/shared/routes"
@@ -162,8 +163,9 @@ func TestStack(t *testing.T) {
 				}
 			}
 		}
-		// 10 HTTP functions, the table, the secret, the alarm topic, the DLQ
-		if want := len(routes.AllFunctions()) - 1 + 4; n != want {
+		// the HTTP functions and dispatch, the table, the secret, the alarm
+		// topic, the sweep's DLQ, the feed's failure queue
+		if want := len(routes.AllFunctions()) - 1 + 5; n != want {
 			t.Errorf("%d checkov skips in the template, want %d", n, want)
 		}
 	})
@@ -225,9 +227,13 @@ func TestStack(t *testing.T) {
 		}
 		for _, fn := range routes.AllFunctions() {
 			want := expectedActions(routes.Permissions[fn])
-			if fn == routes.FnExpireSweep {
+			switch fn {
+			case routes.FnExpireSweep:
 				// Lambda sends its failed asynchronous invocations to the DLQ.
 				want = dedupe(append(want, "sqs:SendMessage"))
+			case routes.FnDispatch:
+				// The event source mapping reports failed batches to its queue.
+				want = dedupe(append(want, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"))
 			}
 			got := dedupe(actionsOf[fn])
 			if strings.Join(got, ",") != strings.Join(want, ",") {
@@ -347,15 +353,16 @@ func TestStack(t *testing.T) {
 			tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": true})
 		})
 		alarms := s.resources("AWS::CloudWatch::Alarm")
-		// errors + throttles per function, plus the dead-letter depth
-		if want := 2*len(routes.AllFunctions()) + 1; len(alarms) != want {
+		// errors + throttles per function, plus the sweep's dead-letter
+		// depth, the feed's failed batches and the feed's lag
+		if want := 2*len(routes.AllFunctions()) + 3; len(alarms) != want {
 			t.Errorf("%d alarms, want %d", len(alarms), want)
 		}
 		metrics := map[string]int{}
 		for _, a := range alarms {
 			metrics[props(a)["MetricName"].(string)]++
 		}
-		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 1 {
+		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 2 || metrics["IteratorAge"] != 1 {
 			t.Errorf("alarm metrics %v", metrics)
 		}
 		must(t, "email subscription", func() {
@@ -369,6 +376,103 @@ func TestStack(t *testing.T) {
 			t.Error("no TableName output")
 		}
 	})
+}
+
+// The feed: the table's stream (new and old images) into the dispatch
+// function through one event source mapping with bisection, bounded
+// retries and record age, a failure queue and a tumbling window (for the
+// shard id), one batch per shard at a time; no HTTP route reaches it; its
+// failure queue and its lag raise alarms; only it reads the stream.
+func TestFeed(t *testing.T) {
+	s := build(t, "dev")
+	tpl := s.template
+	logical := func(c interface{ Node() constructs.Node }) string {
+		return *s.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	}
+	table, dispatch, failures := logical(s.stack.Table), logical(s.stack.Functions[routes.FnDispatch]), logical(s.stack.FeedFailures)
+	must(t, "stream on the table", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
+			"StreamSpecification": map[string]any{"StreamViewType": "NEW_AND_OLD_IMAGES"},
+		})
+	})
+	mappings := s.resources("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings, want 1", len(mappings))
+	}
+	for id, m := range mappings {
+		p := props(m)
+		want := map[string]any{
+			"EventSourceArn":                 map[string]any{"Fn::GetAtt": []any{table, "StreamArn"}},
+			"FunctionName":                   map[string]any{"Ref": dispatch},
+			"StartingPosition":               "TRIM_HORIZON",
+			"BatchSize":                      float64(FeedBatchSize),
+			"MaximumBatchingWindowInSeconds": float64(0),
+			"ParallelizationFactor":          float64(1),
+			"BisectBatchOnFunctionError":     true,
+			"MaximumRetryAttempts":           float64(FeedRetryAttempts),
+			"MaximumRecordAgeInSeconds":      float64(FeedMaxRecordAgeHours * 3600),
+			"TumblingWindowInSeconds":        float64(FeedWindowSeconds),
+			"DestinationConfig":              map[string]any{"OnFailure": map[string]any{"Destination": map[string]any{"Fn::GetAtt": []any{failures, "Arn"}}}},
+		}
+		for k, v := range want {
+			if !reflect.DeepEqual(p[k], v) {
+				t.Errorf("mapping %s: %s = %v, want %v", id, k, p[k], v)
+			}
+		}
+		fc, _ := p["FilterCriteria"].(map[string]any)
+		filters, _ := fc["Filters"].([]any)
+		if len(filters) != 1 {
+			t.Fatalf("filters %v", p["FilterCriteria"])
+		}
+		var pattern map[string]any
+		if err := json.Unmarshal([]byte(filters[0].(map[string]any)["Pattern"].(string)), &pattern); err != nil {
+			t.Fatal(err)
+		}
+		sk := fmt.Sprint(pattern["dynamodb"].(map[string]any)["Keys"].(map[string]any)["SK"])
+		if fmt.Sprint(pattern["eventName"]) != "[INSERT MODIFY]" || sk != "map[S:[map[prefix:L#] A IDEM]]" {
+			t.Errorf("filter pattern %v", pattern)
+		}
+	}
+	must(t, "failure queue encrypted, kept 14 days", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": true})
+	})
+	alarmsOn := map[string]bool{}
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		for _, d := range asAnyList(p["Dimensions"]) {
+			dm, _ := d.(map[string]any)
+			if v, ok := dm["Value"].(map[string]any); ok {
+				for _, ref := range []any{v["Ref"], v["Fn::GetAtt"]} {
+					switch r := ref.(type) {
+					case string:
+						alarmsOn[p["MetricName"].(string)+" "+r] = true
+					case []any:
+						alarmsOn[p["MetricName"].(string)+" "+r[0].(string)] = true
+					}
+				}
+			}
+		}
+	}
+	for _, want := range []string{"ApproximateNumberOfMessagesVisible " + failures, "IteratorAge " + dispatch, "Errors " + dispatch} {
+		if !alarmsOn[want] {
+			t.Errorf("no alarm on %s; alarms on %v", want, alarmsOn)
+		}
+	}
+	for _, r := range routes.Routes {
+		if r.Function == routes.FnDispatch {
+			t.Errorf("route %s %s reaches dispatch", r.Method, r.Path)
+		}
+	}
+	for id, in := range s.resources("AWS::ApiGatewayV2::Integration") {
+		if fmt.Sprint(props(in)["IntegrationUri"]) == fmt.Sprint(map[string]any{"Fn::GetAtt": []any{dispatch, "Arn"}}) {
+			t.Errorf("integration %s reaches dispatch", id)
+		}
+	}
+	for fn, a := range routes.Permissions {
+		if a.ReadStream != (fn == routes.FnDispatch) {
+			t.Errorf("%s reads the stream: %v", fn, a.ReadStream)
+		}
+	}
 }
 
 func TestProductionRetainsTheTable(t *testing.T) {
@@ -400,6 +504,9 @@ func expectedActions(a routes.Access) []string {
 	}
 	if a.ReadSecret {
 		out = append(out, "secretsmanager:GetSecretValue")
+	}
+	if a.ReadStream {
+		out = append(out, StreamActions...)
 	}
 	return dedupe(out)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
@@ -126,6 +127,7 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		OutboxPath: outboxPath(),
 		OTPSecret:  secret,
 		DynamoDB:   dynamoClient(l.endpoint),
+		Streams:    ddblocal.StreamsClient(l.endpoint),
 		Phones:     libphone.Normalize,
 		Logger:     logger,
 	})
@@ -140,6 +142,20 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 	l.app = a
 	return l, nil
 }
+
+// drainFeed reads the table's stream up to now through the feed's
+// dispatcher (which counts pay-as-you-go usage).
+func drainFeed(ctx context.Context, l *local) error {
+	p, err := l.app.Poller(ctx, l.app.Dispatcher(feedSinks(l.app)...))
+	if err != nil {
+		return err
+	}
+	return p.Drain(ctx)
+}
+
+// feedSinks are the consumers of the feed's events locally (webhooks and
+// wallet sync plug in here); usage counting needs none.
+func feedSinks(*app.App) []feed.Sink { return nil }
 
 func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }
 

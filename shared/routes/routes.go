@@ -28,6 +28,9 @@ const (
 
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
+	// FnDispatch reads the table's stream (an event source mapping), not
+	// over HTTP: the event feed and pay-as-you-go usage counting.
+	FnDispatch = "dispatch"
 )
 
 // Routes lists every HTTP operation the service serves.
@@ -84,8 +87,12 @@ func AllFunctions() []string {
 			out = append(out, r.Function)
 		}
 	}
-	return append(out, FnExpireSweep)
+	return append(out, FnExpireSweep, FnDispatch)
 }
+
+// ServedOverHTTP reports whether a function answers routes of the HTTP API
+// (the sweep and the dispatcher do not).
+func ServedOverHTTP(fn string) bool { return fn != FnExpireSweep && fn != FnDispatch }
 
 // RouteByOperation finds a route by its operation id.
 func RouteByOperation(id string) (Route, bool) {
@@ -106,6 +113,7 @@ type Access struct {
 	SendSMS    bool // sns:Publish
 	SendEmail  bool // ses:SendEmail
 	ReadSecret bool // secretsmanager:GetSecretValue on the OTP secret
+	ReadStream bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
 }
 
 // Permissions per function. Every function reads the table (API-key check).
@@ -121,4 +129,5 @@ var Permissions = map[string]Access{
 	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnTenancy:     {ReadTable: true, WriteTable: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
+	FnDispatch:    {ReadTable: true, WriteTable: true, ReadStream: true}, // usage counters and checkpoints
 }
