@@ -85,6 +85,7 @@ type Results struct {
 	InitMs     map[string]float64   `json:"initMs"`
 	Throughput map[string]float64   `json:"throughputOpsPerSec"`
 	Scaling    *Scaling             `json:"scaling,omitempty"`
+	FeedLag    *FeedLag             `json:"feedLag,omitempty"`
 }
 
 type bench struct {
@@ -160,7 +161,7 @@ func run(out string, n int) error {
 	// The store talks to the emulator through capture, which prices every
 	// request it sends by AWS's rules.
 	b.capture = &capture{API: ddblocal.Client(emu.Endpoint), table: "bench"}
-	b.app, err = app.New(ctx, app.Config{Table: "bench", DynamoDB: b.capture, Sender: b.codes,
+	b.app, err = app.New(ctx, app.Config{Table: "bench", DynamoDB: b.capture, Streams: ddblocal.StreamsClient(emu.Endpoint), Sender: b.codes,
 		OTPSecret: []byte("bench-secret-bench-secret-0123456789"), Phones: libphone.Normalize, Now: b.clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -214,6 +215,9 @@ func run(out string, n int) error {
 		return err
 	}
 	if err := b.measureThroughput(res); err != nil {
+		return err
+	}
+	if err := b.measureFeedLag(res, n); err != nil {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {

@@ -163,6 +163,14 @@ func writeReport(dir string, res *Results) error {
 	for k, v := range res.Throughput {
 		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, v)
 	}
+	if fl := res.FeedLag; fl != nil {
+		ok := "met"
+		if !fl.MeetsTarget {
+			ok = "missed"
+		}
+		fmt.Fprintf(&b, "\n## Event feed lag\n\n%d closes: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target %s: %s; idle poll every %.0f ms). %s\n",
+			fl.N, fl.P50ms, fl.P99ms, fl.MaxMs, fl.Target, ok, fl.PollIntervalMs, fl.Note)
+	}
 	if sc := res.Scaling; sc != nil {
 		b.WriteString("\n## Scaling\n\nTarget: balance read O(1) in the history; sweep work in proportion to the lots that expire, not to the members.\n\n")
 		for _, group := range []struct {

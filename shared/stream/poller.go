@@ -41,7 +41,14 @@ type Poller struct {
 	Logger    *slog.Logger
 
 	shards map[string]*shardState
+	// The shard list, described again every listEvery and whenever a shard
+	// ends (its children start), not on every idle pass.
+	listed   []types.Shard
+	listedAt time.Time
+	relist   bool
 }
+
+const listEvery = time.Second
 
 // shardState is what the poller knows of one shard between passes.
 type shardState struct {
@@ -78,6 +85,7 @@ func (p *Poller) Run(ctx context.Context) error {
 func (p *Poller) Drain(ctx context.Context) error {
 	quiet := 0
 	for quiet < 2 { // a pass may write checkpoints, whose records the next one reads
+		p.relist = true
 		n, err := p.Poll(ctx)
 		if err != nil {
 			return err
@@ -94,10 +102,14 @@ func (p *Poller) Drain(ctx context.Context) error {
 // Poll makes one pass over the stream's shards and returns how many records
 // it dispatched.
 func (p *Poller) Poll(ctx context.Context) (int, error) {
-	shards, err := p.listShards(ctx)
-	if err != nil {
-		return 0, err
+	if p.listed == nil || p.relist || time.Since(p.listedAt) > listEvery {
+		shards, err := p.listShards(ctx)
+		if err != nil {
+			return 0, err
+		}
+		p.listed, p.listedAt, p.relist = shards, time.Now(), false
 	}
+	shards := p.listed
 	if p.shards == nil {
 		p.shards = map[string]*shardState{}
 	}
@@ -217,6 +229,7 @@ func (p *Poller) readShard(ctx context.Context, shardID string, st *shardState) 
 		}
 		st.iter = out.NextShardIterator
 		if st.iter == nil { // closed, and read to its end
+			p.relist = true
 			return total, p.save(ctx, shardID, st, store.Checkpoint{Seq: st.pos, Done: true})
 		}
 		if len(recs) == 0 {
