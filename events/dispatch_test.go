@@ -33,7 +33,7 @@ func TestDispatchFixtureThroughTheHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []feed.Event
-	handler := stream.LambdaHandler(e.App.Dispatcher(sinkFunc(func(evs []feed.Event) { got = append(got, evs...) })))
+	handler := stream.LambdaHandler(e.App.Dispatcher(sinkFunc(func(evs []feed.Event) { got = append(got, evs...) })), false)
 	for range 2 { // delivered twice
 		if _, err := handler(ctx, ev); err != nil {
 			t.Fatal(err)
@@ -50,6 +50,13 @@ func TestDispatchFixtureThroughTheHandler(t *testing.T) {
 	u, err := e.Store.Usage(ctx, "t_fixture", "2026-11")
 	if err != nil || u["close"] != 1 {
 		t.Fatalf("usage %v %v", u, err)
+	}
+	// An event without a shard (a mapping without a tumbling window) is
+	// refused: a checkpoint shared by shards would skip records.
+	noShard := ev
+	noShard.ShardID = ""
+	if _, err := handler(ctx, noShard); err == nil {
+		t.Fatal("an event naming no shard was dispatched")
 	}
 	// A final call of the window carries no records.
 	if _, err := handler(ctx, events.DynamoDBTimeWindowEvent{TimeWindowProperties: events.TimeWindowProperties{ShardID: ev.ShardID, IsFinalInvokeForWindow: true}}); err != nil {

@@ -159,6 +159,10 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		if props.Endpoint != "" {
 			env["AWS_ENDPOINT_URL"] = jsii.String(props.Endpoint)
+			if fn == routes.FnDispatch {
+				// The emulator's mappings have no tumbling windows.
+				env[layout.EnvFeedOneShard] = jsii.String("1")
+			}
 		}
 		access := routes.Permissions[fn]
 		if access.ReadSecret {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/stream"
 )
@@ -60,5 +61,5 @@ func ServeDispatch(makeSinks Sinks, opts ...Option) {
 		a.Logger.Error("init failed", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(stream.LambdaHandler(a.Dispatcher(sinks...)))
+	lambda.Start(stream.LambdaHandler(a.Dispatcher(sinks...), os.Getenv(layout.EnvFeedOneShard) == "1"))
 }

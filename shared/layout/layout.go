@@ -22,4 +22,9 @@ const (
 	EnvEmailFrom    = "LOYALTY_EMAIL_FROM"     // SES sender address
 	EnvOTPSecret    = "LOYALTY_OTP_SECRET"     // HMAC key for OTP codes (local)
 	EnvOTPSecretARN = "LOYALTY_OTP_SECRET_ARN" // Secrets Manager secret holding that key (cloud)
+	// EnvFeedOneShard, set to 1 by a deployment to an emulator whose event
+	// source mappings have no tumbling windows (their events name no
+	// shard), keys the dispatcher's usage checkpoint by the stream instead
+	// of the shard: right only for a stream of one shard, as an emulator's.
+	EnvFeedOneShard = "LOYALTY_FEED_ONE_SHARD"
 )

@@ -15,13 +15,22 @@ import (
 // mapping has a tumbling window: only then does Lambda's event name the
 // shard its records come from, which the usage checkpoint is kept per. The
 // window's state is not used; its closing call carries no records.
-func LambdaHandler(d *Dispatcher) func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+//
+// oneShard is for emulators whose mappings have no tumbling windows: their
+// events name no shard, and their streams have one, so the stream's ARN
+// stands for it. In the cloud an event without a shard is an error (a
+// checkpoint shared by shards would skip records).
+func LambdaHandler(d *Dispatcher, oneShard bool) func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 	return func(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 		var resp events.DynamoDBTimeWindowEventResponse
 		if len(ev.Records) == 0 {
 			return resp, nil
 		}
-		if ev.ShardID == "" {
+		shard := ev.ShardID
+		if shard == "" && oneShard {
+			shard = ev.Records[0].EventSourceArn
+		}
+		if shard == "" {
 			return resp, fmt.Errorf("the event names no shard: the event source mapping needs a tumbling window")
 		}
 		recs, err := FromLambda(ev.Records)
@@ -30,7 +39,7 @@ func LambdaHandler(d *Dispatcher) func(context.Context, events.DynamoDBTimeWindo
 		}
 		// An error retries the batch (bisected, up to the mapping's
 		// attempts, then to the on-failure queue).
-		return resp, d.Dispatch(ctx, ev.ShardID, recs)
+		return resp, d.Dispatch(ctx, shard, recs)
 	}
 }
 
