@@ -55,6 +55,16 @@ const maxCountersPerWrite = maxTransactItems - 1
 // below the checkpoint are skipped. It returns how many operations it
 // counted.
 func (s *Store) CountUsage(ctx context.Context, shardID string, recs []StreamRecord) (int, error) {
+	metered := false
+	for _, r := range recs {
+		if _, _, _, ok := meteredOp(r); ok {
+			metered = true
+			break
+		}
+	}
+	if !metered {
+		return 0, nil // most batches: not even the checkpoint is read
+	}
 	for attempt := 0; ; attempt++ {
 		n, err := s.countUsage(ctx, shardID, recs)
 		if !errors.Is(err, ErrCheckpointMoved) && !errors.Is(err, loyalty.ErrConflict) || attempt >= 5 {

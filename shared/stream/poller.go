@@ -222,7 +222,7 @@ func (p *Poller) readShard(ctx context.Context, shardID string, st *shardState) 
 			// saved one: saving it is a write, which the stream records,
 			// and the poller must not keep feeding itself.
 			if hasNews(recs) {
-				if err := p.save(ctx, shardID, st, store.Checkpoint{Seq: st.pos}); err != nil {
+				if moved, err := p.save(ctx, shardID, st, store.Checkpoint{Seq: st.pos}); moved || err != nil {
 					return total, err
 				}
 			}
@@ -230,7 +230,8 @@ func (p *Poller) readShard(ctx context.Context, shardID string, st *shardState) 
 		st.iter = out.NextShardIterator
 		if st.iter == nil { // closed, and read to its end
 			p.relist = true
-			return total, p.save(ctx, shardID, st, store.Checkpoint{Seq: st.pos, Done: true})
+			_, err := p.save(ctx, shardID, st, store.Checkpoint{Seq: st.pos, Done: true})
+			return total, err
 		}
 		if len(recs) == 0 {
 			return total, nil
@@ -238,18 +239,20 @@ func (p *Poller) readShard(ctx context.Context, shardID string, st *shardState) 
 	}
 }
 
-func (p *Poller) save(ctx context.Context, shardID string, st *shardState, next store.Checkpoint) error {
-	err := p.Store.SetCheckpoint(ctx, shardID, store.ConsumerReader, st.saved, next)
+// save moves the shard's stored checkpoint. moved says another poller on
+// this table moved it first: this one forgets the shard and, on its next
+// pass, resumes from where the other stands.
+func (p *Poller) save(ctx context.Context, shardID string, st *shardState, next store.Checkpoint) (moved bool, err error) {
+	err = p.Store.SetCheckpoint(ctx, shardID, store.ConsumerReader, st.saved, next)
 	if errors.Is(err, store.ErrCheckpointMoved) {
-		// Another poller on this table moved it: resume from where it is.
 		delete(p.shards, shardID)
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	st.saved = next
-	return nil
+	return false, nil
 }
 
 func hasNews(recs []store.StreamRecord) bool {

@@ -336,3 +336,36 @@ func TestCappedUsageNeedsNoFeed(t *testing.T) {
 		t.Fatalf("the feed counted a capped tenant again: %v", u)
 	}
 }
+
+// Two pollers reading the same table at once (a server and `usage export`)
+// count every operation once: the usage checkpoint moves with the counters
+// in one conditioned transaction, and the loser of a race re-reads it.
+func TestTwoPollersCountOnce(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, apitest.Options{Plan: loyalty.PlanPAYG})
+	ctx := context.Background()
+	m := e.Enroll("+79120000501")
+	for i := range 12 {
+		e.Close(fmt.Sprintf("o%d", i), m.ID, 10000).Want(200)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		p, err := e.App.Poller(ctx, e.App.Dispatcher())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.BatchSize = 3
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = p.Drain(ctx) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u := usage(e); u["close"] != float64(12) || u["total"] != float64(14) {
+		t.Fatalf("usage with two pollers: %v", u)
+	}
+}
