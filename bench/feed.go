@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/shared/feed"
+	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/stream"
 )
 
 // FeedLag is the time from a commit (the close's response received) to the
@@ -56,7 +58,7 @@ func (s *lagSink) Consume(_ context.Context, events []feed.Event) error {
 func (b *bench) measureFeedLag(res *Results, n int) error {
 	const every = 100 * time.Millisecond // serve's --feed-every default
 	sink := &lagSink{arrived: map[string]time.Time{}}
-	p, err := b.app.Poller(b.ctx, b.app.Dispatcher(sink))
+	p, err := stream.NewPoller(b.ctx, b.app.Store, ddblocal.StreamsClient(b.endpoint), stream.NewDispatcher(b.app.Store, b.app.Logger, sink))
 	if err != nil {
 		return err
 	}

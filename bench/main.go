@@ -89,9 +89,10 @@ type Results struct {
 }
 
 type bench struct {
-	ctx     context.Context
-	app     *app.App
-	capture *capture
+	ctx      context.Context
+	endpoint string // the emulator's
+	app      *app.App
+	capture  *capture
 	// unmodelled turns the capacity model off (throughput runs: its reads
 	// aside would slow them down).
 	unmodelled atomic.Bool
@@ -157,11 +158,11 @@ func run(out string, n int) error {
 		return err
 	}
 	defer emu.Stop()
-	b := &bench{ctx: ctx, codes: &codeBox{last: map[string]string{}}, clock: &clock{}}
+	b := &bench{ctx: ctx, endpoint: emu.Endpoint, codes: &codeBox{last: map[string]string{}}, clock: &clock{}}
 	// The store talks to the emulator through capture, which prices every
 	// request it sends by AWS's rules.
 	b.capture = &capture{API: ddblocal.Client(emu.Endpoint), table: "bench"}
-	b.app, err = app.New(ctx, app.Config{Table: "bench", DynamoDB: b.capture, Streams: ddblocal.StreamsClient(emu.Endpoint), Sender: b.codes,
+	b.app, err = app.New(ctx, app.Config{Table: "bench", DynamoDB: b.capture, Sender: b.codes,
 		OTPSecret: []byte("bench-secret-bench-secret-0123456789"), Phones: libphone.Normalize, Now: b.clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -33,7 +33,7 @@ func TestDispatchFixtureThroughTheHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []feed.Event
-	handler := stream.LambdaHandler(e.App.Dispatcher(sinkFunc(func(evs []feed.Event) { got = append(got, evs...) })), false)
+	handler := stream.LambdaHandler(stream.NewDispatcher(e.Store, e.App.Logger, sinkFunc(func(evs []feed.Event) { got = append(got, evs...) })), false)
 	for range 2 { // delivered twice
 		if _, err := handler(ctx, ev); err != nil {
 			t.Fatal(err)

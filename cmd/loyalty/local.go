@@ -18,6 +18,7 @@ import (
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/stream"
 )
 
 // Environment of the local tools (API.md, "Local run").
@@ -127,7 +128,6 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		OutboxPath: outboxPath(),
 		OTPSecret:  secret,
 		DynamoDB:   dynamoClient(l.endpoint),
-		Streams:    ddblocal.StreamsClient(l.endpoint),
 		Phones:     libphone.Normalize,
 		Logger:     logger,
 	})
@@ -143,10 +143,17 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 	return l, nil
 }
 
+// poller reads the table's stream through DynamoDB Local's Streams API (or
+// the endpoint's) into the feed's dispatcher, as the dispatch function's
+// event source mapping does in the cloud.
+func (l *local) poller(ctx context.Context) (*stream.Poller, error) {
+	return stream.NewPoller(ctx, l.app.Store, ddblocal.StreamsClient(l.endpoint), stream.NewDispatcher(l.app.Store, l.app.Logger, feedSinks(l.app)...))
+}
+
 // drainFeed reads the table's stream up to now through the feed's
 // dispatcher (which counts pay-as-you-go usage).
 func drainFeed(ctx context.Context, l *local) error {
-	p, err := l.app.Poller(ctx, l.app.Dispatcher(feedSinks(l.app)...))
+	p, err := l.poller(ctx)
 	if err != nil {
 		return err
 	}
@@ -154,7 +161,8 @@ func drainFeed(ctx context.Context, l *local) error {
 }
 
 // feedSinks are the consumers of the feed's events locally (webhooks and
-// wallet sync plug in here); usage counting needs none.
+// wallet sync plug in here, as in functions/dispatch); usage counting
+// needs none.
 func feedSinks(*app.App) []feed.Sink { return nil }
 
 func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }

@@ -108,7 +108,7 @@ month, then 402 plan_limit).`,
 			// The feed: DynamoDB Local's stream read through the Streams
 			// API, as the dispatch Lambda's event source mapping reads the
 			// table's stream in the cloud.
-			poller, err := l.app.Poller(ctx, l.app.Dispatcher(feedSinks(l.app)...))
+			poller, err := l.poller(ctx)
 			if err != nil {
 				_ = ln.Close()
 				return err

@@ -1,7 +1,20 @@
 // Command dispatch is the Lambda on the table's DynamoDB stream: it counts
-// pay-as-you-go usage and hands the feed's events to its sinks.
+// pay-as-you-go usage and hands the feed's events to its sinks (webhooks,
+// wallet sync: plugged in here and in cmd/loyalty's feedSinks).
 package main
 
-import "github.com/loyalty/cashback/shared/app"
+import (
+	"os"
 
-func main() { app.ServeDispatch(app.NoSinks) }
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/layout"
+	"github.com/loyalty/cashback/shared/stream"
+)
+
+func main() {
+	a := app.MustFromEnv()
+	d := stream.NewDispatcher(a.Store, a.Logger)
+	lambda.Start(stream.LambdaHandler(d, os.Getenv(layout.EnvFeedOneShard) == "1"))
+}

@@ -23,7 +23,6 @@ import (
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
 	"github.com/loyalty/cashback/shared/store"
-	"github.com/loyalty/cashback/shared/stream"
 )
 
 // Notifier modes (layout.EnvNotifier).
@@ -43,9 +42,6 @@ type Config struct {
 	// DynamoDB overrides the client (local server, tests); nil builds one
 	// from the AWS environment (which honours AWS_ENDPOINT_URL_DYNAMODB).
 	DynamoDB store.API
-	// Streams overrides the DynamoDB Streams client of the local poller;
-	// nil builds one from the AWS environment when a poller is made.
-	Streams stream.API
 	// Sender overrides the notifier (the enroll function injects SNS + SES,
 	// so only its binary carries those clients).
 	Sender loyalty.Sender
@@ -62,7 +58,6 @@ type App struct {
 	Service *loyalty.Service
 	Logger  *slog.Logger
 	phones  api.PhoneNormalizer
-	streams stream.API
 }
 
 // New builds the app from cfg.
@@ -114,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
-	return &App{Store: st, Service: svc, Logger: logger, phones: phones, streams: cfg.Streams}, nil
+	return &App{Store: st, Service: svc, Logger: logger, phones: phones}, nil
 }
 
 // Option adjusts the configuration read from the environment.

@@ -27,6 +27,13 @@ type Dispatcher struct {
 	Logger *slog.Logger
 }
 
+// NewDispatcher is the dispatcher over the table of st: usage counting,
+// then sinks in order. The dispatch function (its main.go) and the local
+// server (cmd/loyalty's feedSinks) pass the same sinks.
+func NewDispatcher(st *store.Store, logger *slog.Logger, sinks ...feed.Sink) *Dispatcher {
+	return &Dispatcher{Store: st, Sinks: sinks, Logger: logger}
+}
+
 // Dispatch handles the records of one shard, in stream order.
 func (d *Dispatcher) Dispatch(ctx context.Context, shardID string, recs []store.StreamRecord) error {
 	if len(recs) == 0 {

@@ -22,6 +22,20 @@ type API interface {
 	GetRecords(context.Context, *dynamodbstreams.GetRecordsInput, ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error)
 }
 
+// NewPoller reads the stream of st's table through streams (locally,
+// DynamoDB Local's Streams API) into d: what `serve` runs in place of the
+// dispatch function's event source mapping.
+func NewPoller(ctx context.Context, st *store.Store, streams API, d *Dispatcher) (*Poller, error) {
+	arn, err := st.StreamARN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if arn == "" {
+		return nil, fmt.Errorf("the table %s has no stream", st.Table())
+	}
+	return &Poller{Streams: streams, Store: st, StreamARN: arn, Dispatch: d.Dispatch, Logger: d.Logger}, nil
+}
+
 // Poller reads the table's stream the way Lambda's event source mapping
 // does: every shard, a parent before its children, each shard's records in
 // order, in batches handed to Dispatch. Where it stands in each shard is

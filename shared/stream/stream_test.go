@@ -182,10 +182,7 @@ func TestPollerRestartLosesAndDuplicatesNothing(t *testing.T) {
 	}
 
 	rec := &recorder{t: t, failFrom: 3}
-	first, err := e.App.Poller(ctx, e.App.Dispatcher(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.Poller(rec)
 	first.BatchSize = 5
 	if err := first.Drain(ctx); !errors.Is(err, errCrash) {
 		t.Fatalf("the first poller should stop on the crash: %v", err)
@@ -203,10 +200,7 @@ func TestPollerRestartLosesAndDuplicatesNothing(t *testing.T) {
 	rec.mu.Lock()
 	rec.failFrom = 0
 	rec.mu.Unlock()
-	second, err := e.App.Poller(ctx, e.App.Dispatcher(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := e.Poller(rec)
 	second.BatchSize = 5
 	if err := second.Drain(ctx); err != nil {
 		t.Fatal(err)
@@ -291,10 +285,7 @@ func TestUsageCountedOnceFromTheStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := e.App.Poller(ctx, e.App.Dispatcher())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e.Poller()
 	_ = arn
 	shards, err := p.ShardIDs(ctx)
 	if err != nil || len(shards) == 0 {
@@ -351,10 +342,7 @@ func TestTwoPollersCountOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
-		p, err := e.App.Poller(ctx, e.App.Dispatcher())
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := e.Poller()
 		p.BatchSize = 3
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = p.Drain(ctx) }()

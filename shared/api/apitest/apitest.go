@@ -94,21 +94,27 @@ type Env struct {
 	poller *stream.Poller
 }
 
+// Poller is a new poller over the env's table, as serve runs it: the real
+// DynamoDB Streams API of DynamoDB Local, into a dispatcher with sinks.
+func (e *Env) Poller(sinks ...feed.Sink) *stream.Poller {
+	e.T.Helper()
+	p, err := stream.NewPoller(context.Background(), e.Store, storetest.StreamsClient(e.T), stream.NewDispatcher(e.Store, e.App.Logger, sinks...))
+	if err != nil {
+		e.T.Fatalf("stream poller: %v", err)
+	}
+	return p
+}
+
 // Drain runs the feed over everything committed so far: the real poller
 // over DynamoDB Local's stream, through the dispatcher into e.Sinks. Usage
 // of an uncapped tenant is counted by it.
 func (e *Env) Drain() {
 	e.T.Helper()
-	ctx := context.Background()
 	if e.poller == nil {
-		p, err := e.App.Poller(ctx, e.App.Dispatcher())
-		if err != nil {
-			e.T.Fatalf("stream poller: %v", err)
-		}
-		e.poller = p
+		e.poller = e.Poller()
 	}
-	e.poller.Dispatch = e.App.Dispatcher(e.Sinks...).Dispatch
-	if err := e.poller.Drain(ctx); err != nil {
+	e.poller.Dispatch = stream.NewDispatcher(e.Store, e.App.Logger, e.Sinks...).Dispatch
+	if err := e.poller.Drain(context.Background()); err != nil {
 		e.T.Fatalf("drain the stream: %v", err)
 	}
 }
@@ -144,7 +150,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	clock := NewClock(Start)
 	sender := &Sender{}
 	a, err := app.New(context.Background(), app.Config{
-		Table: st.Table(), DynamoDB: storetest.Client(t), Streams: storetest.StreamsClient(t), Notifier: "test", Sender: sender,
+		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
 		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
 		// Only internal errors are logged: a test that meets one shows its cause.
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
