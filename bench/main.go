@@ -601,6 +601,9 @@ func write(path string, res *Results) error {
 	for k, v := range res.Throughput {
 		fmt.Printf("throughput %-40s %.1f ops/s\n", k, v)
 	}
+	if fl := res.FeedLag; fl != nil {
+		fmt.Printf("feed lag (commit → sink, %d closes) p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 ≤ 2000 ms)\n", fl.N, fl.P50ms, fl.P99ms, fl.MaxMs)
+	}
 	if err := writeReport(filepath.Dir(path), res); err != nil {
 		return err
 	}
