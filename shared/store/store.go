@@ -19,7 +19,10 @@
 //	T#t#RATE#<sha256(scope)>#<window s> / RATE  rate limit: counts of the window's buckets (TTL)
 //	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
 //	T#t / MEMBER#m               member directory: id, card, phone, name (lists, export, search)
-//	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters)
+//	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters:
+//	                             a capped tenant's in shard 0, in the operation's own
+//	                             transaction; an uncapped one's counted from the stream,
+//	                             usage.go, off the meter its idempotency record carries)
 //	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
 //	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant
