@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/ddblocal"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/stream"
 )

@@ -48,4 +48,3 @@ func ServeSweep() {
 	a := MustFromEnv()
 	lambda.Start(a.SweepHandler)
 }
-
