@@ -176,6 +176,10 @@ func (f *fakeDB) DescribeTable(context.Context, *dynamodb.DescribeTableInput, ..
 	}}, nil
 }
 
+func (f *fakeDB) UpdateTable(context.Context, *dynamodb.UpdateTableInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error) {
+	return &dynamodb.UpdateTableOutput{}, nil
+}
+
 func (f *fakeDB) UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
 	return &dynamodb.UpdateTimeToLiveOutput{}, nil
 }

@@ -92,12 +92,14 @@ type Results struct {
 	InitMs                 map[string]float64 `json:"initMs"`
 	Throughput             map[string]float64 `json:"throughputOpsPerSec"`
 	Scaling                *Scaling           `json:"scaling,omitempty"`
+	FeedLag                *FeedLag           `json:"feedLag,omitempty"`
 }
 
 type bench struct {
-	ctx     context.Context
-	app     *app.App
-	capture *capture
+	ctx      context.Context
+	endpoint string // the emulator's
+	app      *app.App
+	capture  *capture
 	// unmodelled turns the capacity model off (throughput runs: its reads
 	// aside would slow them down).
 	unmodelled atomic.Bool
@@ -142,7 +144,7 @@ func run(out string, n int) error {
 		return err
 	}
 	defer emu.Stop()
-	b := &bench{ctx: ctx, codes: &apitest.Sender{}, clock: apitest.NewClock(time.Now())}
+	b := &bench{ctx: ctx, endpoint: emu.Endpoint, codes: &apitest.Sender{}, clock: apitest.NewClock(time.Now())}
 	// The store talks to the emulator through capture, which prices every
 	// request it sends by AWS's rules.
 	b.capture = &capture{API: ddblocal.Client(emu.Endpoint), table: "bench"}
@@ -200,6 +202,9 @@ func run(out string, n int) error {
 		return err
 	}
 	if err := b.measureThroughput(res); err != nil {
+		return err
+	}
+	if err := b.measureFeedLag(res, n); err != nil {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {
@@ -510,7 +515,7 @@ func measureInit(ctx context.Context, res *Results, endpoint string) {
 		if err != nil {
 			continue
 		}
-		if fn != routes.FnExpireSweep {
+		if routes.ServedOverHTTP(fn) {
 			_ = a.Handler(fn)
 		}
 		res.InitMs[fn] = round(float64(time.Since(start).Microseconds()) / 1000)
@@ -555,6 +560,9 @@ func write(path string, res *Results) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(res.Throughput)) {
 		fmt.Printf("throughput %-40s %.1f ops/s\n", k, res.Throughput[k])
+	}
+	if fl := res.FeedLag; fl != nil {
+		fmt.Printf("feed lag (commit → sink, %d closes) p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 ≤ 2000 ms)\n", fl.N, fl.P50ms, fl.P99ms, fl.MaxMs)
 	}
 	if err := writeReport(filepath.Dir(path), res); err != nil {
 		return err

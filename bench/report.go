@@ -152,6 +152,14 @@ func writeReport(dir string, res *Results) error {
 	for _, k := range slices.Sorted(maps.Keys(res.Throughput)) { // map order would reorder the report on every run
 		fmt.Fprintf(&b, "- %s: %.1f ops/s\n", k, res.Throughput[k])
 	}
+	if fl := res.FeedLag; fl != nil {
+		ok := "met"
+		if !fl.MeetsTarget {
+			ok = "missed"
+		}
+		fmt.Fprintf(&b, "\n## Event feed lag\n\n%d closes: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target %s: %s; idle poll every %.0f ms). %s\n",
+			fl.N, fl.P50ms, fl.P99ms, fl.MaxMs, fl.Target, ok, fl.PollIntervalMs, fl.Note)
+	}
 	if sc := res.Scaling; sc != nil {
 		b.WriteString("\n## Scaling\n\nTarget: balance read O(1) in the history; sweep work in proportion to the lots that expire, not to the members.\n\n")
 		for _, group := range []struct {

@@ -157,6 +157,25 @@ func TestFixturesDecodeIntoTheirEventTypes(t *testing.T) {
 			}
 			continue
 		}
+		if strings.HasPrefix(f, routes.FnDispatch+"/") {
+			var ev events.DynamoDBTimeWindowEvent
+			if err := decodeStrict(b, &ev); err != nil {
+				t.Errorf("%s is not a DynamoDB stream event with a time window: %v", f, err)
+				continue
+			}
+			if ev.ShardID == "" || len(ev.Records) == 0 || !strings.Contains(ev.EventSourceARN, ":table/") {
+				t.Errorf("%s: shard %q, %d records, source %q", f, ev.ShardID, len(ev.Records), ev.EventSourceARN)
+			}
+			for _, r := range ev.Records {
+				if r.EventSource != "aws:dynamodb" || r.EventSourceArn != ev.EventSourceARN || r.Change.StreamViewType != "NEW_AND_OLD_IMAGES" {
+					t.Errorf("%s: record %s from %s (%s), view %s", f, r.EventID, r.EventSource, r.EventSourceArn, r.Change.StreamViewType)
+				}
+			}
+			if err := roundTrips(b, ev); err != nil {
+				t.Errorf("%s does not round-trip: %v", f, err)
+			}
+			continue
+		}
 		if strings.HasPrefix(f, routes.FnExpireSweep+"/") {
 			sweeps++
 			var ev events.EventBridgeEvent
@@ -266,7 +285,7 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 		}
 	}
 	for _, fn := range routes.AllFunctions() {
-		if fn != routes.FnExpireSweep && fn != routes.FnDeliverWebhooks && !served[fn] {
+		if routes.ServedOverHTTP(fn) && !served[fn] {
 			t.Errorf("no fixture drives function %s", fn)
 		}
 	}

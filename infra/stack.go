@@ -1,7 +1,9 @@
 // Package infra is the CDK stack of the loyalty service: one DynamoDB table,
 // one Lambda per function of shared/routes with only the permissions that
 // function needs, an HTTP API routing each operation to its function, the
-// scheduled expiry sweep with retries and a dead-letter queue, and alarms.
+// scheduled expiry sweep with retries and a dead-letter queue, the event
+// feed (the table's stream into the dispatch function, failed batches to a
+// queue), and alarms.
 // The route table, permissions and key names come from shared/routes, the
 // same table the handlers use, so the stack cannot drift from the code.
 package infra
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -66,6 +69,9 @@ type Stack struct {
 	DLQ       awssqs.Queue
 	Alarms    awssns.Topic
 	Webhooks  *WebhookResources
+	// FeedFailures receives what the dispatch function's event source
+	// mapping gave up on (the shard and sequence range, not the records).
+	FeedFailures awssqs.Queue
 }
 
 // Production reports whether a stage keeps its data on stack deletion.
@@ -73,8 +79,11 @@ func (p Props) Production() bool { return p.Stage == "prod" }
 
 // memoryMB and timeouts per function; the sweep gets room to catch up.
 func sizing(fn string) (memory float64, timeout awscdk.Duration) {
-	if fn == routes.FnExpireSweep {
+	switch fn {
+	case routes.FnExpireSweep:
 		return 512, awscdk.Duration_Minutes(jsii.Number(5))
+	case routes.FnDispatch:
+		return 256, awscdk.Duration_Minutes(jsii.Number(1))
 	}
 	if fn == routes.FnDeliverWebhooks {
 		// Room for a lane of deliveries at 15 s each; the worker hands the
@@ -108,8 +117,11 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
 		TimeToLiveAttribute:              jsii.String(layout.TTLAttribute),
-		RemovalPolicy:                    removal,
-		DeletionProtection:               jsii.Bool(props.Production()),
+		// The feed: old images tell a tier change or a block from the
+		// account's other writes (see shared/store/stream.go).
+		Stream:             awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES,
+		RemovalPolicy:      removal,
+		DeletionProtection: jsii.Bool(props.Production()),
 	})
 	skipCheckov(s.Table, "CKV_AWS_119", "Encrypted at rest with the key DynamoDB owns (DynamoDB encrypts every table). A customer managed key adds "+
 		"a monthly key and per-request KMS charges and makes the table unreadable if the key is disabled; nothing in the design asks for key-level control yet.")
@@ -155,6 +167,10 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		if props.Endpoint != "" {
 			env["AWS_ENDPOINT_URL"] = jsii.String(props.Endpoint)
+			if fn == routes.FnDispatch {
+				// The emulator's mappings have no tumbling windows.
+				env[layout.EnvFeedOneShard] = jsii.String("1")
+			}
 		}
 		access := routes.Permissions[fn]
 		if access.ReadSecret {
@@ -185,7 +201,10 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 			Description:     jsii.String("loyalty " + fn),
 			DeadLetterQueue: dlq,
 		})
-		if dlq == nil {
+		if fn == routes.FnDispatch {
+			skipCheckov(f, "CKV_AWS_116", "Invoked by its DynamoDB stream event source mapping, whose on-failure destination (FeedFailures) takes "+
+				"the batches it gives up on; a Lambda dead-letter queue only receives failed asynchronous invocations, which never happen.")
+		} else if dlq == nil {
 			skipCheckov(f, "CKV_AWS_116", "Invoked synchronously by the HTTP API: a Lambda dead-letter queue only receives failed asynchronous invocations, "+
 				"so it would never hold anything; a failure is answered to the client and raises the function's Errors alarm.")
 		}
@@ -256,6 +275,33 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		},
 	})
 
+	// The feed: the table's stream into the dispatch function. One batch at
+	// a time per shard (parallelization 1), so a member's changes stay in
+	// order and the usage checkpoint per shard holds; a failing batch is
+	// halved until the bad record is alone, retried, and finally reported
+	// to FeedFailures. The tumbling window is there for its shardId: only
+	// then does Lambda's event name the shard its records come from.
+	s.FeedFailures = awssqs.NewQueue(stack, jsii.String("FeedFailures"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	skipCheckov(s.FeedFailures, "CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only looks for a KMS key id.")
+	dispatch := s.Functions[routes.FnDispatch]
+	dispatch.AddEventSourceMapping(jsii.String("FeedFromTableStream"), &awslambda.EventSourceMappingOptions{
+		EventSourceArn:        s.Table.TableStreamArn(),
+		StartingPosition:      awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:             jsii.Number(FeedBatchSize),
+		MaxBatchingWindow:     awscdk.Duration_Millis(jsii.Number(0)),
+		ParallelizationFactor: jsii.Number(1),
+		BisectBatchOnError:    jsii.Bool(true),
+		RetryAttempts:         jsii.Number(FeedRetryAttempts),
+		MaxRecordAge:          awscdk.Duration_Hours(jsii.Number(FeedMaxRecordAgeHours)),
+		TumblingWindow:        awscdk.Duration_Seconds(jsii.Number(FeedWindowSeconds)),
+		OnFailure:             awslambdaeventsources.NewSqsDlq(s.FeedFailures),
+		Filters:               &[]*map[string]any{awslambda.FilterCriteria_Filter(&FeedFilter)},
+	})
+
 	// Alarms: errors and throttles of every function, sweep failures, dead letters.
 	s.Alarms = awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{DisplayName: jsii.String("loyalty alarms")})
 	skipCheckov(s.Alarms, "CKV_AWS_26", "Carries CloudWatch alarm notifications (alarm names, metrics, thresholds), no customer data; encrypting it "+
@@ -290,6 +336,15 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	}
 	s.Webhooks.wire(stack, s.Functions[routes.FnDeliverWebhooks], action)
 	alarm("SweepDeadLetterDepth", s.DLQ.MetricApproximateNumberOfMessagesVisible(five), "Sweep invocations gave up and are in the dead-letter queue")
+	alarm("FeedFailedBatches", s.FeedFailures.MetricApproximateNumberOfMessagesVisible(five),
+		"The feed gave up on stream batches (their shard and sequence range are in the FeedFailures queue): events and usage counts are missing")
+	lag := dispatch.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")})
+	lag.CreateAlarm(stack, jsii.String("FeedLag"), &awscloudwatch.CreateAlarmOptions{
+		Threshold: jsii.Number(FeedLagAlarmMs), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription:   jsii.String("The feed is more than 5 minutes behind the table's changes"),
+	}).AddAlarmAction(action)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: s.Api.ApiEndpoint()})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: s.Table.TableName()})
@@ -319,6 +374,32 @@ func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access,
 	if a.ReadSecret {
 		add([]string{"secretsmanager:GetSecretValue"}, secret.SecretArn())
 	}
+	if a.ReadStream {
+		// Named here, on the stream, rather than by the event source
+		// (whose grant adds ListStreams on every resource).
+		add(StreamActions, table.TableStreamArn())
+	}
+}
+
+// StreamActions are what reading the table's stream takes.
+var StreamActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+// The feed's event source mapping.
+const (
+	FeedBatchSize         = 100
+	FeedRetryAttempts     = 10
+	FeedMaxRecordAgeHours = 24 // the stream keeps records 24 h
+	FeedWindowSeconds     = 30
+	FeedLagAlarmMs        = 5 * 60 * 1000
+)
+
+// FeedFilter lets through only the records the feed reads: new or changed
+// account and ledger items, and new idempotency records (usage). The
+// feed's own writes (usage counters, checkpoints) and removals by TTL never
+// invoke it.
+var FeedFilter = map[string]any{
+	"eventName": []any{"INSERT", "MODIFY"},
+	"dynamodb":  map[string]any{"Keys": map[string]any{"SK": map[string]any{"S": []any{map[string]any{"prefix": "L#"}, "A", "IDEM"}}}},
 }
 
 // grantSMS lets a function send SMS to phone numbers and nothing else SNS

@@ -167,10 +167,11 @@ func TestStack(t *testing.T) {
 				}
 			}
 		}
-		// the HTTP functions (all but the sweep and the webhook worker), the
-		// table, the secret, the alarm topic, the DLQ; the webhook key, the
-		// kick queue and its DLQ
-		if want := len(routes.AllFunctions()) - 2 + 4 + 3; n != want {
+		// the HTTP functions and dispatch (all but the sweep and the webhook
+		// worker), the table, the secret, the alarm topic, the sweep's DLQ;
+		// the webhook key, the kick queue and its DLQ; the feed's failure
+		// queue
+		if want := len(routes.AllFunctions()) - 2 + 4 + 3 + 1; n != want {
 			t.Errorf("%d checkov skips in the template, want %d", n, want)
 		}
 	})
@@ -232,9 +233,13 @@ func TestStack(t *testing.T) {
 		}
 		for _, fn := range routes.AllFunctions() {
 			want := expectedActions(routes.Permissions[fn])
-			if fn == routes.FnExpireSweep || fn == routes.FnDeliverWebhooks {
+			switch fn {
+			case routes.FnExpireSweep, routes.FnDeliverWebhooks:
 				// Lambda sends its failed asynchronous invocations to the DLQ.
 				want = dedupe(append(want, "sqs:SendMessage"))
+			case routes.FnDispatch:
+				// The event source mapping reports failed batches to its queue.
+				want = dedupe(append(want, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"))
 			}
 			if fn == routes.FnDeliverWebhooks {
 				// What the SQS event source mapping needs to poll the kicks.
@@ -359,15 +364,16 @@ func TestStack(t *testing.T) {
 		})
 		alarms := s.resources("AWS::CloudWatch::Alarm")
 		// errors + throttles per function, plus the dead-letter depths of the
-		// sweep and of the webhook kicks, plus the kick backlog
-		if want := 2*len(routes.AllFunctions()) + 3; len(alarms) != want {
+		// sweep and of the webhook kicks, the kick backlog, the feed's
+		// failed batches and the feed's lag
+		if want := 2*len(routes.AllFunctions()) + 5; len(alarms) != want {
 			t.Errorf("%d alarms, want %d", len(alarms), want)
 		}
 		metrics := map[string]int{}
 		for _, a := range alarms {
 			metrics[props(a)["MetricName"].(string)]++
 		}
-		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 2 || metrics["ApproximateAgeOfOldestMessage"] != 1 {
+		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 3 || metrics["ApproximateAgeOfOldestMessage"] != 1 || metrics["IteratorAge"] != 1 {
 			t.Errorf("alarm metrics %v", metrics)
 		}
 		must(t, "email subscription", func() {
@@ -440,12 +446,115 @@ func TestWebhookDelivery(t *testing.T) {
 		vars, _ := props(res)["Environment"].(map[string]any)["Variables"].(map[string]any)
 		_, hasKey := vars["LOYALTY_WEBHOOK_KEY_ARN"]
 		_, hasQueue := vars["LOYALTY_WEBHOOK_QUEUE_URL"]
+		// The dispatcher queues deliveries (kicks) but never sees secrets.
 		webhookFn := fn == routes.FnWebhooks || fn == routes.FnDeliverWebhooks
-		if hasKey != webhookFn || hasQueue != webhookFn {
+		if hasKey != webhookFn || hasQueue != (webhookFn || fn == routes.FnDispatch) {
 			t.Errorf("%s: key %v, queue %v", fn, hasKey, hasQueue)
 		}
 		if hasKey && !reflect.DeepEqual(vars["LOYALTY_WEBHOOK_KEY_ARN"], map[string]any{"Ref": key}) {
 			t.Errorf("%s: key %v", fn, vars["LOYALTY_WEBHOOK_KEY_ARN"])
+		}
+	}
+}
+
+// The feed: the table's stream (new and old images) into the dispatch
+// function through one event source mapping with bisection, bounded
+// retries and record age, a failure queue and a tumbling window (for the
+// shard id), one batch per shard at a time; no HTTP route reaches it; its
+// failure queue and its lag raise alarms; only it reads the stream.
+func TestFeed(t *testing.T) {
+	s := build(t, "dev")
+	tpl := s.template
+	logical := func(c interface{ Node() constructs.Node }) string {
+		return *s.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	}
+	table, dispatch, failures := logical(s.stack.Table), logical(s.stack.Functions[routes.FnDispatch]), logical(s.stack.FeedFailures)
+	must(t, "stream on the table", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
+			"StreamSpecification": map[string]any{"StreamViewType": "NEW_AND_OLD_IMAGES"},
+		})
+	})
+	mappings := map[string]map[string]any{}
+	for id, m := range s.resources("AWS::Lambda::EventSourceMapping") {
+		if reflect.DeepEqual(props(m)["FunctionName"], map[string]any{"Ref": dispatch}) {
+			mappings[id] = m
+		}
+	}
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings into dispatch, want 1", len(mappings))
+	}
+	for id, m := range mappings {
+		p := props(m)
+		want := map[string]any{
+			"EventSourceArn":                 map[string]any{"Fn::GetAtt": []any{table, "StreamArn"}},
+			"FunctionName":                   map[string]any{"Ref": dispatch},
+			"StartingPosition":               "TRIM_HORIZON",
+			"BatchSize":                      float64(FeedBatchSize),
+			"MaximumBatchingWindowInSeconds": float64(0),
+			"ParallelizationFactor":          float64(1),
+			"BisectBatchOnFunctionError":     true,
+			"MaximumRetryAttempts":           float64(FeedRetryAttempts),
+			"MaximumRecordAgeInSeconds":      float64(FeedMaxRecordAgeHours * 3600),
+			"TumblingWindowInSeconds":        float64(FeedWindowSeconds),
+			"DestinationConfig":              map[string]any{"OnFailure": map[string]any{"Destination": map[string]any{"Fn::GetAtt": []any{failures, "Arn"}}}},
+		}
+		for k, v := range want {
+			if !reflect.DeepEqual(p[k], v) {
+				t.Errorf("mapping %s: %s = %v, want %v", id, k, p[k], v)
+			}
+		}
+		fc, _ := p["FilterCriteria"].(map[string]any)
+		filters, _ := fc["Filters"].([]any)
+		if len(filters) != 1 {
+			t.Fatalf("filters %v", p["FilterCriteria"])
+		}
+		var pattern map[string]any
+		if err := json.Unmarshal([]byte(filters[0].(map[string]any)["Pattern"].(string)), &pattern); err != nil {
+			t.Fatal(err)
+		}
+		sk := fmt.Sprint(pattern["dynamodb"].(map[string]any)["Keys"].(map[string]any)["SK"])
+		if fmt.Sprint(pattern["eventName"]) != "[INSERT MODIFY]" || sk != "map[S:[map[prefix:L#] A IDEM]]" {
+			t.Errorf("filter pattern %v", pattern)
+		}
+	}
+	must(t, "failure queue encrypted, kept 14 days", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": true})
+	})
+	alarmsOn := map[string]bool{}
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		for _, d := range asAnyList(p["Dimensions"]) {
+			dm, _ := d.(map[string]any)
+			if v, ok := dm["Value"].(map[string]any); ok {
+				for _, ref := range []any{v["Ref"], v["Fn::GetAtt"]} {
+					switch r := ref.(type) {
+					case string:
+						alarmsOn[p["MetricName"].(string)+" "+r] = true
+					case []any:
+						alarmsOn[p["MetricName"].(string)+" "+r[0].(string)] = true
+					}
+				}
+			}
+		}
+	}
+	for _, want := range []string{"ApproximateNumberOfMessagesVisible " + failures, "IteratorAge " + dispatch, "Errors " + dispatch} {
+		if !alarmsOn[want] {
+			t.Errorf("no alarm on %s; alarms on %v", want, alarmsOn)
+		}
+	}
+	for _, r := range routes.Routes {
+		if r.Function == routes.FnDispatch {
+			t.Errorf("route %s %s reaches dispatch", r.Method, r.Path)
+		}
+	}
+	for id, in := range s.resources("AWS::ApiGatewayV2::Integration") {
+		if fmt.Sprint(props(in)["IntegrationUri"]) == fmt.Sprint(map[string]any{"Fn::GetAtt": []any{dispatch, "Arn"}}) {
+			t.Errorf("integration %s reaches dispatch", id)
+		}
+	}
+	for fn, a := range routes.Permissions {
+		if a.ReadStream != (fn == routes.FnDispatch) {
+			t.Errorf("%s reads the stream: %v", fn, a.ReadStream)
 		}
 	}
 }
@@ -482,6 +591,9 @@ func expectedActions(a routes.Access) []string {
 	}
 	if a.KickWebhooks {
 		out = append(out, "sqs:SendMessage")
+	}
+	if a.ReadStream {
+		out = append(out, StreamActions...)
 	}
 	return dedupe(out)
 }

@@ -68,7 +68,9 @@ call() { # method path body [idempotency-key] → sets STATUS and BODY
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$1)" "$BODY"; }
 expect() { [ "$STATUS" = "$1" ] || fail "$2: status $STATUS, want $1: $BODY"; echo "smoke: $2 → $STATUS"; }
 
-TENANT=$(go run ./cmd/loyalty tenant create --name Smoke)
+# Pay-as-you-go: its usage is counted by the deployed dispatch function from
+# the table's stream, which the smoke flow checks at the end.
+TENANT=$(go run ./cmd/loyalty tenant create --name Smoke --plan payg)
 KEY=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['apiKey'])" "$TENANT")
 call POST /v1/programs '{"name":"Smoke","type":"bonus","cashbackPercent":5,"maxRedeemPercent":50}'; expect 201 "create program"
 PROGRAM=$(field "['programId']")
@@ -96,4 +98,12 @@ SWEEP=$(curl -sf -X GET "$E/2015-03-31/functions/" -H "Authorization: $(sig lamb
 RES=$(curl -sf -X POST "$E/2015-03-31/functions/$SWEEP/invocations" -H "Authorization: $(sig lambda)" -d '{"source":"aws.scheduler","detail":{}}')
 echo "smoke: expire-sweep function → $RES"
 echo "$RES" | grep -q expiredLots || fail "sweep invocation: $RES"
+# The feed: the table's stream → the dispatch function (its event source
+# mapping) counts the pay-as-you-go tenant's operations: enroll, verify,
+# redeem, two closes and the refund.
+for _ in $(seq 1 60); do
+  call GET /v1/usage; [ "$STATUS" = 200 ] && [ "$(field "['total']")" = "6" ] && break; sleep 1
+done
+expect 200 "usage counted from the stream"
+[ "$(field "['total']")" = "6" ] || fail "usage from the stream: $BODY (want total 6: enroll, verify, redeem, 2 closes, refund)"
 echo "deploy-local: smoke flow passed"

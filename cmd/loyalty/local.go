@@ -14,9 +14,11 @@ import (
 
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/stream"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
@@ -150,6 +152,27 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 	l.app = a
 	return l, nil
 }
+
+// poller reads the table's stream through DynamoDB Local's Streams API (or
+// the endpoint's) into the feed's dispatcher, as the dispatch function's
+// event source mapping does in the cloud.
+func (l *local) poller(ctx context.Context) (*stream.Poller, error) {
+	return stream.NewPoller(ctx, l.app.Store, ddblocal.StreamsClient(l.endpoint), stream.NewDispatcher(l.app.Store, l.app.Logger, feedSinks(l.app)...))
+}
+
+// drainFeed reads the table's stream up to now through the feed's
+// dispatcher (which counts pay-as-you-go usage).
+func drainFeed(ctx context.Context, l *local) error {
+	p, err := l.poller(ctx)
+	if err != nil {
+		return err
+	}
+	return p.Drain(ctx)
+}
+
+// feedSinks are the consumers of the feed's events locally, the same as
+// functions/dispatch hands its events to (usage counting needs none).
+func feedSinks(a *app.App) []feed.Sink { return []feed.Sink{a.Webhooks} }
 
 func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }
 

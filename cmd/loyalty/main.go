@@ -59,12 +59,13 @@ func demoPlan() (string, error) {
 }
 
 func serveCmd() *cobra.Command {
-	var sweepEvery time.Duration
+	var sweepEvery, feedEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve every operation on one port (LOYALTY_PORT, default 8080) with the expiry sweep on a ticker",
+		Short: "Serve every operation on one port (LOYALTY_PORT, default 8080) with the expiry sweep on a ticker and the event feed polling the table's stream",
 		Long: `Serve every operation on one port (LOYALTY_PORT, default 8080) with the expiry
-sweep on a ticker. Data lives in LOYALTY_DATA_DIR (default .local). On first
+sweep on a ticker and the event feed reading the table's stream (which also
+counts pay-as-you-go usage). Data lives in LOYALTY_DATA_DIR (default .local). On first
 start it creates a demo tenant with an active 5 % cashback program and writes
 its owner API key to credentials.json in the data dir. The demo tenant's plan is
 LOYALTY_DEMO_PLAN: payg (default, no monthly limit) or free (5 000 operations a
@@ -107,6 +108,16 @@ month, then 402 plan_limit).`,
 			// The webhook delivery worker: the code the deliver-webhooks
 			// Lambda runs, fed by an in-process queue instead of SQS.
 			go l.app.WebhookQueue.Run(ctx, l.app.Webhooks, 4)
+			// The feed: DynamoDB Local's stream read through the Streams
+			// API, as the dispatch Lambda's event source mapping reads the
+			// table's stream in the cloud.
+			poller, err := l.poller(ctx)
+			if err != nil {
+				_ = ln.Close()
+				return err
+			}
+			poller.Interval = feedEvery
+			go func() { _ = poller.Run(ctx) }()
 			go func() {
 				<-ctx.Done()
 				shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -128,6 +139,7 @@ month, then 402 plan_limit).`,
 		},
 	}
 	cmd.Flags().DurationVar(&sweepEvery, "sweep-every", 30*time.Second, "how often the expiry sweep runs")
+	cmd.Flags().DurationVar(&feedEvery, "feed-every", 100*time.Millisecond, "how often the feed polls the table's stream when it is idle")
 	return cmd
 }
 

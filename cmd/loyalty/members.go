@@ -173,6 +173,12 @@ func usageCmd() *cobra.Command {
 				return err
 			}
 			defer l.Close()
+			// Pay-as-you-go operations are counted from the table's stream:
+			// read it up to now first (a running server's poller may be at it
+			// too; each operation is counted once either way).
+			if err := drainFeed(cmd.Context(), l); err != nil {
+				return err
+			}
 			ids, err := l.app.Store.ListTenantIDs(cmd.Context())
 			if err != nil {
 				return err

@@ -14,9 +14,9 @@ import (
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
-// mustFromEnv builds the app at init or exits: a function that cannot wire
+// MustFromEnv builds the app at init or exits: a function that cannot wire
 // itself must fail its init, visibly, not its requests.
-func mustFromEnv(opts ...Option) *App {
+func MustFromEnv(opts ...Option) *App {
 	a, err := FromEnv(context.Background(), opts...)
 	if err != nil {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", "error", err.Error())
@@ -28,7 +28,7 @@ func mustFromEnv(opts ...Option) *App {
 // ServeHTTP runs a Lambda serving the HTTP operations of one function through
 // API Gateway's HTTP API (payload 2.0).
 func ServeHTTP(function string, opts ...Option) {
-	a := mustFromEnv(opts...)
+	a := MustFromEnv(opts...)
 	lambda.Start(httpadapter.NewV2(a.Handler(function)).ProxyWithContext)
 }
 
@@ -47,7 +47,7 @@ func (a *App) SweepHandler(ctx context.Context, _ json.RawMessage) (loyalty.Swee
 
 // ServeSweep runs the scheduled expire-sweep Lambda.
 func ServeSweep() {
-	a := mustFromEnv()
+	a := MustFromEnv()
 	lambda.Start(a.SweepHandler)
 }
 
@@ -87,6 +87,6 @@ func (a *App) WebhookWorkerHandler(ctx context.Context, ev WorkerEvent) (events.
 
 // ServeWebhookWorker runs the deliver-webhooks Lambda.
 func ServeWebhookWorker(opts ...Option) {
-	a := mustFromEnv(opts...)
+	a := MustFromEnv(opts...)
 	lambda.Start(a.WebhookWorkerHandler)
 }

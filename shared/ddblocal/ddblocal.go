@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // EnvDir names the folder holding DynamoDBLocal.jar, overriding the search.
@@ -184,5 +185,16 @@ func Client(endpoint string) *dynamodb.Client {
 		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
 		DisableValidateResponseChecksum: true,
 		RetryMaxAttempts:                3,
+	})
+}
+
+// StreamsClient returns a DynamoDB Streams client for an emulator endpoint
+// (DynamoDB Local serves its tables' streams on the same port).
+func StreamsClient(endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.New(dynamodbstreams.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider("local", "local", ""),
+		RetryMaxAttempts: 3,
 	})
 }

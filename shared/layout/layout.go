@@ -26,4 +26,9 @@ const (
 	EnvWebhookKey      = "LOYALTY_WEBHOOK_KEY"       // key sealing webhook signing secrets (local)
 	EnvWebhookKeyARN   = "LOYALTY_WEBHOOK_KEY_ARN"   // Secrets Manager secret holding that key (cloud)
 	EnvWebhookQueueURL = "LOYALTY_WEBHOOK_QUEUE_URL" // SQS queue of delivery kicks (cloud)
+	// EnvFeedOneShard, set to 1 by a deployment to an emulator whose event
+	// source mappings have no tumbling windows (their events name no
+	// shard), keys the dispatcher's usage checkpoint by the stream instead
+	// of the shard: right only for a stream of one shard, as an emulator's.
+	EnvFeedOneShard = "LOYALTY_FEED_ONE_SHARD"
 )

@@ -201,6 +201,8 @@ func (d *Draft) record(e Entry) {
 	d.acct.Available += e.Available
 	d.acct.Pending += e.Pending
 	d.acct.Held += e.Held
+	after := d.acct.Balance()
+	e.After = &after
 	d.entries = append(d.entries, e)
 }
 

@@ -86,12 +86,14 @@ const (
 // busy pay-as-you-go tenant does not write one hot item.
 const UsageShards = 8
 
-// Meter is one metered operation, counted in the same transaction as the
-// write it meters. Cap is the plan's monthly limit (0: none).
+// Meter is one metered operation. Cap is the plan's monthly limit (0: none).
+// A capped operation is counted in the same transaction as the write it
+// meters, conditioned on the cap; an uncapped one is marked on the write's
+// idempotency record and counted from the table's stream, off the hot path
+// (the store's CountUsage, in a usage shard chosen by stream shard).
 type Meter struct {
 	Kind  string
 	Month string // 2006-01
-	Shard int
 	Cap   int64
 }
 
@@ -103,13 +105,7 @@ func MeterFor(t *Tenant, kind string, now time.Time) *Meter {
 	if t == nil {
 		return nil
 	}
-	m := &Meter{Kind: kind, Month: now.UTC().Format("2006-01")}
-	if limit := t.Limits().MonthlyOps; limit > 0 {
-		m.Cap = limit
-	} else {
-		m.Shard = int(now.UnixNano() % UsageShards)
-	}
-	return m
+	return &Meter{Kind: kind, Month: now.UTC().Format("2006-01"), Cap: t.Limits().MonthlyOps}
 }
 
 // AuditEntry records an administrative action: who, when, what, from which key.

@@ -330,9 +330,13 @@ type Entry struct {
 	KeyID       string            `json:"keyId,omitempty"`
 	StaffID     string            `json:"staffId,omitempty"`
 	PointOfSale string            `json:"pointOfSaleId,omitempty"`
-	At          time.Time         `json:"at"`
-	PrevHash    string            `json:"prevHash"`
-	Hash        string            `json:"hash"`
+	// After is the member's balance once this entry applied, so an event
+	// made from the entry alone can say it (outside the hash: a copy of
+	// what the deltas sum to).
+	After    *Balance  `json:"after,omitempty"`
+	At       time.Time `json:"at"`
+	PrevHash string    `json:"prevHash"`
+	Hash     string    `json:"hash"`
 }
 
 // OTP challenge purposes.

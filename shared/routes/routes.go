@@ -35,6 +35,9 @@ const (
 	// FnDeliverWebhooks is the delivery worker, driven by its SQS queue
 	// (and a schedule that reconciles lost kicks), not over HTTP.
 	FnDeliverWebhooks = "deliver-webhooks"
+	// FnDispatch reads the table's stream (an event source mapping), not
+	// over HTTP: the event feed and pay-as-you-go usage counting.
+	FnDispatch = "dispatch"
 )
 
 // Routes lists every HTTP operation the service serves.
@@ -101,7 +104,13 @@ func AllFunctions() []string {
 			out = append(out, r.Function)
 		}
 	}
-	return append(out, FnExpireSweep, FnDeliverWebhooks)
+	return append(out, FnExpireSweep, FnDeliverWebhooks, FnDispatch)
+}
+
+// ServedOverHTTP reports whether a function answers routes of the HTTP API
+// (the sweep, the webhook worker and the dispatcher do not).
+func ServedOverHTTP(fn string) bool {
+	return fn != FnExpireSweep && fn != FnDeliverWebhooks && fn != FnDispatch
 }
 
 // RouteByOperation finds a route by its operation id.
@@ -127,6 +136,7 @@ type Access struct {
 	WebhookKey bool
 	// KickWebhooks: sqs:SendMessage on the webhook delivery queue.
 	KickWebhooks bool
+	ReadStream   bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
 }
 
 // Permissions per function. Every function reads the table (API-key check).
@@ -145,4 +155,7 @@ var Permissions = map[string]Access{
 	FnWebhooks:    {ReadTable: true, WriteTable: true, WebhookKey: true, KickWebhooks: true},
 	// The worker also emails an endpoint's contact when it disables it.
 	FnDeliverWebhooks: {ReadTable: true, WriteTable: true, QueryIndex: true, SendEmail: true, WebhookKey: true, KickWebhooks: true},
+	// The dispatcher counts usage (counters and checkpoints) and queues
+	// webhook deliveries (their items, and a kick to the worker).
+	FnDispatch: {ReadTable: true, WriteTable: true, ReadStream: true, KickWebhooks: true},
 }

@@ -55,10 +55,11 @@ func tenantOnEnroll(tenantID string, en *loyalty.EnrollmentWrite) (*types.Update
 	}, fail
 }
 
-// meterUpdate counts one operation in a usage shard, refusing past the cap.
+// meterUpdate counts one operation of a capped tenant in its usage item,
+// refusing past the cap.
 func meterUpdate(tenantID string, m *loyalty.Meter) (*types.Update, onFail) {
 	u := &types.Update{
-		Key:                       key(usagePK(tenantID, m.Month, m.Shard), skUsage),
+		Key:                       key(usagePK(tenantID, m.Month, 0), skUsage),
 		UpdateExpression:          strp("ADD #k :one, #total :one"),
 		ExpressionAttributeNames:  map[string]string{"#k": m.Kind, "#total": "total"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
@@ -261,12 +262,8 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			t.put(putIf(item, "version", ow.PrevVersion), loyalty.ErrConflict)
 		}
 	}
-	if c.Idem != nil {
-		p, err := idemPut(c.TenantID, c.Idem)
-		if err != nil {
-			return err
-		}
-		t.put(p, loyalty.ErrIdempotencyRace)
+	if err := meterWrites(t, c.TenantID, c.Meter, c.Idem, c.At); err != nil {
+		return err
 	}
 	if en := c.Enrollment; en != nil {
 		if en.ChallengeID != "" { // imported members join without a code
@@ -310,9 +307,6 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			ConditionExpression:       strp("memberId = :m"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":m": str(c.MemberID)},
 		}, loyalty.ErrConflict)
-	}
-	if c.Meter != nil {
-		t.update(meterUpdate(c.TenantID, c.Meter))
 	}
 	if c.Audit != nil {
 		p, err := auditPut(c.TenantID, c.Audit)
@@ -367,7 +361,7 @@ func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion
 		}, loyalty.ErrConflict)
 	}
 	if idem != nil {
-		p, err := idemPut(p.TenantID, idem)
+		p, err := idemPut(p.TenantID, idem, nil)
 		if err != nil {
 			return err
 		}
@@ -387,15 +381,8 @@ func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *lo
 	}
 	withTTL(item, c.ExpiresAt.Add(24*60*60*1e9))
 	t.put(putNew(item), loyalty.ErrConflict)
-	if idem != nil {
-		p, err := idemPut(c.TenantID, idem)
-		if err != nil {
-			return err
-		}
-		t.put(p, loyalty.ErrIdempotencyRace)
-	}
-	if meter != nil {
-		t.update(meterUpdate(c.TenantID, meter))
+	if err := meterWrites(t, c.TenantID, meter, idem, c.CreatedAt); err != nil {
+		return err
 	}
 	return s.run(ctx, t)
 }

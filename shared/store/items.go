@@ -100,10 +100,46 @@ type idemItem struct {
 	Status      int       `json:"status"`
 	Response    []byte    `json:"response"`
 	CreatedAt   time.Time `json:"createdAt"`
+	// MeterKind and MeterMonth: the operation of an uncapped tenant that
+	// this record's transaction made, counted from the stream (CountUsage).
+	MeterKind  string `json:"meterKind,omitempty"`
+	MeterMonth string `json:"meterMonth,omitempty"`
 }
 
-func idemPut(t string, r *loyalty.IdemRecord) (*types.Put, error) {
-	item, err := marshal(idemItem{Key: r.Key, Scope: r.Scope, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}, idemPK(t, r.Scope, r.Key), skIdem)
+// scopeMeter keys the record a metered write without an Idempotency-Key
+// writes to carry its meter (see meterWrites).
+const scopeMeter = "meter"
+
+// meterWrites adds an operation's meter to its transaction. A capped tenant
+// counts in the transaction, conditioned on the cap. An uncapped one is
+// counted from the stream instead: the meter rides on the idempotency
+// record the transaction writes anyway (a request without a key gets a
+// small record of its own), so the hot path writes no counter item.
+func meterWrites(t *txn, tenantID string, m *loyalty.Meter, idem *loyalty.IdemRecord, at time.Time) error {
+	if m != nil && m.Cap > 0 {
+		t.update(meterUpdate(tenantID, m))
+		m = nil
+	}
+	if idem == nil && m == nil {
+		return nil
+	}
+	if idem == nil {
+		idem = &loyalty.IdemRecord{Key: loyalty.NewID("u_"), Scope: scopeMeter, CreatedAt: at}
+	}
+	p, err := idemPut(tenantID, idem, m)
+	if err != nil {
+		return err
+	}
+	t.put(p, loyalty.ErrIdempotencyRace)
+	return nil
+}
+
+func idemPut(t string, r *loyalty.IdemRecord, m *loyalty.Meter) (*types.Put, error) {
+	it := idemItem{Key: r.Key, Scope: r.Scope, RequestHash: r.RequestHash, Status: r.Status, Response: r.Response, CreatedAt: r.CreatedAt}
+	if m != nil {
+		it.MeterKind, it.MeterMonth = m.Kind, m.Month
+	}
+	item, err := marshal(it, idemPK(t, r.Scope, r.Key), skIdem)
 	if err != nil {
 		return nil, err
 	}

@@ -19,12 +19,16 @@
 //	T#t#RATE#<sha256(scope)>#<window s> / RATE  rate limit: counts of the window's buckets (TTL)
 //	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
 //	T#t / MEMBER#m               member directory: id, card, phone, name (lists, export, search)
-//	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters)
+//	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters:
+//	                             a capped tenant's in shard 0, in the operation's own
+//	                             transaction; an uncapped one's counted from the stream,
+//	                             usage.go, off the meter its idempotency record carries)
 //	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
 //	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant
 //	TENANTS / T#t                tenant directory (billing export)
 //	SWEEP / STATE                the sweep's cursor
+//	STREAM#<shard> / <consumer>  a stream consumer's checkpoint in one shard
 //
 // Account and lots share a partition and sort together ("A", "A#LOT#…") so one
 // strongly consistent Query reads a member's whole balance state.
@@ -58,6 +62,7 @@ type API interface {
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	UpdateTable(context.Context, *dynamodb.UpdateTableInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 	UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
@@ -239,18 +244,20 @@ func isConditionFailed(err error) bool {
 
 // ---- table ----
 
-// CreateTable creates the table and its index if they do not exist, and turns
-// on TTL (which only cleans challenges, idempotency records and counters).
+// CreateTable creates the table, its index and its stream (the event feed
+// reads it) if they do not exist, and turns on TTL (which only cleans
+// challenges, idempotency records and counters).
 func (s *Store) CreateTable(ctx context.Context) error {
-	if _, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table}); err == nil {
-		return nil
+	if out, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table}); err == nil {
+		return s.enableStream(ctx, out.Table)
 	}
 	attr := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
 	}
 	_, err := s.db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   &s.table,
-		BillingMode: types.BillingModePayPerRequest,
+		TableName:           &s.table,
+		BillingMode:         types.BillingModePayPerRequest,
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: streamView},
 		AttributeDefinitions: []types.AttributeDefinition{
 			attr(layout.HashKey), attr(layout.RangeKey), attr(layout.IndexHashKey), attr(layout.IndexRangeKey),
 		},

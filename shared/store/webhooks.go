@@ -95,7 +95,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *webhooks.Endpoint, max i
 	}
 	t.put(putNew(item), loyalty.ErrConflict)
 	if idem != nil {
-		p, err := idemPut(ep.TenantID, idem)
+		p, err := idemPut(ep.TenantID, idem, nil)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (s *Store) SaveSecrets(ctx context.Context, ep *webhooks.Endpoint, prevVers
 	}
 	t.put(putIf(item, "version", prevVersion), loyalty.ErrConflict)
 	if idem != nil {
-		p, err := idemPut(ep.TenantID, idem)
+		p, err := idemPut(ep.TenantID, idem, nil)
 		if err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Store) Enable(ctx context.Context, tenantID, id string) error {
 // PutIdem stores an idempotency record on its own (a request whose effect
 // is outside the table: a test send).
 func (s *Store) PutIdem(ctx context.Context, tenantID string, rec *loyalty.IdemRecord) error {
-	p, err := idemPut(tenantID, rec)
+	p, err := idemPut(tenantID, rec, nil)
 	if err != nil {
 		return err
 	}
@@ -552,7 +552,7 @@ func (s *Store) Requeue(ctx context.Context, d *webhooks.Delivery, idem *loyalty
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str("queued")},
 	}, loyalty.ErrConflict)
 	if idem != nil {
-		p, err := idemPut(d.TenantID, idem)
+		p, err := idemPut(d.TenantID, idem, nil)
 		if err != nil {
 			return err
 		}

@@ -25,10 +25,12 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/store/storetest"
+	"github.com/loyalty/cashback/shared/stream"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
@@ -145,6 +147,35 @@ type Env struct {
 	TenantID string
 	Slug     string
 	APIKey   string
+	// Sinks receive the feed's events when Drain runs.
+	Sinks []feed.Sink
+
+	poller *stream.Poller
+}
+
+// Poller is a new poller over the env's table, as serve runs it: the real
+// DynamoDB Streams API of DynamoDB Local, into a dispatcher with sinks.
+func (e *Env) Poller(sinks ...feed.Sink) *stream.Poller {
+	e.T.Helper()
+	p, err := stream.NewPoller(context.Background(), e.Store, storetest.StreamsClient(e.T), stream.NewDispatcher(e.Store, e.App.Logger, sinks...))
+	if err != nil {
+		e.T.Fatalf("stream poller: %v", err)
+	}
+	return p
+}
+
+// Drain runs the feed over everything committed so far: the real poller
+// over DynamoDB Local's stream, through the dispatcher into e.Sinks. Usage
+// of an uncapped tenant is counted by it.
+func (e *Env) Drain() {
+	e.T.Helper()
+	if e.poller == nil {
+		e.poller = e.Poller()
+	}
+	e.poller.Dispatch = stream.NewDispatcher(e.Store, e.App.Logger, e.Sinks...).Dispatch
+	if err := e.poller.Drain(context.Background()); err != nil {
+		e.T.Fatalf("drain the stream: %v", err)
+	}
 }
 
 // Options tune New.
@@ -153,6 +184,10 @@ type Options struct {
 	// NoProgram to start without one.
 	Program   *loyalty.Program
 	NoProgram bool
+	// Plan of the tenant; "" is the free plan. On an uncapped plan
+	// (pay-as-you-go) usage is counted from the stream: call Drain before
+	// reading it.
+	Plan string
 }
 
 // DefaultProgram is the demo program: 5 % cashback, up to 50 % in points.
@@ -191,7 +226,11 @@ func New(t testing.TB, opts ...Options) *Env {
 	t.Cleanup(srv.Close)
 	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender, Kicks: kicks,
 		HTTP: &http.Client{Transport: ContractTransport{T: t, Base: srv.Client().Transport}}}
-	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", loyalty.PlanFree)
+	plan := o.Plan
+	if plan == "" {
+		plan = loyalty.PlanFree
+	}
+	nt, err := a.Service.CreateTenant(context.Background(), "Test Shop", plan)
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/store"
@@ -50,6 +51,11 @@ func Endpoint(t testing.TB) string {
 // Client returns a client of the shared emulator.
 func Client(t testing.TB) *dynamodb.Client {
 	return ddblocal.Client(Endpoint(t))
+}
+
+// StreamsClient returns a DynamoDB Streams client of the shared emulator.
+func StreamsClient(t testing.TB) *dynamodbstreams.Client {
+	return ddblocal.StreamsClient(Endpoint(t))
 }
 
 // NewStore creates a table of its own for this test and returns a store on it.
