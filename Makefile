@@ -11,7 +11,7 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test test-unit volume bench chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
+.PHONY: chromium run test test-unit volume bench chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -36,11 +36,26 @@ TEST_JAVA_OPTIONS := -XX:TieredStopAtLevel=1
 # pass that builds it, as go vet ./... would; files behind the volume tag
 # are vetted separately.
 test: export JDK_JAVA_OPTIONS += $(TEST_JAVA_OPTIONS)
-test: ddb-local fmt-check $(PROGRESS)
+test: ddb-local chromium fmt-check $(PROGRESS)
 	$(PROGRESS) -label test -- go test -json -vet=all -count=1 -timeout 20m ./...
 	$(PROGRESS) -label vet-volume -- go vet -tags volume $(VOLUME_PKGS)
 	$(MAKE) --no-print-directory openapi-validate
 	$(MAKE) --no-print-directory test-infra
+
+# The browser tests of the pages (shared/web) drive Debian's chromium. make
+# test installs it when it can (root or passwordless sudo, with apt-get) and
+# otherwise fails saying what is missing; the tests fail too without it.
+CHROMIUM := /usr/bin/chromium
+## chromium: Debian's chromium for the browser tests (apt-get install -y chromium)
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then SUDO=; \
+	  elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "the browser tests need Debian's chromium at $(CHROMIUM): run apt-get install -y chromium as root"; exit 1; fi; \
+	  echo "installing chromium for the browser tests (apt-get)"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; }
+	@test -x $(CHROMIUM) || { echo "the browser tests need Debian's chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
 
 ## test-unit: the packages whose tests need no emulator (no Java; seconds). Found from the imports: a test binary that links shared/ddblocal is left to make test
 test-unit: fmt-check $(PROGRESS)

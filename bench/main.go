@@ -85,14 +85,15 @@ type Results struct {
 	Binaries   map[string]int64     `json:"binaryBytes"`
 	// The sizes' own commit (a -sizes-only run updates them alone), the
 	// deployment packages, and the sizes in the results file they replaced.
-	BinariesCommit         string             `json:"binaryCommit,omitempty"`
-	BinariesZipped         map[string]int64   `json:"binaryZipBytes,omitempty"`
-	BinariesPrevious       map[string]int64   `json:"binaryBytesBefore,omitempty"`
-	BinariesPreviousCommit string             `json:"binaryBeforeCommit,omitempty"`
-	InitMs                 map[string]float64 `json:"initMs"`
-	Throughput             map[string]float64 `json:"throughputOpsPerSec"`
-	Scaling                *Scaling           `json:"scaling,omitempty"`
-	FeedLag                *FeedLag           `json:"feedLag,omitempty"`
+	BinariesCommit         string                 `json:"binaryCommit,omitempty"`
+	BinariesZipped         map[string]int64       `json:"binaryZipBytes,omitempty"`
+	BinariesPrevious       map[string]int64       `json:"binaryBytesBefore,omitempty"`
+	BinariesPreviousCommit string                 `json:"binaryBeforeCommit,omitempty"`
+	InitMs                 map[string]float64     `json:"initMs"`
+	Throughput             map[string]float64     `json:"throughputOpsPerSec"`
+	Scaling                *Scaling               `json:"scaling,omitempty"`
+	FeedLag                *FeedLag               `json:"feedLag,omitempty"`
+	Pages                  map[string]*PageResult `json:"pages,omitempty"`
 }
 
 type bench struct {
@@ -107,16 +108,21 @@ type bench struct {
 	mu         sync.Mutex
 	last       sample
 	// The tests' fakes: a settable clock and a sender that keeps messages.
-	codes   *apitest.Sender
-	clock   *apitest.Clock
-	api     *client.Client // the typed client, as a shop's backend calls us
-	tenant  string
-	members []string
+	codes    *apitest.Sender
+	clock    *apitest.Clock
+	api      *client.Client // the typed client, as a shop's backend calls us
+	tenant   string
+	slug     string // the tenant's, for the pages
+	ownerKey string
+	members  []string
 }
+
+var onlyPages *bool
 
 func main() {
 	out := flag.String("out", "bench/results.json", "where to write the results")
 	n := flag.Int("n", 200, "requests per operation")
+	onlyPages = flag.Bool("pages-only", false, "measure the hot path once and the pages, nothing else")
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
@@ -191,6 +197,13 @@ func run(out string, n int) error {
 	if err := b.measureAll(res, n, ""); err != nil {
 		return err
 	}
+	if err := b.measurePages(res, n); err != nil {
+		return err
+	}
+	if *onlyPages {
+		res.Machine = machine()
+		return write(out, res)
+	}
 	// The same hot path with a three-tier program (rolling counters on).
 	if err := b.setup(n, tiers()); err != nil {
 		return err
@@ -244,7 +257,7 @@ func (b *bench) setup(n int, tiers []loyalty.Tier) error {
 	if err != nil {
 		return err
 	}
-	b.tenant, b.members = t.TenantID, nil
+	b.tenant, b.slug, b.ownerKey, b.members = t.TenantID, t.Slug, t.APIKey, nil
 	b.api = client.New(b.server.URL, t.APIKey)
 	b.api.HTTP = b.server.Client()
 	owner := loyalty.Caller{TenantID: t.TenantID, Role: loyalty.RoleOwner, KeyID: "bench"}

@@ -160,6 +160,25 @@ func writeReport(dir string, res *Results) error {
 		fmt.Fprintf(&b, "\n## Event feed lag\n\n%d closes: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target %s: %s; idle poll every %.0f ms). %s\n",
 			fl.N, fl.P50ms, fl.P99ms, fl.MaxMs, fl.Target, ok, fl.PollIntervalMs, fl.Note)
 	}
+	if len(res.Pages) > 0 {
+		b.WriteString("\n## Web pages\n\nServer-rendered pages through the web function's handler over DynamoDB Local, measured by a client on the same machine. " +
+			"First visit = the HTML plus the stylesheet and script it links (the card's QR code is inline SVG in the HTML; assets are cached for a year after). " +
+			"API Gateway's HTTP API does not compress: raw bytes are what travels; gzip shows what a CDN in front would send.\n\n" +
+			"| page | n | first byte p50 (ms) | p99 | complete p50 (ms) | p99 | HTML (B) | first visit (B) | gzip (B) | target |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		names := make([]string, 0, len(res.Pages))
+		for k := range res.Pages {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			p := res.Pages[k]
+			target := ""
+			if p.Target != "" {
+				target = p.Target + " " + met(p.MeetsTarget)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f | %.2f | %.2f | %d | %d | %d | %s |\n", k, p.N, p.TTFBP50ms, p.TTFBP99ms, p.TotalP50ms, p.TotalP99ms, p.HTMLBytes, p.FirstVisit, p.GzipBytes, target)
+		}
+	}
 	if sc := res.Scaling; sc != nil {
 		b.WriteString("\n## Scaling\n\nTarget: balance read O(1) in the history; sweep work in proportion to the lots that expire, not to the members.\n\n")
 		for _, group := range []struct {

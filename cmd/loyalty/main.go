@@ -24,6 +24,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loyalty/cashback/shared/app/pages"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
@@ -103,7 +104,11 @@ month, then 402 plan_limit).`,
 				_ = ln.Close()
 				return err
 			}
-			srv := &http.Server{Handler: l.app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			handler, err := pages.Handler(l.app)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 			go sweepLoop(ctx, l.app.Service, logger, sweepEvery)
 			// The webhook delivery worker: the code the deliver-webhooks
 			// Lambda runs, fed by an in-process queue instead of SQS.
@@ -128,6 +133,8 @@ month, then 402 plan_limit).`,
 			// terminals, CI logs and screenshots.
 			fmt.Fprintf(out, "loyalty: serving on %s\n  demo tenant %s (slug %s, plan %s), program %s\n  owner API key in %s\n  messages go to %s\n  store: %s\n",
 				baseURL, creds.TenantID, creds.TenantSlug, creds.Plan, creds.ProgramID, credentialsPath(), outboxPath(), l.store)
+			fmt.Fprintf(out, "  pages: %s/j/%s (enrollment), %s/c/%s (card), %s/cashier (till)\n",
+				baseURL, creds.TenantSlug, baseURL, creds.TenantSlug, baseURL)
 			if note != "" {
 				fmt.Fprintf(out, "  note: %s\n", note)
 			}

@@ -93,7 +93,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	hapi.UseMiddleware(s.logRequests, s.authenticate, s.checkInput)
 
 	for _, r := range routes.Routes {
-		if len(functions) > 0 && !slices.Contains(functions, r.Function) {
+		if routes.IsPage(r) || len(functions) > 0 && !slices.Contains(functions, r.Function) {
 			continue
 		}
 		if doc, ok := documents[r.OperationID]; ok {
@@ -156,9 +156,13 @@ func op(r routes.Route, summary string, tags ...string) huma.Operation {
 	if !spec.public {
 		o.Security = []map[string][]string{{"apiKey": {}}}
 	}
-	if spec.minRole == loyalty.RoleAdmin {
+	switch spec.minRole {
+	case loyalty.RoleAdmin:
 		o.Metadata["minRole"] = spec.minRole
 		o.Description = strings.TrimSpace(o.Description + " Needs an owner or admin key.")
+	case loyalty.RoleOwner:
+		o.Metadata["minRole"] = spec.minRole
+		o.Description = strings.TrimSpace(o.Description + " Needs the owner's key.")
 	}
 	return o
 }
@@ -176,6 +180,7 @@ func callerOf(ctx context.Context) loyalty.Caller {
 // key stops at once.
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	ctx = huma.WithValue(ctx, sourceKey{}, sourceOf(ctx.RemoteAddr()))
+	ctx = huma.WithValue(ctx, hostKey{}, ctx.Host())
 	if len(ctx.Operation().Security) == 0 {
 		next(ctx)
 		return
@@ -255,6 +260,22 @@ func sourceOf(remoteAddr string) string {
 }
 
 type sourceKey struct{}
+
+type hostKey struct{}
+
+// baseURLOf is the service's address as the request reached it: https,
+// except on a loopback host (the local server).
+func baseURLOf(ctx context.Context) string {
+	host, _ := ctx.Value(hostKey{}).(string)
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	if ip := net.ParseIP(name); name == "localhost" || ip != nil && ip.IsLoopback() {
+		return "http://" + host
+	}
+	return "https://" + host
+}
 
 func sourceFromContext(ctx context.Context) string {
 	s, _ := ctx.Value(sourceKey{}).(string)

@@ -86,6 +86,8 @@ func init() {
 		"list-webhook-deliveries":    {register: (*server).registerWebhookDeliveries, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
 		"list-webhook-dead-letters":  {register: (*server).registerWebhookDeadLetters, codes: []loyalty.Code{loyalty.CodeWebhookNotFound}, minRole: admin},
 		"replay-webhook-dead-letter": {register: (*server).registerReplayWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound, loyalty.CodeDeadLetterNotFound, loyalty.CodeWebhookDisabled}, minRole: admin},
+		"get-embed":                  {register: (*server).registerGetEmbed, minRole: loyalty.RoleOwner},
+		"set-embed":                  {register: (*server).registerSetEmbed, minRole: loyalty.RoleOwner},
 		"healthz":                    {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

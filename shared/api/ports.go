@@ -65,6 +65,8 @@ type Tenancy interface {
 	RevokeStaff(ctx context.Context, c loyalty.Caller, staffID string) error
 	Usage(ctx context.Context, c loyalty.Caller, month string) (loyalty.UsageReport, error)
 	Audit(ctx context.Context, c loyalty.Caller, month string, limit int) ([]loyalty.AuditEntry, error)
+	GetEmbed(ctx context.Context, c loyalty.Caller) (loyalty.Embed, error)
+	SetEmbed(ctx context.Context, c loyalty.Caller, origins []string) (loyalty.Embed, error)
 }
 
 // Webhooks manages a tenant's webhook endpoints (webhooks.Service).

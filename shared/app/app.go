@@ -77,6 +77,8 @@ type App struct {
 	WebhookQueue *webhooks.LocalQueue
 	Logger       *slog.Logger
 	phones       api.PhoneNormalizer
+	secret       []byte // keys the pages' sealed state (derived keys only)
+	now          func() time.Time
 }
 
 // New builds the app from cfg.
@@ -128,7 +130,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
-	a := &App{Store: st, Service: svc, Logger: logger, phones: phones}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &App{Store: st, Service: svc, Logger: logger, phones: phones, secret: cfg.OTPSecret, now: now}
 	if err := a.wireWebhooks(cfg, sender); err != nil {
 		return nil, err
 	}
@@ -274,16 +280,33 @@ func (noSender) Send(context.Context, loyalty.Message) error {
 }
 
 // Handler serves the operations of the given functions (all when none).
-func (a *App) Handler(functions ...string) http.Handler {
+// The web pages are wired apart (shared/app/pages), so that the functions
+// of the API do not carry the templates and assets.
+func (a *App) Handler(functions ...string) http.Handler { return a.apiHandler(functions...) }
+
+// PublicRateLimit counts one public request from a source (the API's public
+// routes and the pages share it) and refuses past the limit.
+func (a *App) PublicRateLimit(ctx context.Context, scope string) error {
+	return a.Store.Hit(ctx, "public", time.Now(), loyalty.RateLimit{Name: loyalty.LimitIP, Scope: scope, Max: api.PublicLimit, Window: api.PublicWindow})
+}
+
+// Secret is the OTP secret the pages derive their sealing keys from.
+func (a *App) Secret() []byte { return a.secret }
+
+// Phones is the app's phone parser.
+func (a *App) Phones() api.PhoneNormalizer { return a.phones }
+
+// Now is the app's clock.
+func (a *App) Now() time.Time { return a.now() }
+
+func (a *App) apiHandler(functions ...string) http.Handler {
 	return api.New(api.Deps{
 		Service:      a.Service,
 		Capabilities: api.Capabilities{Webhooks: a.Webhooks},
 		Ping:         a.Store.Ping,
-		RateLimit: func(ctx context.Context, scope string) error {
-			return a.Store.Hit(ctx, "public", time.Now(), loyalty.RateLimit{Name: loyalty.LimitIP, Scope: scope, Max: api.PublicLimit, Window: api.PublicWindow})
-		},
-		Logger: a.Logger,
-		Phones: a.phones,
+		RateLimit:    a.PublicRateLimit,
+		Logger:       a.Logger,
+		Phones:       a.phones,
 		Meter: func(ctx context.Context) (context.Context, func() (int, float64, float64)) {
 			if m := store.MeterOf(ctx); m != nil {
 				return ctx, m.Snapshot // the caller (a benchmark) meters already

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -28,8 +29,19 @@ func MustFromEnv(opts ...Option) *App {
 // ServeHTTP runs a Lambda serving the HTTP operations of one function through
 // API Gateway's HTTP API (payload 2.0).
 func ServeHTTP(function string, opts ...Option) {
+	ServeHandler(func(a *App) (http.Handler, error) { return a.Handler(function), nil }, opts...)
+}
+
+// ServeHandler runs a Lambda serving the handler handler builds from the
+// app (the web function's pages).
+func ServeHandler(handler func(*App) (http.Handler, error), opts ...Option) {
 	a := MustFromEnv(opts...)
-	lambda.Start(httpadapter.NewV2(a.Handler(function)).ProxyWithContext)
+	h, err := handler(a)
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
 // SweepHandler is the scheduled sweep: it ignores the event's content (an

@@ -199,6 +199,9 @@ func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem
 		if err != nil {
 			return VerifyResult{}, err
 		}
+		if ch.Purpose != "" && ch.Purpose != PurposeEnroll {
+			return VerifyResult{}, ErrChallengeNotFound // a sign-in code creates no member
+		}
 		now := s.now()
 		switch {
 		case ch.Used:

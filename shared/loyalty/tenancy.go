@@ -80,6 +80,7 @@ const (
 	UseCancel = "cancel"
 	UseRefund = "refund"
 	UseAdjust = "adjust"
+	UseSignIn = "signin" // a code sent to sign in on the card page
 )
 
 // UsageShards spread an uncapped tenant's counters over several items, so a

@@ -112,6 +112,9 @@ type Tenant struct {
 	// SMSCountries are the regions of the numbers codes may be sent to by
 	// SMS; empty means the tenant's country only (see SMSRegions).
 	SMSCountries []string `json:"smsCountries,omitempty"`
+	// AllowedOrigins may frame the enrollment page (the partner sites that
+	// embed it); none: only the service's own pages.
+	AllowedOrigins []string `json:"allowedOrigins,omitempty"`
 }
 
 // Role of an API key's holder.
@@ -340,7 +343,10 @@ type Entry struct {
 }
 
 // OTP challenge purposes.
-const PurposeEnroll = "enroll"
+const (
+	PurposeEnroll = "enroll"
+	PurposeSignIn = "signin" // a member signing in on the card page
+)
 
 // Challenge is a pending one-time-code check for an enrollment.
 type Challenge struct {

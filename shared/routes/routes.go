@@ -29,6 +29,9 @@ const (
 	// alone (with the worker) opens signing secrets, sends test deliveries to
 	// the outside and kicks the delivery queue.
 	FnWebhooks = "webhooks"
+	// FnWeb serves the server-rendered pages (enrollment, card, cashier)
+	// and their static assets: HTML, not operations of the JSON API.
+	FnWeb = "web"
 
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
@@ -88,11 +91,30 @@ var Routes = []Route{
 	{FnWebhooks, "list-webhook-deliveries", "GET", "/v1/webhooks/{webhookId}/deliveries"},
 	{FnWebhooks, "list-webhook-dead-letters", "GET", "/v1/webhooks/{webhookId}/dead-letters"},
 	{FnWebhooks, "replay-webhook-dead-letter", "POST", "/v1/webhooks/{webhookId}/dead-letters/{eventId}/replay"},
+	{FnTenancy, "get-embed", "GET", "/v1/embed"},
+	{FnTenancy, "set-embed", "PUT", "/v1/embed"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
 	{FnAdmin, "get-openapi-json", "GET", "/openapi.json"},
 	{FnAdmin, "get-openapi-yaml", "GET", "/openapi.yaml"},
+
+	// Pages (see IsPage): HTML for browsers, not in the OpenAPI document.
+	{FnWeb, "page-enroll", "GET", "/j/{tenantSlug}"},
+	{FnWeb, "page-enroll-post", "POST", "/j/{tenantSlug}"},
+	{FnWeb, "page-enroll-qr-png", "GET", "/j/{tenantSlug}/qr.png"},
+	{FnWeb, "page-enroll-qr-svg", "GET", "/j/{tenantSlug}/qr.svg"},
+	{FnWeb, "page-card", "GET", "/c/{tenantSlug}"},
+	{FnWeb, "page-card-post", "POST", "/c/{tenantSlug}"},
+	{FnWeb, "page-cashier", "GET", "/cashier"},
+	{FnWeb, "page-cashier-post", "POST", "/cashier"},
+	{FnWeb, "page-embed-script", "GET", "/embed.js"},
+	{FnWeb, "page-static", "GET", "/static/{file}"},
 }
+
+// IsPage reports whether a route serves a web page or its assets rather
+// than an operation of the JSON API: the web function serves it, and it is
+// not in the API's operation table or OpenAPI document.
+func IsPage(r Route) bool { return r.Function == FnWeb }
 
 // AllFunctions lists every function directory, HTTP-served and scheduled.
 func AllFunctions() []string {
@@ -141,16 +163,19 @@ type Access struct {
 
 // Permissions per function. Every function reads the table (API-key check).
 var Permissions = map[string]Access{
-	FnEnroll:      {ReadTable: true, WriteTable: true, SendSMS: true, SendEmail: true, ReadSecret: true},
-	FnVerifyOTP:   {ReadTable: true, WriteTable: true, ReadSecret: true},
-	FnRedeem:      {ReadTable: true, WriteTable: true},
-	FnAccrue:      {ReadTable: true, WriteTable: true},
-	FnRefund:      {ReadTable: true, WriteTable: true},
-	FnOrders:      {ReadTable: true, WriteTable: true},
-	FnPrograms:    {ReadTable: true, WriteTable: true},
-	FnMembers:     {ReadTable: true, WriteTable: true}, // groups, adjustments, block, card
-	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
-	FnTenancy:     {ReadTable: true, WriteTable: true},
+	FnEnroll:    {ReadTable: true, WriteTable: true, SendSMS: true, SendEmail: true, ReadSecret: true},
+	FnVerifyOTP: {ReadTable: true, WriteTable: true, ReadSecret: true},
+	FnRedeem:    {ReadTable: true, WriteTable: true},
+	FnAccrue:    {ReadTable: true, WriteTable: true},
+	FnRefund:    {ReadTable: true, WriteTable: true},
+	FnOrders:    {ReadTable: true, WriteTable: true},
+	FnPrograms:  {ReadTable: true, WriteTable: true},
+	FnMembers:   {ReadTable: true, WriteTable: true}, // groups, adjustments, block, card
+	FnAdmin:     {ReadTable: true, WriteTable: true, QueryIndex: true},
+	FnTenancy:   {ReadTable: true, WriteTable: true},
+	// The enrollment and card pages send codes and sign sessions with a key
+	// derived from the OTP secret.
+	FnWeb:         {ReadTable: true, WriteTable: true, SendSMS: true, SendEmail: true, ReadSecret: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnWebhooks:    {ReadTable: true, WriteTable: true, WebhookKey: true, KickWebhooks: true},
 	// The worker also emails an endpoint's contact when it disables it.

@@ -441,3 +441,25 @@ func (s *Store) FailAttempt(ctx context.Context, tenantID, challengeID string, a
 	track(ctx, writes, one(out.ConsumedCapacity)...)
 	return nil
 }
+
+// UseChallenge marks a sign-in challenge used, conditioned on the attempts
+// read and on it being unused: one code signs in once.
+func (s *Store) UseChallenge(ctx context.Context, tenantID, challengeID string, attemptsRead int) error {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(challengePK(tenantID, challengeID), skChallenge),
+		UpdateExpression:          strp("SET used = :t"),
+		ConditionExpression:       strp("attemptsLeft = :a AND used = :f"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":a": num(int64(attemptsRead)), ":f": &types.AttributeValueMemberBOOL{Value: false}},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		track(ctx, writes)
+		if isConditionFailed(err) {
+			return loyalty.ErrConflict
+		}
+		return fmt.Errorf("use challenge: %w", err)
+	}
+	track(ctx, writes, one(out.ConsumedCapacity)...)
+	return nil
+}

@@ -232,3 +232,36 @@ func (s *Store) TouchKey(ctx context.Context, k *loyalty.APIKey, now, since time
 	}
 	return nil
 }
+
+// SetAllowedOrigins replaces the origins that may frame the tenant's
+// enrollment page.
+func (s *Store) SetAllowedOrigins(ctx context.Context, tenantID string, origins []string) error {
+	vals := map[string]types.AttributeValue{}
+	expr := "REMOVE allowedOrigins"
+	if len(origins) > 0 {
+		list := make([]types.AttributeValue, len(origins))
+		for i, o := range origins {
+			list[i] = str(o)
+		}
+		vals[":o"] = &types.AttributeValueMemberL{Value: list}
+		expr = "SET allowedOrigins = :o"
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(tenantPK(tenantID), skTenant), UpdateExpression: &expr,
+		ConditionExpression:    strp("attribute_exists(" + layout.HashKey + ")"),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	if len(vals) > 0 {
+		in.ExpressionAttributeValues = vals
+	}
+	out, err := s.db.UpdateItem(ctx, in)
+	if err != nil {
+		track(ctx, writes)
+		if isConditionFailed(err) {
+			return loyalty.ErrTenantNotFound
+		}
+		return fmt.Errorf("set allowed origins: %w", err)
+	}
+	track(ctx, writes, one(out.ConsumedCapacity)...)
+	return nil
+}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/app/pages"
 	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
@@ -222,7 +223,12 @@ func New(t testing.TB, opts ...Options) *Env {
 		t.Fatalf("wire app: %v", err)
 	}
 	a.Store.Shards = st.Shards
-	srv := httptest.NewServer(a.Handler())
+	// The API and the pages, as the local server serves them.
+	h, err := pages.Handler(a)
+	if err != nil {
+		t.Fatalf("wire pages: %v", err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e := &Env{T: t, Server: srv, App: a, Store: a.Store, Clock: clock, Sender: sender, Kicks: kicks,
 		HTTP: &http.Client{Transport: ContractTransport{T: t, Base: srv.Client().Transport}}}

@@ -29,8 +29,11 @@ var (
 )
 
 // Main runs the tests and stops the emulator afterwards. Use it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f() // what the package's tests share beside the emulator (a browser)
+	}
 	server.Stop()
 	os.Exit(code)
 }

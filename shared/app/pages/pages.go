@@ -1,0 +1,39 @@
+// Package pages wires the web pages (shared/web) over an app: the web
+// function serves them alone, the local server and the tests next to the
+// API. It is apart from shared/app so the API's functions do not link the
+// templates, assets and QR encoder.
+package pages
+
+import (
+	"net/http"
+
+	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/routes"
+	"github.com/loyalty/cashback/shared/web"
+)
+
+// New is the pages' handler over the app's service.
+func New(a *app.App) (*web.Handler, error) {
+	svc := a.Service
+	return web.New(web.Deps{
+		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
+		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
+	})
+}
+
+// Handler serves the pages and, beside them, the API operations of the
+// given functions (all when none).
+func Handler(a *app.App, functions ...string) (http.Handler, error) {
+	pages, err := New(a)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, r := range routes.Routes {
+		if routes.IsPage(r) {
+			mux.Handle(r.Method+" "+r.Path, pages)
+		}
+	}
+	mux.Handle("/", a.Handler(functions...))
+	return mux, nil
+}
