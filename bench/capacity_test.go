@@ -145,6 +145,17 @@ func (f *fakeDB) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput,
 	return out, nil
 }
 
+func (f *fakeDB) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	for _, reqs := range in.RequestItems {
+		for _, r := range reqs {
+			if r.PutRequest != nil {
+				f.items[fk(r.PutRequest.Item)] = r.PutRequest.Item
+			}
+		}
+	}
+	return &dynamodb.BatchWriteItemOutput{}, nil
+}
+
 func (f *fakeDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	if f.fail {
 		return nil, &types.TransactionCanceledException{}

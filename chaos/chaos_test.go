@@ -29,6 +29,44 @@ func TestBankTestAndPlantedDoubleSpend(t *testing.T) {
 	if e.Faults.Faults() == 0 {
 		t.Fatal("no faults were injected")
 	}
+	// The coupon and stamp checks saw something to check.
+	coupons, err := e.App.Store.ListCoupons(ctx, e.Tenant, "", 100)
+	used := 0
+	for _, c := range coupons {
+		used += int(c.Uses)
+	}
+	if err != nil || used == 0 {
+		t.Fatalf("no coupon was used in the run (%v)", err)
+	}
+	// Plant a coupon double spend: a second use counted on a used coupon
+	// is caught.
+	for _, c := range coupons {
+		if c.Uses == 1 {
+			owner := loyalty.Caller{TenantID: e.Tenant, Role: loyalty.RoleOwner, KeyID: "plant"}
+			// A coupon of the same code cannot be created twice; count a
+			// use directly through a commit of the member's state instead.
+			st, err := e.App.Store.LoadMember(ctx, e.Tenant, e.Members[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm := loyalty.NewDraft(*st, time.Now(), owner).Commit(e.Tenant)
+			cm.Coupons = []loyalty.CouponUse{{Code: c.Code, Delta: 1}}
+			cm.AccountChanged = true
+			if err := e.App.Store.Commit(ctx, cm); err != nil {
+				t.Fatal(err)
+			}
+			if res := Check(ctx, e.App.Store, e.Tenant, e.Members, acks); res.DoubleSpends != 1 || !strings.Contains(strings.Join(res.Violations, "\n"), c.Code) {
+				t.Fatalf("a coupon used twice is not caught: %v", res.Violations)
+			}
+			cm = loyalty.NewDraft(*mustLoad(t, e, e.Members[0]), time.Now(), owner).Commit(e.Tenant)
+			cm.Coupons = []loyalty.CouponUse{{Code: c.Code, Delta: -1}}
+			cm.AccountChanged = true
+			if err := e.App.Store.Commit(ctx, cm); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
 
 	// Plant: hold points again on an order that closed with a capture.
 	var victim Ack
@@ -70,4 +108,13 @@ func TestBankTestAndPlantedDoubleSpend(t *testing.T) {
 	if res.DoubleSpends != 1 || !strings.Contains(strings.Join(res.Violations, "\n"), "double spend: order "+victim.Order) {
 		t.Fatalf("planted double spend not caught: %+v", res)
 	}
+}
+
+func mustLoad(t *testing.T, e *Env, member string) *loyalty.MemberState {
+	t.Helper()
+	st, err := e.App.Store.LoadMember(context.Background(), e.Tenant, member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -14,7 +14,11 @@ import (
 //   - per order: the held points equal the ledger's redeems less releases
 //     and captures, an order closes (captures, accrues) at most once, a
 //     refund id applies at most once (double spend otherwise);
-//   - every acknowledged operation is in the ledger exactly once.
+//   - every acknowledged operation is in the ledger exactly once;
+//   - a single-use coupon is on at most one order not fully refunded, and
+//     its use counter says so (double spend otherwise); a member's stamp
+//     card progress is the ledger's stamps summed, within the card's cycle
+//     (drift otherwise).
 func Check(ctx context.Context, st *store.Store, tenant string, members []string, acks []Ack) Result {
 	var res Result
 	violate := func(format string, args ...any) {
@@ -27,7 +31,12 @@ func Check(ctx context.Context, st *store.Store, tenant string, members []string
 		member                    string
 	}
 	orders := map[string]*orderLedger{}
+	couponOrders := map[string][]string{} // code → orders it is applied to, not given back
 	notes := map[string]int{}
+	promos, _, err := st.ListPromotions(ctx, tenant)
+	if err != nil {
+		violate("read promotions: %v", err)
+	}
 	for _, m := range members {
 		if err := st.VerifyMember(ctx, tenant, m); err != nil {
 			res.Drift++
@@ -37,6 +46,18 @@ func Check(ctx context.Context, st *store.Store, tenant string, members []string
 		if err != nil {
 			violate("read ledger of %s: %v", m, err)
 			continue
+		}
+		if acct, err := st.GetAccount(ctx, tenant, m); err == nil {
+			for _, p := range promos {
+				sum := 0
+				for _, e := range entries {
+					sum += e.Stamps[p.ID]
+				}
+				if cycle := p.N + p.M; sum < 0 || sum%cycle != acct.Stamps[p.ID] {
+					res.Drift++
+					violate("drift: member %s has %d stamps of %s, its ledger sums to %d", m, acct.Stamps[p.ID], p.ID, sum)
+				}
+			}
 		}
 		for _, e := range entries {
 			if e.Kind == loyalty.KindAdjust {
@@ -86,6 +107,21 @@ func Check(ctx context.Context, st *store.Store, tenant string, members []string
 		}
 		if bad {
 			res.DoubleSpends++
+		}
+		for _, c := range order.Coupons {
+			if !c.Returned {
+				couponOrders[c.Code] = append(couponOrders[c.Code], id)
+			}
+		}
+	}
+	coupons, err := st.ListCoupons(ctx, tenant, "", 1000)
+	if err != nil {
+		violate("read coupons: %v", err)
+	}
+	for _, c := range coupons {
+		if on := couponOrders[c.Code]; len(on) > 1 || int64(len(on)) != c.Uses {
+			res.DoubleSpends++
+			violate("double spend: single-use coupon %s counts %d uses and is on orders %v", c.Code, c.Uses, on)
 		}
 	}
 	for _, a := range acks {

@@ -172,9 +172,18 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						ack(a)
 						st.put(&st.closed, a)
 					}
-				case x < 60: // close a new order paid in money
+				case x < 60: // close a new order paid in money, with coffee (stamps) and now and then a coupon
 					order := fmt.Sprintf("o%d", n)
-					if out, ok := closeOrder(ctx, c, key, order, member, int64(1000+c.rng.IntN(100000))); ok {
+					total := int64(1000 + c.rng.IntN(100000))
+					items := []client.Item{{SKU: StampSKU, Amount: total, Quantity: 1 + c.rng.IntN(3)}}
+					var coupons []string
+					if c.rng.IntN(3) == 0 {
+						coupons = []string{CouponCode(c.rng.IntN(Coupons))}
+					}
+					if out, ok := send(c, func() (client.CloseResult, error) {
+						out, _, err := c.api.Close(ctx, key, order, ref, total, items, coupons...)
+						return out, err
+					}); ok {
 						a := Ack{Kind: "close", Member: member, Order: order, MoneyPaid: out.MoneyPaid, Accrued: loyalty.Points(out.Accrued), Redeemed: loyalty.Points(out.Redeemed)}
 						ack(a)
 						st.put(&st.closed, a)

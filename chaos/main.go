@@ -150,6 +150,18 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
+	// Single-use coupons the clients race for, and a stamp card (2+1 on
+	// coffee, the gift in the same order or a later one).
+	for i := 0; i < Coupons; i++ {
+		if _, _, err := a.Service.CreateCoupon(ctx, owner, loyalty.Idem{}, loyalty.Coupon{Code: CouponCode(i), Usage: loyalty.CouponSingle, Points: 500}); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if _, err := a.Service.CreatePromotion(ctx, owner, loyalty.Promotion{Name: "coffee", N: 2, M: 1, SKUs: []string{StampSKU}, Scope: loyalty.ScopeBoth}); err != nil {
+		e.Close()
+		return nil, err
+	}
 	for i := 0; i < cfg.Members; i++ {
 		id, err := a.Service.ImportMember(ctx, owner, loyalty.ImportRow{Phone: fmt.Sprintf("+7912%07d", 100+i), Points: 100000})
 		if err != nil {
@@ -161,6 +173,20 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	e.Server = httptest.NewServer(a.Handler())
 	return e, nil
 }
+
+// Coupons single-use coupons are raced for; StampSKU is the stamp card's article.
+const (
+	Coupons  = 20
+	StampSKU = "COFFEE"
+)
+
+// CouponCode names the i-th single-use coupon.
+func CouponCode(i int) string { return fmt.Sprintf("ONCE-%02d", i) }
+
+// codeSink swallows one-time codes (the bank test imports its members).
+type codeSink struct{}
+
+func (codeSink) Send(context.Context, loyalty.Message) error { return nil }
 
 // Result of a run.
 type Result struct {

@@ -95,10 +95,11 @@ func (c *Client) Verify(ctx context.Context, challengeID, code string) (VerifyRe
 	return out, err
 }
 
-// Quote says what an order may use and earn; it changes nothing.
-func (c *Client) Quote(ctx context.Context, orderID string, m Member, total int64, items []Item) (QuoteResult, error) {
+// Quote says what an order may use and earn, and what each coupon would
+// do (or why not); it changes nothing.
+func (c *Client) Quote(ctx context.Context, orderID string, m Member, total int64, items []Item, coupons ...string) (QuoteResult, error) {
 	var out QuoteResult
-	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", quoteRequest{Member: m, Total: total, Items: items}, &out)
+	_, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/quote", "", quoteRequest{Member: m, Total: total, Items: items, Coupons: coupons}, &out)
 	return out, err
 }
 
@@ -109,10 +110,11 @@ func (c *Client) Redeem(ctx context.Context, idemKey, orderID string, m Member, 
 	return out, r, err
 }
 
-// Close captures the hold and accrues cashback on the money part.
-func (c *Client) Close(ctx context.Context, idemKey, orderID string, m Member, total int64, items []Item) (CloseResult, Result, error) {
+// Close captures the hold and accrues cashback on the money part; the
+// coupons given are used with it (all apply, or the close is refused).
+func (c *Client) Close(ctx context.Context, idemKey, orderID string, m Member, total int64, items []Item, coupons ...string) (CloseResult, Result, error) {
 	var out CloseResult
-	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, closeRequest{Member: m, Total: total, Items: items}, &out)
+	r, err := c.do(ctx, "POST", "/v1/orders/"+url.PathEscape(orderID)+"/close", idemKey, closeRequest{Member: m, Total: total, Items: items, Coupons: coupons}, &out)
 	return out, r, err
 }
 

@@ -74,6 +74,7 @@ type Item struct {
 	Category   string `json:"category,omitempty"`
 	Amount     int64  `json:"amount"`
 	Discounted bool   `json:"discounted,omitempty"`
+	Quantity   int    `json:"quantity,omitempty"` // units on the line (default 1); Amount is the line's total
 }
 
 // ---- enrollment ----
@@ -124,9 +125,10 @@ type VerifyResult struct {
 // items, Close's moneyPaid) so the contract test can compare them whole.
 
 type quoteRequest struct {
-	Member Member `json:"member"`
-	Total  int64  `json:"total"`
-	Items  []Item `json:"items,omitempty"`
+	Member  Member   `json:"member"`
+	Total   int64    `json:"total"`
+	Items   []Item   `json:"items,omitempty"`
+	Coupons []string `json:"coupons,omitempty"`
 }
 
 type redeemRequest struct {
@@ -137,10 +139,11 @@ type redeemRequest struct {
 }
 
 type closeRequest struct {
-	Member    Member `json:"member"`
-	Total     int64  `json:"total"`
-	MoneyPaid *int64 `json:"moneyPaid,omitempty"`
-	Items     []Item `json:"items,omitempty"`
+	Member    Member   `json:"member"`
+	Total     int64    `json:"total"`
+	MoneyPaid *int64   `json:"moneyPaid,omitempty"`
+	Items     []Item   `json:"items,omitempty"`
+	Coupons   []string `json:"coupons,omitempty"`
 }
 
 type refundRequest struct {
@@ -157,6 +160,7 @@ type QuoteResult struct {
 	Tier             string         `json:"tier,omitempty"`
 	DiscountPercent  string         `json:"discountPercent,omitempty"`
 	Discount         int64          `json:"discount,omitempty"`
+	Offers
 }
 
 // AccrualPreview is the cashback of an order paid with no points and with
@@ -186,6 +190,7 @@ type CloseResult struct {
 	DiscountPercent string  `json:"discountPercent,omitempty"`
 	Discount        int64   `json:"discount,omitempty"`
 	Balance         Balance `json:"balance"`
+	Offers
 }
 
 // CancelResult is the hold released by a cancel.
@@ -229,6 +234,8 @@ type MemberView struct {
 	Tier       string    `json:"tier,omitempty"`
 	Balance    Balance   `json:"balance"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// Stamps is the stamp card progress per promotion id.
+	Stamps map[string]int `json:"stamps,omitempty"`
 }
 
 // LedgerEntry is one change of a member's points. Amount is the change of
@@ -249,6 +256,8 @@ type LedgerEntry struct {
 	POS       string           `json:"pointOfSaleId,omitempty"`
 	At        time.Time        `json:"at"`
 	Hash      string           `json:"hash"`
+	// Stamps are stamp card units counted (+) or reversed (-) per promotion id.
+	Stamps map[string]int `json:"stamps,omitempty"`
 }
 
 // LedgerPage is one page of a member's ledger, newest first; NextCursor is
@@ -281,6 +290,8 @@ type ProgramSettings struct {
 	PointsPerMoney     *PointsPerMoney          `json:"pointsPerMoney,omitempty"`
 	ActiveFrom         *time.Time               `json:"activeFrom,omitempty"`
 	ActiveUntil        *time.Time               `json:"activeUntil,omitempty"` // exclusive
+	// ProductRules restrict accrual and redemption to some goods.
+	ProductRules *ProductRules `json:"productRules,omitempty"`
 }
 
 // WelcomeBonus is credited to a member on joining.

@@ -439,7 +439,7 @@ func grantSMS(stack awscdk.Stack, f awslambda.Function) {
 // DynamoDB actions per access kind (TransactWriteItems is authorised per item).
 var (
 	ReadActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable"}
-	WriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+	WriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"}
 )
 
 // AccessLogFormat is the HTTP API's access log line (JSON, one per request).

@@ -75,6 +75,9 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		deps.Members = cmp.Or(deps.Members, all.Members)
 		deps.Programs = cmp.Or(deps.Programs, all.Programs)
 		deps.Tenancy = cmp.Or(deps.Tenancy, all.Tenancy)
+		deps.Catalog = cmp.Or(deps.Catalog, all.Catalog)
+		deps.Coupons = cmp.Or(deps.Coupons, all.Coupons)
+		deps.Promotions = cmp.Or(deps.Promotions, all.Promotions)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -119,11 +122,12 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 // limitBody caps request bodies before anything reads them.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
+		limit := bodyLimit(r)
+		if r.ContentLength > limit {
 			writeProblem(w, newProblem(codeBodyTooLarge, "request body too large"))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 			// JSON is the only body we take; a body sent without a type, or
 			// with curl's default form type, is read as JSON (and refused

@@ -23,11 +23,12 @@ type MemberView struct {
 	Tier       string               `json:"tier,omitempty"`
 	Balance    loyalty.Balance      `json:"balance"`
 	CreatedAt  time.Time            `json:"createdAt"`
+	Stamps     map[string]int       `json:"stamps,omitempty" doc:"Stamp card progress per promotion id: units counted towards the next gift"`
 }
 
 func memberView(a *loyalty.Account) MemberView {
 	return MemberView{MemberID: a.MemberID, CardNumber: a.Card, Phone: a.Phone, Email: a.Email, Name: a.Name,
-		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt}
+		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt, Stamps: a.Stamps}
 }
 
 type MemberPath struct {
@@ -102,6 +103,7 @@ type EntryView struct {
 	POS       string            `json:"pointOfSaleId,omitempty" doc:"Point of sale it happened at"`
 	At        time.Time         `json:"at"`
 	Hash      string            `json:"hash"`
+	Stamps    map[string]int    `json:"stamps,omitempty" doc:"Stamp card units counted (+) or reversed (-) per promotion id"`
 }
 
 type LedgerOutput struct {
@@ -136,7 +138,7 @@ func (s *server) registerLedger(r routes.Route) {
 		for _, e := range entries {
 			v := EntryView{Seq: e.Seq, Kind: e.Kind, Amount: int64(e.Amount), Available: int64(e.Available), Pending: int64(e.Pending),
 				Held: int64(e.Held), OrderID: e.OrderID, RefundID: e.RefundID, Note: e.Note, At: e.At, Hash: e.Hash,
-				KeyID: e.KeyID, StaffID: e.StaffID, POS: e.PointOfSale}
+				KeyID: e.KeyID, StaffID: e.StaffID, POS: e.PointOfSale, Stamps: e.Stamps}
 			if len(e.Lots) > 0 {
 				v.Lots = map[string]int64{}
 				for id, n := range e.Lots {

@@ -40,7 +40,7 @@ var operations map[string]operation
 func init() {
 	operations = map[string]operation{
 		"redeem-points":              {register: (*server).registerRedeem, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeInsufficientPoints, loyalty.CodeRedeemLimitExceeded, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram}, idempotent: true},
-		"close-order":                {register: (*server).registerClose, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram, loyalty.CodeRedeemLimitExceeded}, idempotent: true}, // the hold exceeds the share of a lower closing total
+		"close-order":                {register: (*server).registerClose, codes: []loyalty.Code{loyalty.CodeCouponNotFound, loyalty.CodeCouponExpired, loyalty.CodeCouponNotYetValid, loyalty.CodeCouponExhausted, loyalty.CodeCouponGroupConflict, loyalty.CodeCouponNotApplicable, loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram, loyalty.CodeRedeemLimitExceeded}, idempotent: true}, // the hold exceeds the share of a lower closing total
 		"refund-order":               {register: (*server).registerRefund, codes: []loyalty.Code{loyalty.CodeOrderNotFound, loyalty.CodeOrderNotClosed, loyalty.CodeRefundExceedsOrder, loyalty.CodeRefundIDReused}, idempotent: true},
 		"quote-order":                {register: (*server).registerQuote, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram}},
 		"cancel-order":               {register: (*server).registerCancel, codes: []loyalty.Code{loyalty.CodeOrderNotFound, loyalty.CodeOrderClosed}, idempotent: true},
@@ -88,6 +88,16 @@ func init() {
 		"replay-webhook-dead-letter": {register: (*server).registerReplayWebhook, codes: []loyalty.Code{loyalty.CodeWebhookNotFound, loyalty.CodeDeadLetterNotFound, loyalty.CodeWebhookDisabled}, minRole: admin},
 		"get-embed":                  {register: (*server).registerGetEmbed, minRole: loyalty.RoleOwner},
 		"set-embed":                  {register: (*server).registerSetEmbed, minRole: loyalty.RoleOwner},
+		"put-product":                {register: (*server).registerPutProduct, minRole: admin},
+		"list-products":              {register: (*server).registerListProducts},
+		"import-catalog":             {register: (*server).registerImportCatalog, minRole: admin},
+		"export-catalog":             {register: (*server).registerExportCatalog},
+		"create-coupon":              {register: (*server).registerCreateCoupon, codes: []loyalty.Code{loyalty.CodeCouponCodeTaken}, minRole: admin},
+		"create-coupon-batch":        {register: (*server).registerCreateCouponBatch, minRole: admin},
+		"list-coupons":               {register: (*server).registerListCoupons, minRole: admin},
+		"get-coupon":                 {register: (*server).registerGetCoupon, codes: []loyalty.Code{loyalty.CodeCouponNotFound}},
+		"create-promotion":           {register: (*server).registerCreatePromotion, minRole: admin},
+		"list-promotions":            {register: (*server).registerListPromotions},
 		"healthz":                    {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

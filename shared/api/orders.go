@@ -62,12 +62,13 @@ type ItemInput struct {
 	Category   string `json:"category,omitempty" maxLength:"64"`
 	Amount     Money  `json:"amount" doc:"Line amount, money minor units"`
 	Discounted bool   `json:"discounted,omitempty" doc:"The line was sold at a discount"`
+	Quantity   int    `json:"quantity,omitempty" minimum:"0" maximum:"1000" doc:"Units on the line (default 1); amount is the line's total"`
 }
 
 func itemsOf(in []ItemInput) []loyalty.Item {
 	out := make([]loyalty.Item, len(in))
 	for i, it := range in {
-		out[i] = loyalty.Item{SKU: it.SKU, Category: it.Category, Amount: loyalty.Money(it.Amount), Discounted: it.Discounted}
+		out[i] = loyalty.Item{SKU: it.SKU, Category: it.Category, Amount: loyalty.Money(it.Amount), Discounted: it.Discounted, Quantity: it.Quantity}
 	}
 	return out
 }
@@ -79,8 +80,9 @@ type CloseInput struct {
 	Body    struct {
 		Member    MemberRef   `json:"member"`
 		Total     Money       `json:"total" doc:"Order total, money minor units"`
-		MoneyPaid *Money      `json:"moneyPaid,omitempty" doc:"Money paid, when it differs from the total less points (e.g. after discounts)"`
+		MoneyPaid *Money      `json:"moneyPaid,omitempty" doc:"Money paid, when it differs from the total less coupon discounts and points (e.g. after discounts of the till's own)"`
 		Items     []ItemInput `json:"items,omitempty" maxItems:"500"`
+		Coupons   []string    `json:"coupons,omitempty" maxItems:"10" doc:"Coupon codes presented; all must apply or the close is refused and nothing is used"`
 	}
 }
 
@@ -92,7 +94,7 @@ func (s *server) registerClose(r routes.Route) {
 		if err != nil {
 			return res, false, err
 		}
-		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)}
+		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items), Coupons: in.Body.Coupons}
 		if in.Body.MoneyPaid != nil {
 			m := loyalty.Money(*in.Body.MoneyPaid)
 			req.MoneyPaid = &m
@@ -144,9 +146,10 @@ func (s *server) registerCancel(r routes.Route) {
 type QuoteInput struct {
 	OrderPath
 	Body struct {
-		Member MemberRef   `json:"member"`
-		Total  Money       `json:"total" doc:"Order total, money minor units"`
-		Items  []ItemInput `json:"items,omitempty" maxItems:"500"`
+		Member  MemberRef   `json:"member"`
+		Total   Money       `json:"total" doc:"Order total, money minor units"`
+		Items   []ItemInput `json:"items,omitempty" maxItems:"500"`
+		Coupons []string    `json:"coupons,omitempty" maxItems:"10" doc:"Coupon codes: the answer says what each would do, or why not; nothing is used"`
 	}
 }
 
@@ -162,7 +165,7 @@ func (s *server) registerQuote(r routes.Route) {
 			return nil, s.problem(ctx, err)
 		}
 		res, err := s.deps.Orders.Quote(ctx, callerOf(ctx), ref,
-			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items)})
+			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items), Coupons: in.Body.Coupons})
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -92,10 +92,34 @@ type Capabilities struct {
 	Tenancy    Tenancy
 	// Webhooks is nil where the app has no webhooks service: its
 	// operations then answer 500 (a wiring bug, not a client's fault).
-	Webhooks Webhooks
+	Webhooks   Webhooks
+	Catalog    Catalog
+	Coupons    Coupons
+	Promotions Promotions
 }
 
 // CapabilitiesOf is every capability of the domain's service.
 func CapabilitiesOf(svc *loyalty.Service) Capabilities {
-	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy}
+	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog, Coupons: svc.Coupons, Promotions: svc.Promotions}
+}
+
+// Catalog manages the tenant's products.
+type Catalog interface {
+	PutProduct(ctx context.Context, c loyalty.Caller, p loyalty.Product) (loyalty.Product, error)
+	ImportProducts(ctx context.Context, c loyalty.Caller, ps []loyalty.Product) error
+	ListProducts(ctx context.Context, c loyalty.Caller, after string, limit int) ([]loyalty.Product, error)
+}
+
+// Coupons manages the tenant's coupons.
+type Coupons interface {
+	CreateCoupon(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, cp loyalty.Coupon) (loyalty.NewCouponResult, bool, error)
+	CreateCouponBatch(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, req loyalty.BatchRequest) (loyalty.BatchResult, bool, error)
+	GetCoupon(ctx context.Context, c loyalty.Caller, code string) (*loyalty.Coupon, error)
+	ListCoupons(ctx context.Context, c loyalty.Caller, after string, limit int) ([]loyalty.Coupon, error)
+}
+
+// Promotions manages the tenant's gift promotions.
+type Promotions interface {
+	CreatePromotion(ctx context.Context, c loyalty.Caller, p loyalty.Promotion) (loyalty.Promotion, error)
+	ListPromotions(ctx context.Context, c loyalty.Caller) ([]loyalty.Promotion, error)
 }

@@ -30,6 +30,7 @@ type ProgramBody struct {
 	Categories         map[string]CategoryBody `json:"categories,omitempty" maxProperties:"100" doc:"Rates for order items of a category; override the program's"`
 	AccrueOnDiscounted *bool                   `json:"accrueOnDiscounted,omitempty" doc:"Accrue on items sold at a discount (default true)"`
 	PointsPerMoney     *PointsPerMoneyBody     `json:"pointsPerMoney,omitempty" doc:"Accrue points per whole amount of money instead of a percent"`
+	ProductRules       *loyalty.ProductRules   `json:"productRules,omitempty" doc:"Which order lines earn cashback and which may be paid with points (by SKU or category; a line's category is the till's, else the catalog's)"`
 	ActiveFrom         *time.Time              `json:"activeFrom,omitempty" doc:"Start of the program's activity window"`
 	ActiveUntil        *time.Time              `json:"activeUntil,omitempty" doc:"End of the program's activity window (exclusive)"`
 }
@@ -113,6 +114,7 @@ func (b ProgramBody) domain() loyalty.Program {
 		p.DiscountPercent = b.DiscountPercent.BP
 	}
 	p.AccrueOnDiscounted = b.AccrueOnDiscounted
+	p.Products = b.ProductRules
 	if b.PointsPerMoney != nil {
 		p.PointsPerMoney = &loyalty.PointsPerMoney{Money: loyalty.Money(b.PointsPerMoney.Money), Points: loyalty.Points(b.PointsPerMoney.Points)}
 	}
@@ -167,6 +169,7 @@ func programView(p loyalty.Program) ProgramView {
 		v.DiscountPercent = &Percent{p.DiscountPercent}
 	}
 	v.AccrueOnDiscounted = p.AccrueOnDiscounted
+	v.ProductRules = p.Products
 	if p.PointsPerMoney != nil {
 		v.PointsPerMoney = &PointsPerMoneyBody{Money: Money(p.PointsPerMoney.Money), Points: Points(p.PointsPerMoney.Points)}
 	}

@@ -29,6 +29,8 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	}
 	b.Do("GET", "/v1/programs", nil, nil).Want(200).Decode(&progs)
 	hook := b.Do("POST", "/v1/webhooks", map[string]any{"url": "https://hooks.example/b"}, nil).Want(201).JSON()["webhookId"].(string)
+	b.Do("POST", "/v1/coupons", map[string]any{"code": "B-COUPON", "usage": "single", "points": 100}, nil).Want(201)
+	b.Do("PUT", "/v1/catalog/products/B-SKU", map[string]any{"name": "B's product"}, nil).Want(200)
 
 	// Tenant A: same table, its own owner key.
 	a, err := b.App.Service.CreateTenant(context.Background(), "Tenant A", loyalty.PlanFree)
@@ -37,7 +39,7 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	}
 	asA := map[string]string{"Authorization": "Bearer " + a.APIKey, "Idempotency-Key": "iso"}
 	ids := map[string]string{"{orderId}": "b-order", "{memberId}": bm.ID, "{programId}": progs.Programs[0].ID, "{staffId}": staff,
-		"{webhookId}": hook, "{eventId}": "evt_b"}
+		"{webhookId}": hook, "{eventId}": "evt_b", "{code}": "B-COUPON", "{sku}": "B-SKU"}
 	bodies := map[string]any{
 		"redeem-points":        map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000, "points": 100},
 		"close-order":          map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},
@@ -72,6 +74,13 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		if r.OperationID == "cancel-order" {
 			path = "/v1/orders/b-open/cancel"
 		}
+		if r.OperationID == "put-product" {
+			// A SKU names a product in the caller's own catalog: A writes its
+			// own, B's stays as it was (checked below).
+			b.Do(r.Method, path, map[string]any{"name": "A's product"}, asA).Want(200)
+			checked++
+			continue
+		}
 		resp := b.Do(r.Method, path, body, asA)
 		if resp.Status != 404 {
 			t.Errorf("%s %s with tenant A's key: %d %s (want 404)", r.Method, path, resp.Status, resp.Body)
@@ -82,11 +91,16 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		t.Fatalf("only %d routes checked", checked)
 	}
 	// Lists show only A's data, and B's member is untouched.
-	for _, path := range []string{"/v1/programs", "/v1/points-of-sale", "/v1/staff", "/v1/audit", "/v1/members?phone=%2B79120000070", "/v1/webhooks"} {
+	for _, path := range []string{"/v1/programs", "/v1/points-of-sale", "/v1/staff", "/v1/audit", "/v1/members?phone=%2B79120000070", "/v1/webhooks",
+		"/v1/coupons", "/v1/catalog/products", "/v1/catalog/export", "/v1/promotions"} {
 		resp := b.Do("GET", path, nil, asA)
-		if strings.Contains(string(resp.Body), bm.ID) || strings.Contains(string(resp.Body), hook) || strings.Contains(string(resp.Body), pos) || strings.Contains(string(resp.Body), progs.Programs[0].ID) {
+		if strings.Contains(string(resp.Body), bm.ID) || strings.Contains(string(resp.Body), hook) || strings.Contains(string(resp.Body), pos) || strings.Contains(string(resp.Body), progs.Programs[0].ID) ||
+			strings.Contains(string(resp.Body), "B-COUPON") || strings.Contains(string(resp.Body), "B's product") {
 			t.Errorf("GET %s shows tenant B's data: %s", path, resp.Body)
 		}
+	}
+	if p := b.Do("GET", "/v1/catalog/products", nil, nil).Want(200).JSON()["products"].([]any); len(p) != 1 || p[0].(map[string]any)["name"] != "B's product" {
+		t.Errorf("tenant B's catalog changed: %v", p)
 	}
 	if bal := b.Balance(bm.ID); bal.Available != 4500 || bal.Held != 500 {
 		t.Fatalf("tenant B's member changed: %+v", bal)

@@ -31,6 +31,8 @@ type Draft struct {
 	statsChanged, acctChanged bool
 	cardChange                *CardChange
 	layout                    MemberLayout
+	// couponUses are coupon counters the operation changes (see CouponUse).
+	couponUses []CouponUse
 }
 
 // NewDraft starts a draft over a member's state as read.
@@ -192,6 +194,28 @@ func (d *Draft) addLot(points Points, pendingUntil, expiresAt time.Time, orderID
 	return l
 }
 
+// recordStamps moves the stamp cards and puts the change in the ledger: on
+// the operation's last entry for the order when there is one, else on an
+// entry of kind (no points change).
+func (d *Draft) recordStamps(promos []Promotion, delta map[string]int, kind EntryKind, orderID, refundID string) {
+	nonzero := map[string]int{}
+	for id, n := range delta {
+		if n != 0 {
+			nonzero[id] = n
+		}
+	}
+	if len(nonzero) == 0 {
+		return
+	}
+	addStamps(&d.acct, promos, nonzero)
+	d.acctChanged = true
+	if n := len(d.entries); n > 0 && d.entries[n-1].OrderID == orderID {
+		d.entries[n-1].Stamps = nonzero
+		return
+	}
+	d.record(Entry{Kind: kind, OrderID: orderID, RefundID: refundID, Stamps: nonzero})
+}
+
 // record appends an entry and applies its deltas to the account copy.
 func (d *Draft) record(e Entry) {
 	e.Seq = d.nextSeq()
@@ -251,6 +275,9 @@ type Commit struct {
 	Audit *AuditEntry
 	// CardChange moves the card claim to a new number.
 	CardChange *CardChange
+	// Coupons are coupon counters changed with the order (only when an
+	// order closes with coupons, or a full refund gives one back).
+	Coupons []CouponUse
 }
 
 // OrderWrite is an order to write, conditioned on the version read
@@ -298,6 +325,7 @@ func (d *Draft) Commit(tenantID string) *Commit {
 		c.Stats = &st
 	}
 	c.CardChange = d.cardChange
+	c.Coupons = d.couponUses
 	c.AllStats, c.Layout = d.stats, d.layout
 	ids := make([]string, 0, len(d.lots))
 	for id := range d.lots {
@@ -336,6 +364,18 @@ func EntryHash(prev string, e Entry) string {
 	sort.Strings(ids)
 	for _, id := range ids {
 		fmt.Fprintf(&b, "%s=%d,", id, e.Lots[id])
+	}
+	if len(e.Stamps) > 0 {
+		// Only entries with stamps hash them: older entries keep their hash.
+		promos := make([]string, 0, len(e.Stamps))
+		for id := range e.Stamps {
+			promos = append(promos, id)
+		}
+		sort.Strings(promos)
+		b.WriteString("|stamps:")
+		for _, id := range promos {
+			fmt.Fprintf(&b, "%s=%d,", id, e.Stamps[id])
+		}
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])

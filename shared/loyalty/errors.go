@@ -57,10 +57,17 @@ const (
 	CodeInternal             Code = "internal_error"
 
 	// Webhooks (shared/webhooks).
-	CodeWebhookNotFound    Code = "webhook_not_found"
-	CodeDeadLetterNotFound Code = "dead_letter_not_found"
-	CodeWebhookLimit       Code = "webhook_limit"
-	CodeWebhookDisabled    Code = "webhook_disabled"
+	CodeWebhookNotFound     Code = "webhook_not_found"
+	CodeDeadLetterNotFound  Code = "dead_letter_not_found"
+	CodeWebhookLimit        Code = "webhook_limit"
+	CodeWebhookDisabled     Code = "webhook_disabled"
+	CodeCouponNotFound      Code = "coupon_not_found"
+	CodeCouponExpired       Code = "coupon_expired"
+	CodeCouponNotYetValid   Code = "coupon_not_yet_valid"
+	CodeCouponExhausted     Code = "coupon_exhausted"
+	CodeCouponGroupConflict Code = "coupon_group_conflict"
+	CodeCouponNotApplicable Code = "coupon_not_applicable"
+	CodeCouponCodeTaken     Code = "coupon_code_taken"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
@@ -112,6 +119,13 @@ var AllCodes = []Code{
 	CodeDeadLetterNotFound,
 	CodeWebhookLimit,
 	CodeWebhookDisabled,
+	CodeCouponNotFound,
+	CodeCouponExpired,
+	CodeCouponNotYetValid,
+	CodeCouponExhausted,
+	CodeCouponGroupConflict,
+	CodeCouponNotApplicable,
+	CodeCouponCodeTaken,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

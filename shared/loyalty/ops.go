@@ -114,6 +114,11 @@ type CloseRequest struct {
 	Total     Money
 	MoneyPaid *Money
 	Items     []Item
+	// Coupons are the codes presented; found are the coupons read.
+	Coupons []string
+	found   map[string]Coupon
+	// promotions are the tenant's, read with the order's context.
+	promotions []Promotion
 }
 
 // CloseResult is what the cashier gets back.
@@ -126,9 +131,18 @@ type CloseResult struct {
 	Tier      string `json:"tier,omitempty"`
 	TierAfter string `json:"tierAfter,omitempty"`
 	// Discount of a discount program (percent and money), for the receipt.
-	DiscountPercent string  `json:"discountPercent,omitempty"`
-	Discount        Money   `json:"discount,omitempty" minimum:"0"`
-	Balance         Balance `json:"balance"`
+	DiscountPercent string `json:"discountPercent,omitempty"`
+	Discount        Money  `json:"discount,omitempty" minimum:"0"`
+	// Coupons say what each coupon did; CouponDiscount is their money off
+	// the total (taken off the money paid).
+	Coupons        []CouponResult `json:"coupons,omitempty"`
+	CouponDiscount Money          `json:"couponDiscount,omitempty" minimum:"0"`
+	// Promotions say what each gift promotion did; Items which lines they
+	// discounted; PromotionDiscount their money off the total.
+	Promotions        []PromotionResult `json:"promotions,omitempty"`
+	Items             []LineResult      `json:"items,omitempty"`
+	PromotionDiscount Money             `json:"promotionDiscount,omitempty" minimum:"0"`
+	Balance           Balance           `json:"balance"`
 }
 
 // Close captures the order's hold (the points are spent) and accrues cashback
@@ -154,13 +168,23 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	if p != nil {
 		tier = memberTier(p, st, now)
 	}
-	if limit := RedeemLimitFor(p, tier, req.Total, req.Items); held > 0 && p != nil && held > limit {
+	blocked := st.Account.Status == MemberBlocked
+	promos := planPromotions(req.promotions, req.Items, stampProgress(st.Account, blocked), now)
+	promos.discount = min(promos.discount, req.Total)
+	coupons := planCoupons(p, req.Coupons, req.found, st.Account.MemberID, blocked, req.Total-promos.discount, nil, promos.groups, now)
+	if coupons.err != nil {
+		return nil, nil, CloseResult{}, coupons.err
+	}
+	// Discounts (promotions, then coupons) come off the total before
+	// points pay part of it.
+	net := req.Total - promos.discount - coupons.discount
+	if limit := RedeemLimitFor(p, tier, net, req.Items); held > 0 && p != nil && held > limit {
 		return nil, nil, CloseResult{}, &Error{Code: CodeRedeemLimitExceeded,
 			Message: "the points held exceed the share payable with points of the closing total; redeem again or cancel first",
 			Details: Details{Held: ref(held), MaxRedeemable: ref(limit)}}
 	}
 	pointsMoney := PointsToMoney(held, value)
-	moneyPaid := max(0, req.Total-pointsMoney)
+	moneyPaid := max(0, net-pointsMoney)
 	if req.MoneyPaid != nil {
 		if *req.MoneyPaid > moneyPaid {
 			return nil, nil, CloseResult{}, Invalid("moneyPaid", "money paid (%d) exceeds the total less points (%d)", *req.MoneyPaid, moneyPaid)
@@ -176,7 +200,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	var accrued Points
 	var pending bool
 	if st.Account.Status != MemberBlocked && p != nil {
-		accrued = AccrualFor(p, tier, moneyPaid, req.Items, now)
+		accrued = AccrualFor(p, tier, moneyPaid, req.Items, now) + coupons.points
 	}
 	if accrued > 0 {
 		var expires time.Time
@@ -199,7 +223,14 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 		o.AccrualLot = lot.ID
 	}
 	o.State, o.Total, o.MoneyPaid, o.Accrued, o.ClosedAt = OrderClosed, req.Total, moneyPaid, accrued, now
-	res := CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending}
+	o.Coupons, d.couponUses = coupons.applied, coupons.uses
+	if !blocked {
+		d.recordStamps(req.promotions, promos.stamps, KindAccrue, o.ID, "")
+		o.Stamps = promos.stamps
+	}
+	o.PromotionDiscount = promos.discount
+	res := CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending, Coupons: coupons.results, CouponDiscount: coupons.discount,
+		Promotions: promos.results, Items: promos.lines, PromotionDiscount: promos.discount}
 	if p != nil {
 		pct, disc := DiscountFor(p, tier, req.Total, now)
 		if pct > 0 {
@@ -251,6 +282,8 @@ func ReleaseStaleHold(st MemberState, order *Order, now time.Time) (*Draft, *Ord
 type RefundRequest struct {
 	RefundID string
 	Amount   Money
+	// promotions are the tenant's (their cycles turn stamps back).
+	promotions []Promotion
 }
 
 // RefundResult reports what a refund did to points.
@@ -303,6 +336,12 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 	d := NewDraft(st, now, by)
 	o := *order
 	o.SpentLots = append([]LotTake(nil), order.SpentLots...)
+	o.Coupons = append([]OrderCoupon(nil), order.Coupons...)
+	if after == bound {
+		// The whole order is refunded: its single-use coupons are given
+		// back, in this transaction (multi-use ones stay counted).
+		d.couponUses = returnCoupons(&o)
+	}
 	e := Entry{Kind: KindRefund, OrderID: o.ID, RefundID: req.RefundID, Lots: map[string]Points{}}
 
 	// Return spent points where they live longest: latest expiry first.
@@ -350,6 +389,19 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 		}
 		d.record(e)
 	}
+	// Stamps the order counted are reversed in proportion to the money
+	// refunded, like its cashback (cumulative: the last refund settles).
+	var stamps map[string]int
+	for id, n := range o.Stamps {
+		due := int(proportion(Points(n), after, bound) - proportion(Points(n), before, bound))
+		if due > 0 {
+			if stamps == nil {
+				stamps = map[string]int{}
+			}
+			stamps[id] = -due
+		}
+	}
+	d.recordStamps(req.promotions, stamps, KindRefund, o.ID, req.RefundID)
 	if o.StatsDay != 0 && p != nil {
 		// A refund takes its amount off the spend that qualifies for tiers.
 		d.unspend(p, o.StatsDay, req.Amount)

@@ -75,6 +75,11 @@ type OrderQuery struct {
 	OrderID  string
 	IdemKey  string
 	Member   *MemberRef
+	// SKUs of the order's lines: their catalog products are read in the
+	// same batch (never a scan).
+	SKUs []string
+	// Coupons (normalised codes) named by the request, read in the same batch.
+	Coupons []string
 }
 
 // OrderContext is the first read of an order operation.
@@ -83,6 +88,12 @@ type OrderContext struct {
 	Order    *Order
 	Idem     *IdemRecord
 	MemberID string // resolved from the reference; "" when unknown
+	// Products of the catalog named by the query's SKUs (unknown ones absent).
+	Products map[string]Product
+	// Coupons found by code (unknown codes absent).
+	Coupons map[string]Coupon
+	// Promotions of the tenant, in creation order.
+	Promotions []Promotion
 }
 
 // MemberKey and OrderKey name work the sweep found due.

@@ -85,10 +85,18 @@ func RedeemLimitFor(p *Program, t *Tier, total Money, items []Item) Points {
 	if p == nil || p.Type == TypeDiscount {
 		return 0
 	}
+	// Without lines the product rules cannot tell goods apart: the order
+	// counts as one line they cover.
+	covered := p.Products.redemption().covers
 	if len(items) == 0 {
-		items = []Item{{Amount: total}}
+		items, covered = []Item{{Amount: total}}, nil
 	}
-	share := weighted(items, func(it Item) int64 { return int64(maxShare(p, t, it.Category)) }, int64(total), int64(FullPercent))
+	share := weighted(items, func(it Item) int64 {
+		if covered != nil && !covered(it) {
+			return 0
+		}
+		return int64(maxShare(p, t, it.Category))
+	}, int64(total), int64(FullPercent))
 	return MoneyToPoints(Money(share), p.Value())
 }
 
@@ -100,10 +108,13 @@ func AccrualFor(p *Program, t *Tier, moneyPaid Money, items []Item, now time.Tim
 	if !p.Running(now) || p.Type == TypeDiscount || moneyPaid <= 0 {
 		return 0
 	}
+	covered := p.Products.accrual().covers
 	if len(items) == 0 {
-		items = []Item{{Amount: moneyPaid}}
+		items, covered = []Item{{Amount: moneyPaid}}, nil // see RedeemLimitFor
 	}
-	eligible := func(it Item) bool { return !it.Discounted || p.accrueOnDiscounted() }
+	eligible := func(it Item) bool {
+		return (!it.Discounted || p.accrueOnDiscounted()) && (covered == nil || covered(it))
+	}
 	if ppm := p.PointsPerMoney; ppm != nil && ppm.Money > 0 {
 		base := weighted(items, func(it Item) int64 {
 			if eligible(it) {

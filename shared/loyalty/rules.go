@@ -60,6 +60,9 @@ func ValidateProgram(p *Program) error {
 	if err := validateRules(p); err != nil {
 		return err
 	}
+	if err := validateProductRules(p.Products); err != nil {
+		return err
+	}
 	if p.TermsURL != "" {
 		u, err := url.Parse(p.TermsURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(p.TermsURL) > 2000 {
@@ -182,6 +185,7 @@ type Item struct {
 	Category   string
 	Amount     Money
 	Discounted bool
+	Quantity   int // units on the line (0: one); Amount is the line's total
 }
 
 // Cashback is the points a money base earns at the program's own rate:

@@ -59,6 +59,9 @@ type Service struct {
 	*Members
 	*Programs
 	*Tenancy
+	*Catalog
+	*Coupons
+	*Promotions
 }
 
 // NewService builds every capability over store and the clock now (nil:
@@ -66,7 +69,7 @@ type Service struct {
 // on the result.
 func NewService(store Store, now func() time.Time) *Service {
 	c := &Core{Store: store, Now: now}
-	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
@@ -228,9 +231,14 @@ type orderDecision[T any] func(oc *OrderContext, st MemberState, now time.Time) 
 // orderOp runs an order operation: three round trips at most (the context
 // read, which also finds the key's record, the member read, the commit), plus
 // retries on conflicts.
-func orderOp[T any](ctx context.Context, s *Core, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, decide orderDecision[T]) (T, bool, error) {
+//
+// reads names what the order's lines and coupons add to the context read
+// (SKUs, coupon codes); the rest of the query is filled in here.
+func orderOp[T any](ctx context.Context, s *Core, c Caller, kind string, idem Idem, orderID string, ref *MemberRef, reads OrderQuery, decide orderDecision[T]) (T, bool, error) {
 	return idempotent(ctx, s, c.TenantID, idem, func() (out T, prior *IdemRecord, err error) {
-		oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: orderID, IdemKey: idem.Key, Member: ref})
+		q := reads
+		q.TenantID, q.OrderID, q.IdemKey, q.Member = c.TenantID, orderID, idem.Key, ref
+		oc, err := s.Store.LoadOrderContext(ctx, q)
 		if err != nil {
 			return out, nil, err
 		}
@@ -291,28 +299,35 @@ func currentProgram(oc *OrderContext) *Program {
 
 // RedeemPoints holds points on an open order.
 func (s *Orders) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref MemberRef, req RedeemRequest) (RedeemResult, bool, error) {
-	return orderOp(ctx, s.Core, c, UseRedeem, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
+	return orderOp(ctx, s.Core, c, UseRedeem, idem, req.OrderID, &ref, OrderQuery{SKUs: orderSKUs(req.Items)}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RedeemResult, error) {
+		req := req
+		req.Items = withCatalog(req.Items, oc.Products)
 		return Redeem(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 
 // CloseOrder captures the hold and accrues cashback.
 func (s *Orders) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
-	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, OrderQuery{SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons)}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+		req := req
+		req.Items = withCatalog(req.Items, oc.Products)
+		req.found, req.promotions = oc.Coupons, oc.Promotions
 		return Close(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
 
 // CancelOrder releases the hold of an open order.
 func (s *Orders) CancelOrder(ctx context.Context, c Caller, idem Idem, orderID string) (CancelResult, bool, error) {
-	return orderOp(ctx, s.Core, c, UseCancel, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
+	return orderOp(ctx, s.Core, c, UseCancel, idem, orderID, nil, OrderQuery{}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CancelResult, error) {
 		return Cancel(st, oc.Order, now, c)
 	})
 }
 
 // RefundOrder applies a refund to a closed order.
 func (s *Orders) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID string, req RefundRequest) (RefundResult, bool, error) {
-	return orderOp(ctx, s.Core, c, UseRefund, idem, orderID, nil, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
+	return orderOp(ctx, s.Core, c, UseRefund, idem, orderID, nil, OrderQuery{}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
+		req := req
+		req.promotions = oc.Promotions
 		return Refund(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
@@ -322,6 +337,7 @@ type QuoteRequest struct {
 	OrderID string
 	Total   Money
 	Items   []Item
+	Coupons []string
 }
 
 // Accrual quote of an order.
@@ -339,14 +355,23 @@ type QuoteResult struct {
 	Tier             string         `json:"tier,omitempty"`
 	DiscountPercent  string         `json:"discountPercent,omitempty"`
 	Discount         Money          `json:"discount,omitempty" minimum:"0"`
+	// Coupons say what each coupon would do (nothing is consumed), or why
+	// it would not apply; CouponDiscount is their money off the total.
+	Coupons        []CouponResult `json:"coupons,omitempty"`
+	CouponDiscount Money          `json:"couponDiscount,omitempty" minimum:"0"`
+	// Promotions, Items and PromotionDiscount as the close would give them.
+	Promotions        []PromotionResult `json:"promotions,omitempty"`
+	Items             []LineResult      `json:"items,omitempty"`
+	PromotionDiscount Money             `json:"promotionDiscount,omitempty" minimum:"0"`
 }
 
 // Quote reads and computes; it writes nothing.
 func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
-	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref})
+	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref, SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons)})
 	if err != nil {
 		return QuoteResult{}, err
 	}
+	req.Items = withCatalog(req.Items, oc.Products)
 	if err := c.mayTouch(oc.Order); err != nil {
 		return QuoteResult{}, err
 	}
@@ -371,13 +396,24 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	if oc.Order != nil && oc.Order.State == OrderOpen {
 		available += oc.Order.Held // the order's own hold may be re-planned
 	}
-	maxPts := max(0, min(RedeemLimitFor(p, tier, req.Total, req.Items), available))
+	uses, err := s.memberCouponUses(ctx, c.TenantID, acct.MemberID, oc.Coupons)
+	if err != nil {
+		return QuoteResult{}, err
+	}
+	blocked := acct.Status == MemberBlocked
+	promos := planPromotions(oc.Promotions, req.Items, stampProgress(acct, blocked), now)
+	promos.discount = min(promos.discount, req.Total)
+	coupons := planCoupons(p, req.Coupons, oc.Coupons, acct.MemberID, blocked, req.Total-promos.discount, uses, promos.groups, now)
+	net := req.Total - promos.discount - coupons.discount
+	maxPts := max(0, min(RedeemLimitFor(p, tier, net, req.Items), available))
 	if acct.Status == MemberBlocked {
 		maxPts = 0
 	}
-	res := QuoteResult{Balance: acct.Balance(), MaxRedeemable: maxPts, MaxRedeemPercent: maxShare(p, tier, "").String()}
-	res.Accrual.IfNoPoints = AccrualFor(p, tier, req.Total, req.Items, now)
-	res.Accrual.IfMaxPoints = AccrualFor(p, tier, max(0, req.Total-PointsToMoney(maxPts, p.Value())), req.Items, now)
+	res := QuoteResult{Balance: acct.Balance(), MaxRedeemable: maxPts, MaxRedeemPercent: maxShare(p, tier, "").String(),
+		Coupons: coupons.results, CouponDiscount: coupons.discount,
+		Promotions: promos.results, Items: promos.lines, PromotionDiscount: promos.discount}
+	res.Accrual.IfNoPoints = AccrualFor(p, tier, net, req.Items, now) + coupons.points
+	res.Accrual.IfMaxPoints = AccrualFor(p, tier, max(0, net-PointsToMoney(maxPts, p.Value())), req.Items, now) + coupons.points
 	if tier != nil {
 		res.Tier = tier.Name
 	}

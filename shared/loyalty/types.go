@@ -47,11 +47,13 @@ type Program struct {
 	Categories         map[string]CategoryRates `json:"categories,omitempty"`
 	AccrueOnDiscounted *bool                    `json:"accrueOnDiscounted,omitempty"` // nil: true
 	PointsPerMoney     *PointsPerMoney          `json:"pointsPerMoney,omitempty"`
-	ActiveFrom         time.Time                `json:"activeFrom,omitempty"`
-	ActiveUntil        time.Time                `json:"activeUntil,omitempty"`
-	Version            int64                    `json:"version"`
-	CreatedAt          time.Time                `json:"createdAt"`
-	UpdatedAt          time.Time                `json:"updatedAt"`
+	// Products restrict accrual and redemption to some order lines (seed 004).
+	Products    *ProductRules `json:"productRules,omitempty"`
+	ActiveFrom  time.Time     `json:"activeFrom,omitempty"`
+	ActiveUntil time.Time     `json:"activeUntil,omitempty"`
+	Version     int64         `json:"version"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	UpdatedAt   time.Time     `json:"updatedAt"`
 }
 
 // DefaultHoldTimeout releases a forgotten hold so points do not stay locked.
@@ -115,6 +117,12 @@ type Tenant struct {
 	// AllowedOrigins may frame the enrollment page (the partner sites that
 	// embed it); none: only the service's own pages.
 	AllowedOrigins []string `json:"allowedOrigins,omitempty"`
+
+	// Promotions are the tenant's gift promotions, kept on the tenant item
+	// so every order reads them with the tenant (PromotionsVersion
+	// conditions their changes).
+	Promotions        []Promotion `json:"promotions,omitempty"`
+	PromotionsVersion int64       `json:"promotionsVersion,omitempty"`
 }
 
 // Role of an API key's holder.
@@ -186,6 +194,10 @@ type Account struct {
 	Seq          int64     `json:"seq"`
 	LastHash     string    `json:"lastHash"`
 	CreatedAt    time.Time `json:"createdAt"`
+	// Stamps is the member's stamp card progress per promotion (units
+	// counted towards the next gift), kept in the account item so a close
+	// moves it in the same conditioned write as the balance.
+	Stamps map[string]int `json:"stamps,omitempty"`
 }
 
 // Balance is what a member sees. No part is ever negative: the minimum tags
@@ -292,6 +304,12 @@ type Order struct {
 	Reversed      Points          `json:"reversedAccrual" minimum:"0"`
 	Returned      Points          `json:"returnedPoints" minimum:"0"`
 	Refunds       []AppliedRefund `json:"refunds,omitempty"`
+	// Coupons applied when the order closed.
+	Coupons []OrderCoupon `json:"coupons,omitempty"`
+	// Stamps counted on the member's stamp cards by the order, per
+	// promotion, and the discount its promotions gave.
+	Stamps            map[string]int `json:"stamps,omitempty"`
+	PromotionDiscount Money          `json:"promotionDiscount,omitempty" minimum:"0"`
 	// PointOfSale the order was opened at: cashiers of other points of
 	// sale may neither act on it nor read it.
 	PointOfSale string    `json:"pointOfSaleId,omitempty"`
@@ -340,6 +358,9 @@ type Entry struct {
 	At       time.Time `json:"at"`
 	PrevHash string    `json:"prevHash"`
 	Hash     string    `json:"hash"`
+	// Stamps are stamp card units counted (+) by a close or reversed (−)
+	// by a refund, per promotion; part of the hash chain.
+	Stamps map[string]int `json:"stamps,omitempty"`
 }
 
 // OTP challenge purposes.

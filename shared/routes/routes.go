@@ -74,6 +74,16 @@ var Routes = []Route{
 	{FnMembers, "set-member-tier", "PUT", "/v1/members/{memberId}/tier"},
 	{FnMembers, "set-member-code-word", "PUT", "/v1/members/{memberId}/code-word"},
 	{FnMembers, "identify-member", "POST", "/v1/members/identify"},
+	{FnPrograms, "put-product", "PUT", "/v1/catalog/products/{sku}"},
+	{FnPrograms, "list-products", "GET", "/v1/catalog/products"},
+	{FnPrograms, "import-catalog", "POST", "/v1/catalog/import"},
+	{FnPrograms, "export-catalog", "GET", "/v1/catalog/export"},
+	{FnPrograms, "create-coupon", "POST", "/v1/coupons"},
+	{FnPrograms, "create-coupon-batch", "POST", "/v1/coupons/batch"},
+	{FnPrograms, "list-coupons", "GET", "/v1/coupons"},
+	{FnPrograms, "get-coupon", "GET", "/v1/coupons/{code}"},
+	{FnPrograms, "create-promotion", "POST", "/v1/promotions"},
+	{FnPrograms, "list-promotions", "GET", "/v1/promotions"},
 	{FnTenancy, "create-point-of-sale", "POST", "/v1/points-of-sale"},
 	{FnTenancy, "list-points-of-sale", "GET", "/v1/points-of-sale"},
 	{FnTenancy, "create-staff", "POST", "/v1/staff"},
@@ -149,7 +159,7 @@ func RouteByOperation(id string) (Route, bool) {
 // exactly this and nothing more.
 type Access struct {
 	ReadTable  bool // GetItem, BatchGetItem, Query on the table
-	WriteTable bool // PutItem, UpdateItem, DeleteItem (emptied lots only), ConditionCheckItem; TransactWriteItems is authorised per item
+	WriteTable bool // PutItem, UpdateItem, DeleteItem (emptied lots only), ConditionCheckItem, BatchWriteItem (catalog imports); TransactWriteItems is authorised per item
 	QueryIndex bool // Query on the expiry index
 	SendSMS    bool // sns:Publish
 	SendEmail  bool // ses:SendEmail

@@ -308,6 +308,7 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":m": str(c.MemberID)},
 		}, loyalty.ErrConflict)
 	}
+	couponUpdates(t, c.TenantID, c.Coupons)
 	if c.Audit != nil {
 		p, err := auditPut(c.TenantID, c.Audit)
 		if err != nil {

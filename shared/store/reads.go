@@ -163,8 +163,10 @@ func uniqPK(tenantID string, ref loyalty.MemberRef) (string, bool) {
 	return "", false
 }
 
-// LoadOrderContext reads the tenant, the order, the idempotency record and a
-// card or phone claim in one BatchGetItem.
+// LoadOrderContext reads the tenant, the order, the idempotency record, a
+// card or phone claim, the coupons presented and the catalog products of
+// the order's SKUs in one BatchGetItem (beyond 100 keys, in parallel ones).
+// The tenant item carries its current program and its promotions.
 func (s *Store) LoadOrderContext(ctx context.Context, q loyalty.OrderQuery) (*loyalty.OrderContext, error) {
 	tenantKey := tenantPK(q.TenantID) + "|" + skTenant
 	orderKey := orderPK(q.TenantID, q.OrderID) + "|" + skOrder
@@ -181,18 +183,27 @@ func (s *Store) LoadOrderContext(ctx context.Context, q loyalty.OrderQuery) (*lo
 			keys = append(keys, key(pk, skUniq))
 		}
 	}
-	items, err := s.batchGet(ctx, keys)
+	couponKeys, couponNames := couponKeys(q.TenantID, q.Coupons)
+	productKeys, productNames := productKeys(q.TenantID, q.SKUs)
+	keys = append(append(keys, couponKeys...), productKeys...)
+	items, err := s.batchGetAll(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
 	oc := &loyalty.OrderContext{}
+	if oc.Products, err = decodeProducts(items, productNames); err != nil {
+		return nil, err
+	}
+	if oc.Coupons, err = decodeCoupons(q.TenantID, items, couponNames); err != nil {
+		return nil, err
+	}
 	if it := items[tenantKey]; it != nil {
 		var t loyalty.Tenant
 		if err := unmarshal(it, &t); err != nil {
 			return nil, err
 		}
 		fixProgram(&t, q.TenantID)
-		oc.Tenant = &t
+		oc.Tenant, oc.Promotions = &t, t.Promotions
 	} else {
 		return nil, loyalty.ErrTenantNotFound
 	}
