@@ -25,6 +25,9 @@ const (
 	FnMembers   = "members"
 	FnAdmin     = "admin"
 	FnTenancy   = "tenancy"
+	// FnWallet serves the wallet passes: the pass and save-link operations
+	// of the API and the wallets' own calls (IsWalletService).
+	FnWallet = "wallet"
 
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
@@ -68,10 +71,28 @@ var Routes = []Route{
 	{FnTenancy, "revoke-staff", "DELETE", "/v1/staff/{staffId}"},
 	{FnTenancy, "get-usage", "GET", "/v1/usage"},
 	{FnTenancy, "list-audit", "GET", "/v1/audit"},
+	{FnWallet, "get-member-apple-pass", "GET", "/v1/members/{memberId}/pass.pkpass"},
+	{FnWallet, "get-member-google-wallet", "GET", "/v1/members/{memberId}/google-wallet"},
+	// Apple's PassKit web service and Google's callback (IsWalletService).
+	{FnWallet, "apple-register-device", "POST", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}"},
+	{FnWallet, "apple-unregister-device", "DELETE", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}"},
+	{FnWallet, "apple-list-updated", "GET", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}"},
+	{FnWallet, "apple-get-pass", "GET", "/wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}"},
+	{FnWallet, "apple-log", "POST", "/wallet/apple/v1/log"},
+	{FnWallet, "google-wallet-callback", "POST", "/wallet/google/callback"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
 	{FnAdmin, "get-openapi-json", "GET", "/openapi.json"},
 	{FnAdmin, "get-openapi-yaml", "GET", "/openapi.yaml"},
+}
+
+// IsWalletService reports whether a route is one of the calls Apple's and
+// Google's wallets make (their paths, statuses and authentication, not the
+// API's): the wallet package serves them, and they are not operations of
+// the API's table or its OpenAPI document.
+func IsWalletService(r Route) bool {
+	const prefix = "/wallet/"
+	return len(r.Path) >= len(prefix) && r.Path[:len(prefix)] == prefix
 }
 
 // AllFunctions lists every function directory, HTTP-served and scheduled.
@@ -106,6 +127,9 @@ type Access struct {
 	SendSMS    bool // sns:Publish
 	SendEmail  bool // ses:SendEmail
 	ReadSecret bool // secretsmanager:GetSecretValue on the OTP secret
+	// ReadWalletSecret: secretsmanager:GetSecretValue on the wallet keys
+	// (pass signer, token key, Google service account).
+	ReadWalletSecret bool
 }
 
 // Permissions per function. Every function reads the table (API-key check).
@@ -121,4 +145,5 @@ var Permissions = map[string]Access{
 	FnAdmin:       {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnTenancy:     {ReadTable: true, WriteTable: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
+	FnWallet:      {ReadTable: true, WriteTable: true, ReadWalletSecret: true},
 }

@@ -1,0 +1,105 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+
+	"github.com/loyalty/cashback/shared/feed"
+)
+
+// Sync is the wallet-sync consumer of the event feed: for every member
+// with an Apple pass that an event of the batch concerns, it moves the
+// pass's update tag forward once and pushes once to each registered device
+// (a burst of events for one member in a batch is one push per device). A
+// dead token (APNs 410 / Unregistered) loses its registration.
+type Sync struct {
+	Service *Service
+}
+
+var _ feed.Sink = (*Sync)(nil)
+
+type memberKey struct{ tenant, member string }
+
+// Consume handles one batch. A redelivered batch changes nothing: the pass
+// remembers the highest ledger seq its tag reflects. Push failures other
+// than a dead token are logged, not returned: the tag has moved, so a
+// retried batch would not push again, and failing the batch would stall
+// the shard for the webhooks and every other consumer.
+func (s *Sync) Consume(ctx context.Context, events []feed.Event) error {
+	var order []memberKey
+	seqs := map[memberKey]int64{}
+	for _, e := range events {
+		if e.TenantID == "" || e.MemberID == "" {
+			continue
+		}
+		k := memberKey{e.TenantID, e.MemberID}
+		prev, seen := seqs[k]
+		if !seen {
+			order = append(order, k)
+		}
+		// An event without a seq (a member change) always updates.
+		if !seen || prev != 0 && (e.Seq == 0 || e.Seq > prev) {
+			seqs[k] = e.Seq
+		}
+	}
+	for _, k := range order {
+		if err := s.member(ctx, k, seqs[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// member updates one member's pass and pushes to its devices.
+func (s *Sync) member(ctx context.Context, k memberKey, seq int64) error {
+	svc := s.Service
+	for attempt := 0; ; attempt++ {
+		st, err := svc.Store.WalletState(ctx, k.tenant, k.member)
+		if err != nil {
+			return err
+		}
+		p := st.Apple
+		if p == nil {
+			return nil // no pass: nothing to update
+		}
+		if seq != 0 && seq <= p.LastSeq {
+			return nil // already reflected (a redelivered batch)
+		}
+		tag := max(p.Tag+1, svc.now().Unix())
+		ok, err := svc.Store.TouchApplePass(ctx, k.tenant, k.member, p.Tag, tag, max(seq, p.LastSeq))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if attempt < 3 {
+				continue // a concurrent update moved the tag: reread
+			}
+			return errors.New("wallet: pass tag keeps changing")
+		}
+		s.push(ctx, st.Devices)
+		return nil
+	}
+}
+
+func (s *Sync) push(ctx context.Context, devices []Registration) {
+	svc := s.Service
+	if svc.Pusher == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, r := range devices {
+		if seen[r.PushToken] { // one push per token, even registered twice
+			continue
+		}
+		seen[r.PushToken] = true
+		err := svc.Pusher.Push(ctx, r.PushToken, r.PassTypeID)
+		switch {
+		case errors.Is(err, ErrUnregistered):
+			if err := svc.Store.Unregister(ctx, r); err != nil {
+				svc.logger().ErrorContext(ctx, "wallet: drop dead registration", "error", err.Error())
+			}
+		case err != nil:
+			svc.logger().WarnContext(ctx, "wallet: push failed", "tenant", r.TenantID, "error", err.Error())
+		}
+	}
+}
