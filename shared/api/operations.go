@@ -76,6 +76,8 @@ func init() {
 		"revoke-staff":            {register: (*server).registerRevokeStaff, codes: []loyalty.Code{loyalty.CodeStaffNotFound}, minRole: admin},
 		"get-usage":               {register: (*server).registerUsage},
 		"list-audit":              {register: (*server).registerAudit, minRole: admin},
+		"get-member-apple-pass":    {register: (*server).registerApplePass, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
+		"get-member-google-wallet": {register: (*server).registerGoogleWallet, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
 		"healthz":                 {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/wallet"
 )
 
 // The capabilities the handlers use, each as small as its handlers need, so
@@ -64,6 +65,14 @@ type Tenancy interface {
 	RevokeStaff(ctx context.Context, c loyalty.Caller, staffID string) error
 	Usage(ctx context.Context, c loyalty.Caller, month string) (loyalty.UsageReport, error)
 	Audit(ctx context.Context, c loyalty.Caller, month string, limit int) ([]loyalty.AuditEntry, error)
+}
+
+// Wallets builds wallet passes and reads a member's wallets
+// (wallet.Service implements it).
+type Wallets interface {
+	ApplePass(ctx context.Context, baseURL, tenantID, memberID string) ([]byte, *wallet.ApplePass, error)
+	GoogleSaveURL(ctx context.Context, baseURL, tenantID, memberID string, origins []string) (string, error)
+	WalletsOf(ctx context.Context, tenantID, memberID string) (wallet.Wallets, error)
 }
 
 // Capabilities are the domain services the handlers call.

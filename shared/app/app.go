@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,12 +18,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/wallet"
 )
 
 // Notifier modes (layout.EnvNotifier).
@@ -50,6 +54,20 @@ type Config struct {
 	Phones api.PhoneNormalizer
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Wallet configures the wallet passes; zero: none (the wallet
+	// operations answer wallet_not_configured).
+	Wallet WalletConfig
+}
+
+// WalletConfig is what the wallets need beyond the store.
+type WalletConfig struct {
+	Keys *wallet.Keys
+	// Callbacks verifies Google's callbacks; nil refuses them.
+	Callbacks *wallet.CallbackVerifier
+	// Pusher overrides the APNs client; nil pushes through the notifier's
+	// outbox locally and in tests, through APNs with the pass certificate
+	// in the aws mode.
+	Pusher wallet.Pusher
 }
 
 // App is the wired service.
@@ -57,7 +75,10 @@ type App struct {
 	Store   *store.Store
 	Service *loyalty.Service
 	Logger  *slog.Logger
-	phones  api.PhoneNormalizer
+	// Wallet builds passes and answers the wallets; its Sync is the
+	// wallet-sync consumer of the event feed.
+	Wallet *wallet.Service
+	phones api.PhoneNormalizer
 }
 
 // New builds the app from cfg.
@@ -109,8 +130,23 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
-	return &App{Store: st, Service: svc, Logger: logger, phones: phones}, nil
+	pusher := cfg.Wallet.Pusher
+	if pusher == nil {
+		if cfg.Notifier == NotifierAWS || cfg.Notifier == "" {
+			if cfg.Wallet.Keys.Apple() {
+				pusher = wallet.NewAPNs(cfg.Wallet.Keys)
+			}
+		} else {
+			pusher = wallet.OutboxPusher{Out: sender, Now: cfg.Now}
+		}
+	}
+	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
+	return &App{Store: st, Service: svc, Logger: logger, Wallet: w, phones: phones}, nil
 }
+
+// WalletSink is the wallet-sync consumer of the event feed: the stream
+// reader hands it every batch (feed.Sink).
+func (a *App) WalletSink() feed.Sink { return &wallet.Sync{Service: a.Wallet} }
 
 // Option adjusts the configuration read from the environment.
 type Option func(ctx context.Context, cfg *Config) error
@@ -199,9 +235,34 @@ func (noSender) Send(context.Context, loyalty.Message) error {
 	return errors.New("this function has no notifier configured")
 }
 
-// Handler serves the operations of the given functions (all when none).
+// Handler serves the operations of the given functions (all when none),
+// and the wallets' own calls (PassKit, Google's callback) when the wallet
+// function is among them.
 func (a *App) Handler(functions ...string) http.Handler {
+	h := a.apiHandler(functions...)
+	if len(functions) > 0 && !slices.Contains(functions, routes.FnWallet) {
+		return h
+	}
+	mux := http.NewServeMux()
+	walletHandler := a.Wallet.Handler()
+	seen := map[string]bool{}
+	for _, r := range routes.Routes {
+		if routes.IsWalletService(r) && !seen[r.Path] {
+			seen[r.Path] = true
+			mux.Handle(r.Path, walletHandler) // the wallet handler dispatches methods
+		}
+	}
+	mux.Handle("/", h)
+	return mux
+}
+
+func (a *App) apiHandler(functions ...string) http.Handler {
+	var wallets api.Wallets
+	if a.Wallet != nil {
+		wallets = a.Wallet
+	}
 	return api.New(api.Deps{
+		Wallets: wallets,
 		Service: a.Service,
 		Ping:    a.Store.Ping,
 		RateLimit: func(ctx context.Context, scope string) error {

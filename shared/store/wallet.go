@@ -144,7 +144,20 @@ func cancelReasons(err error) []string {
 	return out
 }
 
+// transact writes items (on this store's table) in one transaction.
 func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	for _, it := range items {
+		switch {
+		case it.Put != nil:
+			it.Put.TableName = &s.table
+		case it.Update != nil:
+			it.Update.TableName = &s.table
+		case it.Delete != nil:
+			it.Delete.TableName = &s.table
+		case it.ConditionCheck != nil:
+			it.ConditionCheck.TableName = &s.table
+		}
+	}
 	out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
 		track(ctx, writes)

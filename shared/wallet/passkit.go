@@ -38,7 +38,10 @@ func (s *Service) Handler() http.Handler {
 		"apple-log":               s.log,
 		"google-wallet-callback":  s.googleCallback,
 	}
-	mux := http.NewServeMux()
+	// Patterns by path, methods dispatched here: a wrong method answers a
+	// problem too, not ServeMux's text/plain 405.
+	byPath := map[string]map[string]http.HandlerFunc{}
+	var paths []string
 	for _, r := range routes.Routes {
 		if !routes.IsWalletService(r) {
 			continue
@@ -47,7 +50,23 @@ func (s *Service) Handler() http.Handler {
 		if !ok {
 			panic("wallet: no handler for " + r.OperationID)
 		}
-		mux.HandleFunc(r.Method+" "+r.Path, f)
+		if byPath[r.Path] == nil {
+			byPath[r.Path] = map[string]http.HandlerFunc{}
+			paths = append(paths, r.Path)
+		}
+		byPath[r.Path][r.Method] = f
+	}
+	mux := http.NewServeMux()
+	for _, p := range paths {
+		methods := byPath[p]
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			f, ok := methods[r.Method]
+			if !ok {
+				problem(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+				return
+			}
+			f(w, r)
+		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not_found", "no such route")
@@ -355,4 +374,3 @@ func BaseURLOf(r *http.Request) string {
 	}
 	return "https://" + host
 }
-

@@ -62,22 +62,22 @@ func CardOf(tenantName string, st *loyalty.MemberState, now time.Time) Card {
 
 // passJSON is Apple's pass.json, the parts a store card uses.
 type passJSON struct {
-	FormatVersion       int         `json:"formatVersion"`
-	PassTypeIdentifier  string      `json:"passTypeIdentifier"`
-	SerialNumber        string      `json:"serialNumber"`
-	TeamIdentifier      string      `json:"teamIdentifier"`
-	OrganizationName    string      `json:"organizationName"`
-	Description         string      `json:"description"`
-	LogoText            string      `json:"logoText,omitempty"`
-	WebServiceURL       string      `json:"webServiceURL,omitempty"`
-	AuthenticationToken string      `json:"authenticationToken,omitempty"`
-	ForegroundColor     string      `json:"foregroundColor"`
-	BackgroundColor     string      `json:"backgroundColor"`
-	LabelColor          string      `json:"labelColor"`
-	Barcodes            []barcode   `json:"barcodes"`
-	StoreCard           passFields  `json:"storeCard"`
-	SharingProhibited   bool        `json:"sharingProhibited"`
-	UserInfo            any         `json:"userInfo,omitempty"`
+	FormatVersion       int        `json:"formatVersion"`
+	PassTypeIdentifier  string     `json:"passTypeIdentifier"`
+	SerialNumber        string     `json:"serialNumber"`
+	TeamIdentifier      string     `json:"teamIdentifier"`
+	OrganizationName    string     `json:"organizationName"`
+	Description         string     `json:"description"`
+	LogoText            string     `json:"logoText,omitempty"`
+	WebServiceURL       string     `json:"webServiceURL,omitempty"`
+	AuthenticationToken string     `json:"authenticationToken,omitempty"`
+	ForegroundColor     string     `json:"foregroundColor"`
+	BackgroundColor     string     `json:"backgroundColor"`
+	LabelColor          string     `json:"labelColor"`
+	Barcodes            []barcode  `json:"barcodes"`
+	StoreCard           passFields `json:"storeCard"`
+	SharingProhibited   bool       `json:"sharingProhibited"`
+	UserInfo            any        `json:"userInfo,omitempty"`
 }
 
 type barcode struct {
@@ -125,8 +125,8 @@ func (k *Keys) passFile(c Card, serial, token, webServiceURL string) ([]byte, er
 		ForegroundColor: "rgb(255,255,255)", BackgroundColor: "rgb(32,64,96)", LabelColor: "rgb(200,220,240)",
 		Barcodes: []barcode{{Format: "PKBarcodeFormatQR", Message: c.CardNumber, MessageEncoding: "iso-8859-1", AltText: c.CardNumber}},
 		StoreCard: passFields{
-			HeaderFields:  []field{{Key: "tier", Label: "Tier", Value: orDash(c.Tier), ChangeMessage: "Your tier is now %@"}},
-			PrimaryFields: []field{{Key: "balance", Label: "Points", Value: FormatPoints(c.Balance), ChangeMessage: "Your balance is now %@"}},
+			HeaderFields:    []field{{Key: "tier", Label: "Tier", Value: orDash(c.Tier), ChangeMessage: "Your tier is now %@"}},
+			PrimaryFields:   []field{{Key: "balance", Label: "Points", Value: FormatPoints(c.Balance), ChangeMessage: "Your balance is now %@"}},
 			SecondaryFields: []field{{Key: "card", Label: "Card", Value: c.CardNumber}},
 		},
 		SharingProhibited: true,

@@ -27,31 +27,39 @@ type memberKey struct{ tenant, member string }
 // the shard for the webhooks and every other consumer.
 func (s *Sync) Consume(ctx context.Context, events []feed.Event) error {
 	var order []memberKey
-	seqs := map[memberKey]int64{}
+	changes := map[memberKey]*change{}
 	for _, e := range events {
 		if e.TenantID == "" || e.MemberID == "" {
 			continue
 		}
 		k := memberKey{e.TenantID, e.MemberID}
-		prev, seen := seqs[k]
-		if !seen {
+		c := changes[k]
+		if c == nil {
+			c = &change{}
+			changes[k] = c
 			order = append(order, k)
 		}
-		// An event without a seq (a member change) always updates.
-		if !seen || prev != 0 && (e.Seq == 0 || e.Seq > prev) {
-			seqs[k] = e.Seq
-		}
+		c.maxSeq = max(c.maxSeq, e.Seq)
+		c.unsequenced = c.unsequenced || e.Seq == 0
 	}
 	for _, k := range order {
-		if err := s.member(ctx, k, seqs[k]); err != nil {
+		if err := s.member(ctx, k, *changes[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// change sums up a batch's events of one member.
+type change struct {
+	maxSeq int64
+	// unsequenced: an event without a ledger seq (a member change such as
+	// a block): nothing tells whether the pass reflects it, so it updates.
+	unsequenced bool
+}
+
 // member updates one member's pass and pushes to its devices.
-func (s *Sync) member(ctx context.Context, k memberKey, seq int64) error {
+func (s *Sync) member(ctx context.Context, k memberKey, c change) error {
 	svc := s.Service
 	for attempt := 0; ; attempt++ {
 		st, err := svc.Store.WalletState(ctx, k.tenant, k.member)
@@ -62,11 +70,11 @@ func (s *Sync) member(ctx context.Context, k memberKey, seq int64) error {
 		if p == nil {
 			return nil // no pass: nothing to update
 		}
-		if seq != 0 && seq <= p.LastSeq {
+		if !c.unsequenced && c.maxSeq <= p.LastSeq {
 			return nil // already reflected (a redelivered batch)
 		}
 		tag := max(p.Tag+1, svc.now().Unix())
-		ok, err := svc.Store.TouchApplePass(ctx, k.tenant, k.member, p.Tag, tag, max(seq, p.LastSeq))
+		ok, err := svc.Store.TouchApplePass(ctx, k.tenant, k.member, p.Tag, tag, max(c.maxSeq, p.LastSeq))
 		if err != nil {
 			return err
 		}
