@@ -52,6 +52,12 @@ type Props struct {
 	// X86 builds the functions for x86_64 instead of arm64 (a local
 	// emulator on an x86 machine runs the binaries natively).
 	X86 bool
+	// GoogleIssuerID and GoogleRootKeys configure Google Wallet's
+	// callbacks on the wallet function (LOYALTY_GOOGLE_ISSUER_ID, and
+	// LOYALTY_GOOGLE_ROOT_KEYS: a path in the function's bundle, e.g.
+	// /var/task/google-root-keys.json); empty: callbacks are refused.
+	GoogleIssuerID string
+	GoogleRootKeys string
 	// Endpoint, for a deployment to an emulator, points the functions' AWS
 	// clients at it (AWS_ENDPOINT_URL); empty in the cloud.
 	Endpoint string
@@ -62,9 +68,13 @@ type Stack struct {
 	awscdk.Stack
 	Table     awsdynamodb.Table
 	Functions map[string]awslambda.Function
-	Api       awsapigatewayv2.HttpApi
-	DLQ       awssqs.Queue
-	Alarms    awssns.Topic
+	// WalletSecret holds the wallet keys (wallet.Secret JSON): created with
+	// a random tokenKey only; the operator adds the Pass Type ID
+	// certificate, the WWDR certificate and the Google service account.
+	WalletSecret awssecretsmanager.Secret
+	Api          awsapigatewayv2.HttpApi
+	DLQ          awssqs.Queue
+	Alarms       awssns.Topic
 }
 
 // Production reports whether a stage keeps its data on stack deletion.
@@ -122,6 +132,18 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	skipCheckov(secret, "CKV_AWS_149", "Encrypted with the account's AWS managed Secrets Manager key; a customer managed key is needed to share "+
 		"a secret with another account, which this stack never does.")
 
+	s.WalletSecret = awssecretsmanager.NewSecret(stack, jsii.String("WalletSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Wallet pass keys (JSON): passTypeIdentifier, teamIdentifier, signerCertificate, signerKey, wwdrCertificate, tokenKey, google{issuerId, serviceAccountEmail, privateKey}"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String("{}"), GenerateStringKey: jsii.String("tokenKey"),
+			// Letters and digits are base64: 48 of them decode to 36 bytes.
+			PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: removal,
+	})
+	skipCheckov(s.WalletSecret, "CKV_AWS_149", "Encrypted with the account's AWS managed Secrets Manager key; a customer managed key is needed to share "+
+		"a secret with another account, which this stack never does.")
+
 	// Dead letters of the sweep: invocations the scheduler could not deliver
 	// (its DeadLetterConfig below) and invocations that failed in the
 	// function after Lambda's own retries (the scheduler invokes it
@@ -152,6 +174,15 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		if access.ReadSecret {
 			env[layout.EnvOTPSecretARN] = secret.SecretArn()
 		}
+		if access.ReadWalletSecret {
+			env[layout.EnvWalletSecretARN] = s.WalletSecret.SecretArn()
+			if props.GoogleIssuerID != "" {
+				env[layout.EnvGoogleIssuerID] = jsii.String(props.GoogleIssuerID)
+			}
+			if props.GoogleRootKeys != "" {
+				env[layout.EnvGoogleRootKeys] = jsii.String(props.GoogleRootKeys)
+			}
+		}
 		arch := awslambda.Architecture_ARM_64()
 		if props.X86 {
 			arch = awslambda.Architecture_X86_64()
@@ -177,7 +208,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 			skipCheckov(f, "CKV_AWS_116", "Invoked synchronously by the HTTP API: a Lambda dead-letter queue only receives failed asynchronous invocations, "+
 				"so it would never hold anything; a failure is answered to the client and raises the function's Errors alarm.")
 		}
-		grant(stack, f, fn, access, s.Table, secret)
+		grant(stack, f, fn, access, s.Table, secret, s.WalletSecret)
 		s.Functions[fn] = f
 	}
 
@@ -283,7 +314,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 }
 
 // grant gives a function exactly the actions its routes.Access lists.
-func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access, table awsdynamodb.Table, secret awssecretsmanager.Secret) {
+func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access, table awsdynamodb.Table, secret, walletSecret awssecretsmanager.Secret) {
 	add := func(actions []string, resources ...*string) {
 		f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings(actions...), Resources: &resources}))
 	}
@@ -304,6 +335,9 @@ func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access,
 	}
 	if a.ReadSecret {
 		add([]string{"secretsmanager:GetSecretValue"}, secret.SecretArn())
+	}
+	if a.ReadWalletSecret {
+		add([]string{"secretsmanager:GetSecretValue"}, walletSecret.SecretArn())
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/wallet"
 )
 
 // Environment of the local tools (API.md, "Local run").
@@ -120,7 +121,20 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		return nil, err
 	}
 	notifier := env(layout.EnvNotifier, app.NotifierOutbox)
+	// Throwaway wallet keys, generated once into the data dir: passes are
+	// signed but install on no real device.
+	walletKeys, err := wallet.LocalKeys(dataDir())
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("wallet keys: %w", err)
+	}
+	walletCfg, err := app.WalletFromEnv(walletKeys)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	a, err := app.New(ctx, app.Config{
+		Wallet:     walletCfg,
 		Table:      l.table,
 		Notifier:   notifier,
 		OutboxPath: outboxPath(),

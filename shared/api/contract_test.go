@@ -69,8 +69,8 @@ func TestEveryRouteIsDocumentedAndEveryOperationServed(t *testing.T) {
 	}
 	inTable := map[string]bool{}
 	for _, r := range routes.Routes {
-		if strings.HasPrefix(r.OperationID, "get-openapi-") {
-			continue // serves the document; not an operation in it
+		if strings.HasPrefix(r.OperationID, "get-openapi-") || routes.IsWalletService(r) {
+			continue // serves the document, or is a wallet's call: not an operation in it
 		}
 		inTable[r.OperationID] = true
 		if got := documented[r.OperationID]; got != r.Method+" "+r.Path {

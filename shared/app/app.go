@@ -211,6 +211,59 @@ func WithSenderFrom(newSender func(ctx context.Context, emailFrom string) (loyal
 	}
 }
 
+// WithWalletFrom reads the wallet keys with read (Secrets Manager, in
+// shared/cloud/secrets) when the environment names a secret, and Google's
+// callback settings from the environment.
+func WithWalletFrom(read func(ctx context.Context, arn string) ([]byte, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		var keys *wallet.Keys
+		if arn := os.Getenv(layout.EnvWalletSecretARN); arn != "" {
+			b, err := read(ctx, arn)
+			if err != nil {
+				return err
+			}
+			if keys, err = wallet.ParseSecret(b); err != nil {
+				return err
+			}
+		}
+		w, err := WalletFromEnv(keys)
+		if err != nil {
+			return err
+		}
+		cfg.Wallet = w
+		return nil
+	}
+}
+
+// WalletFromEnv completes the wallet configuration of keys (nil: none)
+// from the environment: Google's root keys file, issuer and sender ids.
+func WalletFromEnv(keys *wallet.Keys) (WalletConfig, error) {
+	if keys != nil {
+		if id := os.Getenv(layout.EnvGoogleIssuerID); id != "" {
+			keys.GoogleIssuerID = id
+		}
+	}
+	w := WalletConfig{Keys: keys}
+	path := os.Getenv(layout.EnvGoogleRootKeys)
+	if path == "" {
+		return w, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return w, fmt.Errorf("%s: %w", layout.EnvGoogleRootKeys, err)
+	}
+	roots, err := wallet.ParseRootKeys(b)
+	if err != nil {
+		return w, err
+	}
+	issuer := os.Getenv(layout.EnvGoogleIssuerID)
+	if issuer == "" && keys != nil {
+		issuer = keys.GoogleIssuerID
+	}
+	w.Callbacks = &wallet.CallbackVerifier{Roots: roots, IssuerID: issuer, SenderID: os.Getenv(layout.EnvGoogleSenderID)}
+	return w, nil
+}
+
 // WithPhones sets the phone parser: the functions that store numbers
 // (enroll) and the local server pass libphone.Normalize.
 func WithPhones(normalize api.PhoneNormalizer) Option {

@@ -22,4 +22,10 @@ const (
 	EnvEmailFrom    = "LOYALTY_EMAIL_FROM"     // SES sender address
 	EnvOTPSecret    = "LOYALTY_OTP_SECRET"     // HMAC key for OTP codes (local)
 	EnvOTPSecretARN = "LOYALTY_OTP_SECRET_ARN" // Secrets Manager secret holding that key (cloud)
+
+	// Wallet passes (shared/wallet).
+	EnvWalletSecretARN = "LOYALTY_WALLET_SECRET_ARN" // Secrets Manager secret: pass signer, WWDR, token key, Google service account (JSON, wallet.Secret)
+	EnvGoogleRootKeys  = "LOYALTY_GOOGLE_ROOT_KEYS"  // file of Google's root signing keys (key-list JSON) for the callbacks
+	EnvGoogleIssuerID  = "LOYALTY_GOOGLE_ISSUER_ID"  // Google Wallet issuer id (the callbacks' recipient id)
+	EnvGoogleSenderID  = "LOYALTY_GOOGLE_SENDER_ID"  // the callbacks' sender id; default GooglePayPasses
 )
