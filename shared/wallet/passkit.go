@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -60,18 +61,37 @@ func (s *Service) Handler() http.Handler {
 	for _, p := range paths {
 		methods := byPath[p]
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			f, ok := methods[r.Method]
-			if !ok {
-				problem(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
-				return
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			if f, ok := methods[r.Method]; ok {
+				f(rec, r)
+			} else {
+				problem(rec, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
 			}
-			f(w, r)
+			// One line per call, like the API's: the route, never the
+			// path (serials, device ids) nor a token.
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			s.logger().LogAttrs(r.Context(), level, "wallet request", slog.String("route", r.Method+" "+p),
+				slog.Int("status", rec.status), slog.Duration("latency", time.Since(start)))
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not_found", "no such route")
 	})
 	return mux
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
 }
 
 // problem writes an RFC 9457 problem.

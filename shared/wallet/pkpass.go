@@ -210,8 +210,9 @@ func (k *Keys) Build(c Card, serial, token, webServiceURL string) ([]byte, error
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
+	modified := time.Now()
 	add := func(name string, b []byte) error {
-		w, err := zw.Create(name)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
 		if err != nil {
 			return err
 		}
