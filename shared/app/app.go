@@ -68,6 +68,8 @@ type WalletConfig struct {
 	// outbox locally and in tests, through APNs with the pass certificate
 	// in the aws mode.
 	Pusher wallet.Pusher
+	// Google overrides the Wallet REST API client the same way.
+	Google wallet.GoogleObjects
 }
 
 // App is the wired service.
@@ -130,17 +132,26 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
-	pusher := cfg.Wallet.Pusher
-	if pusher == nil {
-		if cfg.Notifier == NotifierAWS || cfg.Notifier == "" {
-			if cfg.Wallet.Keys.Apple() {
-				pusher = wallet.NewAPNs(cfg.Wallet.Keys)
-			}
-		} else {
+	// Pushes and Google object updates go out in the aws mode, to the
+	// notifier's outbox otherwise.
+	pusher, google := cfg.Wallet.Pusher, cfg.Wallet.Google
+	if cfg.Notifier == NotifierAWS || cfg.Notifier == "" {
+		if pusher == nil && cfg.Wallet.Keys.Apple() {
+			pusher = wallet.NewAPNs(cfg.Wallet.Keys)
+		}
+		if google == nil && cfg.Wallet.Keys.Google() {
+			google = wallet.NewGoogleAPI(cfg.Wallet.Keys)
+		}
+	} else {
+		if pusher == nil {
 			pusher = wallet.OutboxPusher{Out: sender, Now: cfg.Now}
 		}
+		if google == nil {
+			google = wallet.OutboxGoogle{Out: sender, Now: cfg.Now}
+		}
 	}
-	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
+	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Google: google,
+		Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
 	return &App{Store: st, Service: svc, Logger: logger, Wallet: w, phones: phones}, nil
 }
 

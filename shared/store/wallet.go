@@ -267,3 +267,31 @@ func (s *Store) RecordGoogle(ctx context.Context, e wallet.GoogleEvent) (bool, e
 	}
 	return false, fmt.Errorf("record google callback: %w", err)
 }
+
+// RecordGoogleUpdate counts an object update and keeps the notifying ones.
+func (s *Store) RecordGoogleUpdate(ctx context.Context, tenantID, memberID string, prev int64, notifiedAt []int64, seq int64) (bool, error) {
+	cond, values := "updates = :prev", map[string]types.AttributeValue{":prev": num(prev)}
+	if prev == 0 {
+		cond, values = "attribute_exists(PK) AND attribute_not_exists(updates)", map[string]types.AttributeValue{}
+	}
+	list := &types.AttributeValueMemberL{}
+	for _, at := range notifiedAt {
+		list.Value = append(list.Value, num(at))
+	}
+	values[":n"], values[":list"], values[":seq"] = num(prev+1), list, num(seq)
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(walletPK(tenantID, memberID), skGoogle),
+		UpdateExpression:          strp("SET updates = :n, notifiedAt = :list, lastSeq = :seq"),
+		ConditionExpression:       &cond,
+		ExpressionAttributeValues: values,
+	})
+	track(ctx, writes)
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record google update: %w", err)
+	}
+	return true, nil
+}

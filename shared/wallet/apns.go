@@ -93,5 +93,9 @@ func (o OutboxPusher) Push(ctx context.Context, pushToken, topic string) error {
 	if o.Now != nil {
 		now = o.Now
 	}
-	return o.Out.Send(ctx, loyalty.Message{To: pushToken, Channel: "apns", Body: topic, SentAt: now()})
+	return o.Out.Send(ctx, messageOf(pushToken, "apns", topic, now()))
+}
+
+func messageOf(to, channel, body string, at time.Time) loyalty.Message {
+	return loyalty.Message{To: to, Channel: channel, Body: body, SentAt: at}
 }

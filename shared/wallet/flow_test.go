@@ -401,10 +401,52 @@ func TestGoogleWallet(t *testing.T) {
 	if !w.wallets(t, m.ID).Google.Saved {
 		t.Fatal("a refused callback changed the state")
 	}
-	post(del).want(t, 200, "newer delete")
+	// Saved: every change on the member patches the object, once per
+	// batch; notifying for the first 3 in a day, plain after.
+	sink := w.App.WalletSink()
+	for i := int64(1); i <= 4; i++ {
+		w.Clock.Advance(time.Minute)
+		burst := []feed.Event{
+			{ID: fmt.Sprint("g", i), Type: feed.PointsAdjusted, TenantID: w.TenantID, MemberID: m.ID, Seq: 10 * i},
+			{ID: fmt.Sprint("h", i), Type: feed.PointsAdjusted, TenantID: w.TenantID, MemberID: m.ID, Seq: 10*i + 1},
+		}
+		if err := sink.Consume(context.Background(), burst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.Consume(context.Background(), []feed.Event{{ID: "g1", Type: feed.PointsAdjusted, TenantID: w.TenantID, MemberID: m.ID, Seq: 10}}); err != nil {
+		t.Fatal(err) // a redelivered event: no update
+	}
+	var updates []string
+	for _, msg := range w.Sender.Messages() {
+		if msg.Channel == "google-wallet" {
+			if msg.To != objID {
+				t.Errorf("update of %s, want %s", msg.To, objID)
+			}
+			updates = append(updates, msg.Body)
+		}
+	}
+	if len(updates) != 4 {
+		t.Fatalf("%d object updates for 4 batches: %q", len(updates), updates)
+	}
+	for i, u := range updates {
+		if notifying := strings.Contains(u, "notifyOnUpdate"); notifying != (i < 3) || !strings.Contains(u, `"string":"`+wallet.FormatPoints(balance)+`"`) {
+			t.Errorf("update %d: %s (notifying: want %v)", i+1, u, i < 3)
+		}
+	}
+	w.Clock.Advance(24 * time.Hour)
+	if err := sink.Consume(context.Background(), []feed.Event{{ID: "n", Type: feed.PointsExpired, TenantID: w.TenantID, MemberID: m.ID, Seq: 100}}); err != nil {
+		t.Fatal(err)
+	}
+	if last := w.Sender.Messages(); !strings.Contains(last[len(last)-1].Body, "notifyOnUpdate") {
+		t.Errorf("a day later the update does not notify: %s", last[len(last)-1].Body)
+	}
+
+	w.google.KeyExpires = w.Clock.Now().Add(time.Hour)
+	post(w.google.Callback(t, objID, "del", "nonce-5", w.Clock.Now().Add(time.Minute))).want(t, 200, "newer delete")
 	if w.wallets(t, m.ID).Google.Saved {
 		t.Fatal("delete not recorded")
 	}
 	// Another issuer's object: refused.
-	post(w.google.Callback(t, "999."+wallet.Serial(w.TenantID, m.ID), "save", "nonce-4", now.Add(time.Minute))).want(t, 400, "other issuer's object")
+	post(w.google.Callback(t, "999."+wallet.Serial(w.TenantID, m.ID), "save", "nonce-4", w.Clock.Now().Add(time.Minute))).want(t, 400, "other issuer's object")
 }

@@ -13,6 +13,8 @@ type Service struct {
 	Store   Store
 	Members Members
 	Pusher  Pusher // APNs; nil sends nothing
+	// Google updates saved Google Wallet objects; nil updates nothing.
+	Google GoogleObjects
 	// Google callback verification (nil Roots: callbacks are refused).
 	Callbacks *CallbackVerifier
 	Logger    *slog.Logger

@@ -58,13 +58,73 @@ type change struct {
 	unsequenced bool
 }
 
-// member updates one member's pass and pushes to its devices.
+// member updates one member's wallets.
 func (s *Sync) member(ctx context.Context, k memberKey, c change) error {
+	st, err := s.Service.Store.WalletState(ctx, k.tenant, k.member)
+	if err != nil {
+		return err
+	}
+	if st.Apple != nil {
+		if err := s.apple(ctx, k, c, st); err != nil {
+			return err
+		}
+	}
+	if st.Google != nil && st.Google.Saved {
+		return s.google(ctx, k, c, st.Google)
+	}
+	return nil
+}
+
+// notifyingPerDay is Google's limit of notifying updates per pass.
+const notifyingPerDay = 3
+
+// google patches the member's saved Google Wallet object once for the
+// batch: notifying while the pass has had fewer than 3 notifying updates
+// in the last 24 hours, plain beyond (Google refuses more). A failed update
+// is logged: the next change sends the then current balance anyway.
+func (s *Sync) google(ctx context.Context, k memberKey, c change, g *GoogleState) error {
+	svc := s.Service
+	if svc.Google == nil || !svc.Keys.Google() || !c.unsequenced && c.maxSeq <= g.LastSeq {
+		return nil
+	}
+	st, err := svc.Members.LoadMember(ctx, k.tenant, k.member)
+	if err != nil {
+		return err
+	}
+	t, err := svc.Members.GetTenant(ctx, k.tenant)
+	if err != nil {
+		return err
+	}
+	now := svc.now()
+	var recent []int64
+	for _, at := range g.NotifiedAt {
+		if now.Unix()-at < 24*60*60 {
+			recent = append(recent, at)
+		}
+	}
+	notify := len(recent) < notifyingPerDay
+	if err := svc.Google.UpdateObject(ctx, ObjectID(svc.Keys.GoogleIssuerID, k.tenant, k.member), CardOf(t.Name, st, now), notify); err != nil {
+		svc.logger().WarnContext(ctx, "wallet: google object update failed", "tenant", k.tenant, "error", err.Error())
+		return nil
+	}
+	if notify {
+		recent = append(recent, now.Unix())
+	}
+	if _, err := svc.Store.RecordGoogleUpdate(ctx, k.tenant, k.member, g.Updates, recent, max(c.maxSeq, g.LastSeq)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// apple moves the member's pass tag and pushes to its devices.
+func (s *Sync) apple(ctx context.Context, k memberKey, c change, st State) error {
 	svc := s.Service
 	for attempt := 0; ; attempt++ {
-		st, err := svc.Store.WalletState(ctx, k.tenant, k.member)
-		if err != nil {
-			return err
+		if attempt > 0 {
+			var err error
+			if st, err = svc.Store.WalletState(ctx, k.tenant, k.member); err != nil {
+				return err
+			}
 		}
 		p := st.Apple
 		if p == nil {

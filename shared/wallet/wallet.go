@@ -52,6 +52,12 @@ type GoogleState struct {
 	// order, and a later message always expires later.
 	ExpMillis int64     `json:"expMillis"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Updates counts the object updates sent (the condition of the next);
+	// NotifiedAt are the Unix times of the notifying ones in the last day
+	// (Google allows 3 per pass per 24 h); LastSeq as in ApplePass.
+	Updates    int64   `json:"updates,omitempty"`
+	NotifiedAt []int64 `json:"notifiedAt,omitempty"`
+	LastSeq    int64   `json:"lastSeq,omitempty"`
 }
 
 // State is a member's wallets as one query reads them.
@@ -92,6 +98,9 @@ type Store interface {
 	// a nonce seen before (nothing changes), and a message older than the
 	// recorded state changes nothing either.
 	RecordGoogle(ctx context.Context, e GoogleEvent) (duplicate bool, err error)
+	// RecordGoogleUpdate notes an object update sent: the update count
+	// moves from prev to prev+1 (false when it moved meanwhile).
+	RecordGoogleUpdate(ctx context.Context, tenantID, memberID string, prev int64, notifiedAt []int64, seq int64) (bool, error)
 }
 
 // Members reads what a card shows.
