@@ -30,7 +30,7 @@ type walletEnv struct {
 	raw    *http.Client // PassKit calls are not operations of the API document
 }
 
-func newWalletEnv(t *testing.T) *walletEnv {
+func newWalletEnv(t testing.TB) *walletEnv {
 	t.Helper()
 	keys, err := wallet.LocalKeys(t.TempDir())
 	if err != nil {
@@ -56,7 +56,7 @@ type rawResponse struct {
 }
 
 // call sends a request outside the API's contract check.
-func (w *walletEnv) call(t *testing.T, method, path string, body []byte, headers map[string]string) rawResponse {
+func (w *walletEnv) call(t testing.TB, method, path string, body []byte, headers map[string]string) rawResponse {
 	t.Helper()
 	req, err := http.NewRequest(method, w.Server.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -74,7 +74,7 @@ func (w *walletEnv) call(t *testing.T, method, path string, body []byte, headers
 	return rawResponse{res.StatusCode, res.Header, b}
 }
 
-func (r rawResponse) want(t *testing.T, status int, what string) rawResponse {
+func (r rawResponse) want(t testing.TB, status int, what string) rawResponse {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.body)

@@ -193,3 +193,15 @@ func TestSerialRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBuildPass: pass.json, manifest, PKCS#7 signature and zip.
+func BenchmarkBuildPass(b *testing.B) {
+	k := testKeys(b)
+	st := &loyalty.MemberState{Account: loyalty.Account{Card: "7712345678901234", Available: 12345}}
+	c := CardOf("Coffee", st, time.Now())
+	for b.Loop() {
+		if _, err := k.Build(c, "m_a.t_b", "token", "https://x.example/wallet/apple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
