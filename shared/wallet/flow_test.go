@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -449,4 +450,52 @@ func TestGoogleWallet(t *testing.T) {
 	}
 	// Another issuer's object: refused.
 	post(w.google.Callback(t, "999."+wallet.Serial(w.TenantID, m.ID), "save", "nonce-4", w.Clock.Now().Add(time.Minute))).want(t, 400, "other issuer's object")
+}
+
+// The wallet calls log one line each, without tokens, push tokens or
+// device ids, whatever the outcome.
+func TestWalletLogsNoSecrets(t *testing.T) {
+	w := newWalletEnv(t)
+	m := w.Enroll("+79161234572")
+	pass := wallet.CheckPass(t, w.Do("GET", "/v1/members/"+m.ID+"/pass.pkpass", nil, nil).Want(200).Body, w.keys.Root)
+	serial, token := pass["serialNumber"].(string), pass["authenticationToken"].(string)
+	var buf bytes.Buffer
+	svc := *w.App.Wallet
+	svc.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	send := func(method, path, body, auth string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "ApplePass "+auth)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	reg := "/wallet/apple/v1/devices/secretdevice42/registrations/" + w.keys.PassTypeID + "/" + serial
+	statuses := []int{
+		send("POST", reg, `{"pushToken":"secretpushtoken"}`, token),
+		send("POST", reg, `{"pushToken":"secretpushtoken"}`, token+"x"),
+		send("GET", "/wallet/apple/v1/passes/"+w.keys.PassTypeID+"/"+serial, "", token),
+		send("POST", "/wallet/apple/v1/log", `{"logs":["device said hello"]}`, ""),
+	}
+	if fmt.Sprint(statuses) != "[201 401 200 200]" {
+		t.Fatalf("statuses %v", statuses)
+	}
+	logs := buf.String()
+	if n := strings.Count(logs, `"msg":"wallet request"`); n != 4 {
+		t.Errorf("%d request lines for 4 calls:\n%s", n, logs)
+	}
+	for _, secret := range []string{token, "secretpushtoken", "secretdevice42"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, logs)
+		}
+	}
+	if !strings.Contains(logs, "device said hello") {
+		t.Errorf("device log line not logged:\n%s", logs)
+	}
 }
