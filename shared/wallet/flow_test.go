@@ -486,6 +486,7 @@ func TestWalletLogsNoSecrets(t *testing.T) {
 	if fmt.Sprint(statuses) != "[201 401 200 200]" {
 		t.Fatalf("statuses %v", statuses)
 	}
+	srv.Close() // waits for the handlers: each logs after its answer is sent
 	logs := buf.String()
 	if n := strings.Count(logs, `"msg":"wallet request"`); n != 4 {
 		t.Errorf("%d request lines for 4 calls:\n%s", n, logs)
