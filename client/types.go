@@ -236,6 +236,18 @@ type MemberView struct {
 	CreatedAt  time.Time `json:"createdAt"`
 	// Stamps is the stamp card progress per promotion id.
 	Stamps map[string]int `json:"stamps,omitempty"`
+	// Wallets is set by GetMember only.
+	Wallets *Wallets `json:"wallets,omitempty"`
+}
+
+// Wallets is the member's card in phone wallets.
+type Wallets struct {
+	Apple struct {
+		Devices int `json:"devices"` // devices registered for updates of the Apple pass
+	} `json:"apple"`
+	Google struct {
+		Saved bool `json:"saved"` // saved in Google Wallet
+	} `json:"google"`
 }
 
 // LedgerEntry is one change of a member's points. Amount is the change of

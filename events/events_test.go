@@ -25,6 +25,7 @@ import (
 	"github.com/loyalty/cashback/shared/app/pages"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store/storetest"
+	"github.com/loyalty/cashback/shared/wallet"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -237,7 +238,11 @@ func routeMatches(pattern, path string) bool {
 // The fixtures, in order, drive each function's own Lambda handler through
 // the hot path; each route answers only in its own function.
 func TestFixturesThroughEachFunction(t *testing.T) {
-	e := apitest.New(t)
+	walletKeys, err := wallet.LocalKeys(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := apitest.New(t, apitest.Options{Wallet: app.WalletConfig{Keys: walletKeys}})
 	ctx := context.Background()
 	vars := map[string]string{"apiKey": e.APIKey, "orderId": "fx-o1", "orderId2": "fx-o2", "tenantSlug": e.Slug}
 	// Each function's handler as its main.go builds it: the web function

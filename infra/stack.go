@@ -55,6 +55,12 @@ type Props struct {
 	// X86 builds the functions for x86_64 instead of arm64 (a local
 	// emulator on an x86 machine runs the binaries natively).
 	X86 bool
+	// GoogleIssuerID and GoogleRootKeys configure Google Wallet's
+	// callbacks on the wallet function (LOYALTY_GOOGLE_ISSUER_ID, and
+	// LOYALTY_GOOGLE_ROOT_KEYS: a path in the function's bundle, e.g.
+	// /var/task/google-root-keys.json); empty: callbacks are refused.
+	GoogleIssuerID string
+	GoogleRootKeys string
 	// Endpoint, for a deployment to an emulator, points the functions' AWS
 	// clients at it (AWS_ENDPOINT_URL); empty in the cloud.
 	Endpoint string
@@ -65,10 +71,14 @@ type Stack struct {
 	awscdk.Stack
 	Table     awsdynamodb.Table
 	Functions map[string]awslambda.Function
-	Api       awsapigatewayv2.HttpApi
-	DLQ       awssqs.Queue
-	Alarms    awssns.Topic
-	Webhooks  *WebhookResources
+	// WalletSecret holds the wallet keys (wallet.Secret JSON): created with
+	// a random tokenKey only; the operator adds the Pass Type ID
+	// certificate, the WWDR certificate and the Google service account.
+	WalletSecret awssecretsmanager.Secret
+	Api          awsapigatewayv2.HttpApi
+	DLQ          awssqs.Queue
+	Alarms       awssns.Topic
+	Webhooks     *WebhookResources
 	// FeedFailures receives what the dispatch function's event source
 	// mapping gave up on (the shard and sequence range, not the records).
 	FeedFailures awssqs.Queue
@@ -140,6 +150,18 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	skipCheckov(secret, "CKV_AWS_149", "Encrypted with the account's AWS managed Secrets Manager key; a customer managed key is needed to share "+
 		"a secret with another account, which this stack never does.")
 
+	s.WalletSecret = awssecretsmanager.NewSecret(stack, jsii.String("WalletSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Wallet pass keys (JSON): passTypeIdentifier, teamIdentifier, signerCertificate, signerKey, wwdrCertificate, tokenKey, google{issuerId, serviceAccountEmail, privateKey}"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String("{}"), GenerateStringKey: jsii.String("tokenKey"),
+			// Letters and digits are base64: 48 of them decode to 36 bytes.
+			PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: removal,
+	})
+	skipCheckov(s.WalletSecret, "CKV_AWS_149", "Encrypted with the account's AWS managed Secrets Manager key; a customer managed key is needed to share "+
+		"a secret with another account, which this stack never does.")
+
 	// Dead letters of the sweep: invocations the scheduler could not deliver
 	// (its DeadLetterConfig below) and invocations that failed in the
 	// function after Lambda's own retries (the scheduler invokes it
@@ -177,6 +199,15 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 			env[layout.EnvOTPSecretARN] = secret.SecretArn()
 		}
 		s.Webhooks.env(access, env)
+		if access.ReadWalletSecret {
+			env[layout.EnvWalletSecretARN] = s.WalletSecret.SecretArn()
+			if props.GoogleIssuerID != "" {
+				env[layout.EnvGoogleIssuerID] = jsii.String(props.GoogleIssuerID)
+			}
+			if props.GoogleRootKeys != "" {
+				env[layout.EnvGoogleRootKeys] = jsii.String(props.GoogleRootKeys)
+			}
+		}
 		arch := awslambda.Architecture_ARM_64()
 		if props.X86 {
 			arch = awslambda.Architecture_X86_64()
@@ -208,7 +239,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 			skipCheckov(f, "CKV_AWS_116", "Invoked synchronously by the HTTP API: a Lambda dead-letter queue only receives failed asynchronous invocations, "+
 				"so it would never hold anything; a failure is answered to the client and raises the function's Errors alarm.")
 		}
-		grant(stack, f, fn, access, s.Table, secret)
+		grant(stack, f, fn, access, s.Table, secret, s.WalletSecret)
 		s.Webhooks.grant(f, access)
 		s.Functions[fn] = f
 	}
@@ -352,7 +383,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 }
 
 // grant gives a function exactly the actions its routes.Access lists.
-func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access, table awsdynamodb.Table, secret awssecretsmanager.Secret) {
+func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access, table awsdynamodb.Table, secret, walletSecret awssecretsmanager.Secret) {
 	add := func(actions []string, resources ...*string) {
 		f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings(actions...), Resources: &resources}))
 	}
@@ -373,6 +404,9 @@ func grant(stack awscdk.Stack, f awslambda.Function, fn string, a routes.Access,
 	}
 	if a.ReadSecret {
 		add([]string{"secretsmanager:GetSecretValue"}, secret.SecretArn())
+	}
+	if a.ReadWalletSecret {
+		add([]string{"secretsmanager:GetSecretValue"}, walletSecret.SecretArn())
 	}
 	if a.ReadStream {
 		// Named here, on the stream, rather than by the event source

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/routes"
 )
 
@@ -168,10 +169,10 @@ func TestStack(t *testing.T) {
 			}
 		}
 		// the HTTP functions and dispatch (all but the sweep and the webhook
-		// worker), the table, the secret, the alarm topic, the sweep's DLQ;
-		// the webhook key, the kick queue and its DLQ; the feed's failure
-		// queue
-		if want := len(routes.AllFunctions()) - 2 + 4 + 3 + 1; n != want {
+		// worker), the table, the OTP secret, the alarm topic, the sweep's
+		// DLQ; the webhook key, the kick queue and its DLQ; the feed's
+		// failure queue; the wallet secret
+		if want := len(routes.AllFunctions()) - 2 + 4 + 3 + 1 + 1; n != want {
 			t.Errorf("%d checkov skips in the template, want %d", n, want)
 		}
 	})
@@ -249,6 +250,61 @@ func TestStack(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Errorf("%s may do %v, want exactly %v", fn, got, want)
 			}
+		}
+	})
+
+	t.Run("wallet: only the wallet function reads the wallet secret, and it serves the wallets' routes", func(t *testing.T) {
+		walletSecret := *s.stack.GetLogicalId(s.stack.WalletSecret.Node().DefaultChild().(awscdk.CfnElement))
+		otpSecret := ""
+		for id := range s.resources("AWS::SecretsManager::Secret") {
+			if id != walletSecret {
+				otpSecret = id
+			}
+		}
+		secret := props(s.doc["Resources"].(map[string]any)[walletSecret].(map[string]any))
+		gen, _ := secret["GenerateSecretString"].(map[string]any)
+		if gen["GenerateStringKey"] != "tokenKey" || gen["SecretStringTemplate"] != "{}" {
+			t.Errorf("wallet secret generates %v, want a tokenKey in a JSON object", gen)
+		}
+		roleOf := map[string]string{}
+		for fn, f := range s.stack.Functions {
+			roleOf[*s.stack.GetLogicalId(f.Role().Node().DefaultChild().(awscdk.CfnElement))] = fn
+		}
+		readers := map[string]string{} // function → secret it reads
+		for _, pol := range s.resources("AWS::IAM::Policy") {
+			for _, raw := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := raw.(map[string]any)
+				if !slices.Contains(asList(st["Action"]), "secretsmanager:GetSecretValue") {
+					continue
+				}
+				ref, _ := st["Resource"].(map[string]any)["Ref"].(string)
+				for _, r := range props(pol)["Roles"].([]any) {
+					fn := roleOf[r.(map[string]any)["Ref"].(string)]
+					if ref == walletSecret {
+						readers[fn] = "wallet"
+					} else if ref == otpSecret && readers[fn] == "" {
+						readers[fn] = "otp"
+					}
+				}
+			}
+		}
+		for _, fn := range routes.AllFunctions() {
+			if got, want := readers[fn] == "wallet", routes.Permissions[fn].ReadWalletSecret; got != want {
+				t.Errorf("%s reads the wallet secret: %v, want %v", fn, got, want)
+			}
+		}
+		if readers[routes.FnWallet] != "wallet" {
+			t.Errorf("the wallet function does not read the wallet secret")
+		}
+		id := *s.stack.GetLogicalId(s.stack.Functions[routes.FnWallet].Node().DefaultChild().(awscdk.CfnElement))
+		env := props(s.doc["Resources"].(map[string]any)[id].(map[string]any))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if ref, _ := env[layout.EnvWalletSecretARN].(map[string]any); ref["Ref"] != walletSecret {
+			t.Errorf("wallet function's %s = %v, want the wallet secret", layout.EnvWalletSecretARN, env[layout.EnvWalletSecretARN])
+		}
+		for _, path := range []string{"GET /wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}", "POST /wallet/google/callback", "GET /v1/members/{memberId}/pass.pkpass"} {
+			must(t, "route "+path, func() {
+				tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), &map[string]any{"RouteKey": path})
+			})
 		}
 	})
 
@@ -586,7 +642,7 @@ func expectedActions(a routes.Access) []string {
 	if a.SendEmail {
 		out = append(out, "ses:SendEmail", "ses:SendRawEmail")
 	}
-	if a.ReadSecret || a.WebhookKey {
+	if a.ReadSecret || a.WebhookKey || a.ReadWalletSecret {
 		out = append(out, "secretsmanager:GetSecretValue")
 	}
 	if a.KickWebhooks {

@@ -19,6 +19,7 @@ import (
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/stream"
+	"github.com/loyalty/cashback/shared/wallet"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
@@ -128,7 +129,20 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		return nil, err
 	}
 	notifier := env(layout.EnvNotifier, app.NotifierOutbox)
+	// Throwaway wallet keys, generated once into the data dir: passes are
+	// signed but install on no real device.
+	walletKeys, err := wallet.LocalKeys(dataDir())
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("wallet keys: %w", err)
+	}
+	walletCfg, err := app.WalletFromEnv(walletKeys)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	a, err := app.New(ctx, app.Config{
+		Wallet:     walletCfg,
 		Table:      l.table,
 		Notifier:   notifier,
 		OutboxPath: outboxPath(),
@@ -172,7 +186,7 @@ func drainFeed(ctx context.Context, l *local) error {
 
 // feedSinks are the consumers of the feed's events locally, the same as
 // functions/dispatch hands its events to (usage counting needs none).
-func feedSinks(a *app.App) []feed.Sink { return []feed.Sink{a.Webhooks} }
+func feedSinks(a *app.App) []feed.Sink { return []feed.Sink{a.Webhooks, a.WalletSink()} }
 
 func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }
 

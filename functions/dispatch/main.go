@@ -1,6 +1,6 @@
 // Command dispatch is the Lambda on the table's DynamoDB stream: it counts
-// pay-as-you-go usage and hands the feed's events to its sinks (webhooks,
-// wallet sync: plugged in here and in cmd/loyalty's feedSinks).
+// pay-as-you-go usage and hands the feed's events to its sinks: webhooks
+// and wallet sync (the same as cmd/loyalty's feedSinks locally).
 package main
 
 import (
@@ -10,12 +10,13 @@ import (
 
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/cloud/kicks"
+	"github.com/loyalty/cashback/shared/cloud/secrets"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/stream"
 )
 
 func main() {
-	a := app.MustFromEnv(app.WithWebhookQueueFrom(kicks.New))
-	d := stream.NewDispatcher(a.Store, a.Logger, a.Webhooks)
+	a := app.MustFromEnv(app.WithWebhookQueueFrom(kicks.New), app.WithWalletFrom(secrets.Read))
+	d := stream.NewDispatcher(a.Store, a.Logger, a.Webhooks, a.WalletSink())
 	lambda.Start(stream.LambdaHandler(d, os.Getenv(layout.EnvFeedOneShard) == "1"))
 }

@@ -40,6 +40,9 @@ type Deps struct {
 	// Phones normalises phone numbers: the full library (phone.Normalize)
 	// where numbers are stored, the lean lookup form elsewhere.
 	Phones PhoneNormalizer
+	// Wallets, when set, serves the wallet operations and shows a
+	// member's wallets in GET /v1/members/{id}.
+	Wallets Wallets
 	// Meter, when set, counts a request's DynamoDB round trips and capacity
 	// for its log line.
 	Meter func(context.Context) (context.Context, func() (roundTrips int, rcu, wcu float64))
@@ -96,7 +99,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	hapi.UseMiddleware(s.logRequests, s.authenticate, s.checkInput)
 
 	for _, r := range routes.Routes {
-		if routes.IsPage(r) || len(functions) > 0 && !slices.Contains(functions, r.Function) {
+		if routes.IsPage(r) || routes.IsWalletService(r) || len(functions) > 0 && !slices.Contains(functions, r.Function) {
 			continue
 		}
 		if doc, ok := documents[r.OperationID]; ok {
@@ -116,7 +119,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))
 	})
-	return limitBody(mux), hapi
+	return limitBody(withRequest(mux)), hapi
 }
 
 // limitBody caps request bodies before anything reads them.

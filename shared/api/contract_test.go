@@ -69,8 +69,8 @@ func TestEveryRouteIsDocumentedAndEveryOperationServed(t *testing.T) {
 	}
 	inTable := map[string]bool{}
 	for _, r := range routes.Routes {
-		if strings.HasPrefix(r.OperationID, "get-openapi-") || routes.IsPage(r) {
-			continue // serves the document or a page; not an operation in it
+		if strings.HasPrefix(r.OperationID, "get-openapi-") || routes.IsPage(r) || routes.IsWalletService(r) {
+			continue // serves the document or a page, or is a wallet's call: not an operation in it
 		}
 		inTable[r.OperationID] = true
 		if got := documented[r.OperationID]; got != r.Method+" "+r.Path {

@@ -121,6 +121,7 @@ var statusOf = map[loyalty.Code]int{
 	codeMethodNotAllowed:             http.StatusMethodNotAllowed,
 	codeBodyTooLarge:                 http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:             http.StatusUnsupportedMediaType,
+	codeWalletNotConfigured:          http.StatusNotFound,
 	loyalty.CodeUnavailable:          http.StatusServiceUnavailable,
 	loyalty.CodeWebhookNotFound:      http.StatusNotFound,
 	loyalty.CodeDeadLetterNotFound:   http.StatusNotFound,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/routes"
+	"github.com/loyalty/cashback/shared/wallet"
 )
 
 // MemberView is a member's card as a cashier sees it.
@@ -24,6 +25,8 @@ type MemberView struct {
 	Balance    loyalty.Balance      `json:"balance"`
 	CreatedAt  time.Time            `json:"createdAt"`
 	Stamps     map[string]int       `json:"stamps,omitempty" doc:"Stamp card progress per promotion id: units counted towards the next gift"`
+	// Wallets is shown by GET /v1/members/{memberId} only.
+	Wallets *wallet.Wallets `json:"wallets,omitempty" doc:"The member's card in phone wallets: Apple devices registered for updates, saved in Google Wallet"`
 }
 
 func memberView(a *loyalty.Account) MemberView {
@@ -42,11 +45,32 @@ type MemberOutput struct {
 func (s *server) registerGetMember(r routes.Route) {
 	o := op(r, "Read a member and balance (one read)", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
+		// The wallets are read alongside the account, not after it.
+		type walletsRead struct {
+			w   wallet.Wallets
+			err error
+		}
+		var wallets chan walletsRead
+		if s.deps.Wallets != nil {
+			wallets = make(chan walletsRead, 1)
+			go func() {
+				w, err := s.deps.Wallets.WalletsOf(ctx, callerOf(ctx).TenantID, in.MemberID)
+				wallets <- walletsRead{w, err}
+			}()
+		}
 		a, err := s.deps.Members.GetMember(ctx, callerOf(ctx), in.MemberID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &MemberOutput{memberView(a)}, nil
+		v := memberView(a)
+		if wallets != nil {
+			r := <-wallets
+			if r.err != nil {
+				return nil, s.problem(ctx, r.err)
+			}
+			v.Wallets = &r.w
+		}
+		return &MemberOutput{v}, nil
 	})
 }
 

@@ -98,6 +98,8 @@ func init() {
 		"get-coupon":                 {register: (*server).registerGetCoupon, codes: []loyalty.Code{loyalty.CodeCouponNotFound}},
 		"create-promotion":           {register: (*server).registerCreatePromotion, minRole: admin},
 		"list-promotions":            {register: (*server).registerListPromotions},
+		"get-member-apple-pass":      {register: (*server).registerApplePass, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
+		"get-member-google-wallet":   {register: (*server).registerGoogleWallet, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
 		"healthz":                    {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

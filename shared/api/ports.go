@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/wallet"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
@@ -81,6 +82,14 @@ type Webhooks interface {
 	Attempts(ctx context.Context, c loyalty.Caller, id string, limit int, cursor string) ([]webhooks.Attempt, string, error)
 	DeadLetters(ctx context.Context, c loyalty.Caller, id string, limit int, cursor string) ([]webhooks.DeadLetter, string, error)
 	Replay(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, id, eventID string) (webhooks.Replayed, bool, error)
+}
+
+// Wallets builds wallet passes and reads a member's wallets
+// (wallet.Service implements it).
+type Wallets interface {
+	ApplePass(ctx context.Context, baseURL, tenantID, memberID string) ([]byte, *wallet.ApplePass, error)
+	GoogleSaveURL(ctx context.Context, baseURL, tenantID, memberID string, origins []string) (string, error)
+	WalletsOf(ctx context.Context, tenantID, memberID string) (wallet.Wallets, error)
 }
 
 // Capabilities are the domain services the handlers call.

@@ -53,8 +53,8 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	}
 	checked := 0
 	for _, r := range routes.Routes {
-		if !strings.Contains(r.Path, "{") || routes.IsPage(r) || strings.Contains(r.Path, "{tenantSlug}") || strings.Contains(r.Path, "{challengeId}") {
-			continue // no id of another tenant to reach; public routes are covered by their own tests
+		if !strings.Contains(r.Path, "{") || routes.IsPage(r) || strings.Contains(r.Path, "{tenantSlug}") || strings.Contains(r.Path, "{challengeId}") || routes.IsWalletService(r) {
+			continue // no id of another tenant to reach; public routes and the wallets' calls (token per pass) are covered by their own tests
 		}
 		path := r.Path
 		for k, v := range ids {

@@ -10,18 +10,22 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/cloud/awsenv"
+	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/wallet"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
@@ -63,6 +67,22 @@ type Config struct {
 	WebhookQueue webhooks.Queue
 	// WebhookTimeout overrides the 15 s delivery timeout (tests).
 	WebhookTimeout time.Duration
+	// Wallet configures the wallet passes; zero: none (the wallet
+	// operations answer wallet_not_configured).
+	Wallet WalletConfig
+}
+
+// WalletConfig is what the wallets need beyond the store.
+type WalletConfig struct {
+	Keys *wallet.Keys
+	// Callbacks verifies Google's callbacks; nil refuses them.
+	Callbacks *wallet.CallbackVerifier
+	// Pusher overrides the APNs client; nil pushes through the notifier's
+	// outbox locally and in tests, through APNs with the pass certificate
+	// in the aws mode.
+	Pusher wallet.Pusher
+	// Google overrides the Wallet REST API client the same way.
+	Google wallet.GoogleObjects
 }
 
 // App is the wired service.
@@ -75,10 +95,13 @@ type App struct {
 	// WebhookQueue is the in-process queue when no other was configured:
 	// run it with WebhookQueue.Run(ctx, Webhooks, workers).
 	WebhookQueue *webhooks.LocalQueue
-	Logger       *slog.Logger
-	phones       api.PhoneNormalizer
-	secret       []byte // keys the pages' sealed state (derived keys only)
-	now          func() time.Time
+	// Wallet builds passes and answers the wallets; its Sync is the
+	// wallet-sync consumer of the event feed.
+	Wallet *wallet.Service
+	Logger *slog.Logger
+	phones api.PhoneNormalizer
+	secret []byte // keys the pages' sealed state (derived keys only)
+	now    func() time.Time
 }
 
 // New builds the app from cfg.
@@ -130,11 +153,31 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
+	// Pushes and Google object updates go out in the aws mode, to the
+	// notifier's outbox otherwise.
+	pusher, google := cfg.Wallet.Pusher, cfg.Wallet.Google
+	if cfg.Notifier == NotifierAWS || cfg.Notifier == "" {
+		if pusher == nil && cfg.Wallet.Keys.Apple() {
+			pusher = wallet.NewAPNs(cfg.Wallet.Keys)
+		}
+		if google == nil && cfg.Wallet.Keys.Google() {
+			google = wallet.NewGoogleAPI(cfg.Wallet.Keys)
+		}
+	} else {
+		if pusher == nil {
+			pusher = wallet.OutboxPusher{Out: sender, Now: cfg.Now}
+		}
+		if google == nil {
+			google = wallet.OutboxGoogle{Out: sender, Now: cfg.Now}
+		}
+	}
+	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Google: google,
+		Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	a := &App{Store: st, Service: svc, Logger: logger, phones: phones, secret: cfg.OTPSecret, now: now}
+	a := &App{Store: st, Service: svc, Logger: logger, Wallet: w, phones: phones, secret: cfg.OTPSecret, now: now}
 	if err := a.wireWebhooks(cfg, sender); err != nil {
 		return nil, err
 	}
@@ -163,6 +206,10 @@ func (a *App) wireWebhooks(cfg Config, sender loyalty.Sender) error {
 		Sender: sender, Now: cfg.Now, Logger: a.Logger, Timeout: cfg.WebhookTimeout})
 	return nil
 }
+
+// WalletSink is the wallet-sync consumer of the event feed: the stream
+// reader hands it every batch (feed.Sink).
+func (a *App) WalletSink() feed.Sink { return &wallet.Sync{Service: a.Wallet} }
 
 // Option adjusts the configuration read from the environment.
 type Option func(ctx context.Context, cfg *Config) error
@@ -255,6 +302,59 @@ func WithSenderFrom(newSender func(ctx context.Context, emailFrom string) (loyal
 	}
 }
 
+// WithWalletFrom reads the wallet keys with read (Secrets Manager, in
+// shared/cloud/secrets) when the environment names a secret, and Google's
+// callback settings from the environment.
+func WithWalletFrom(read func(ctx context.Context, arn string) ([]byte, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		var keys *wallet.Keys
+		if arn := os.Getenv(layout.EnvWalletSecretARN); arn != "" {
+			b, err := read(ctx, arn)
+			if err != nil {
+				return err
+			}
+			if keys, err = wallet.ParseSecret(b); err != nil {
+				return err
+			}
+		}
+		w, err := WalletFromEnv(keys)
+		if err != nil {
+			return err
+		}
+		cfg.Wallet = w
+		return nil
+	}
+}
+
+// WalletFromEnv completes the wallet configuration of keys (nil: none)
+// from the environment: Google's root keys file, issuer and sender ids.
+func WalletFromEnv(keys *wallet.Keys) (WalletConfig, error) {
+	if keys != nil {
+		if id := os.Getenv(layout.EnvGoogleIssuerID); id != "" {
+			keys.GoogleIssuerID = id
+		}
+	}
+	w := WalletConfig{Keys: keys}
+	path := os.Getenv(layout.EnvGoogleRootKeys)
+	if path == "" {
+		return w, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return w, fmt.Errorf("%s: %w", layout.EnvGoogleRootKeys, err)
+	}
+	roots, err := wallet.ParseRootKeys(b)
+	if err != nil {
+		return w, err
+	}
+	issuer := os.Getenv(layout.EnvGoogleIssuerID)
+	if issuer == "" && keys != nil {
+		issuer = keys.GoogleIssuerID
+	}
+	w.Callbacks = &wallet.CallbackVerifier{Roots: roots, IssuerID: issuer, SenderID: os.Getenv(layout.EnvGoogleSenderID)}
+	return w, nil
+}
+
 // WithPhones sets the phone parser: the functions that store numbers
 // (enroll) and the local server pass libphone.Normalize.
 func WithPhones(normalize api.PhoneNormalizer) Option {
@@ -279,10 +379,27 @@ func (noSender) Send(context.Context, loyalty.Message) error {
 	return errors.New("this function has no notifier configured")
 }
 
-// Handler serves the operations of the given functions (all when none).
-// The web pages are wired apart (shared/app/pages), so that the functions
-// of the API do not carry the templates and assets.
-func (a *App) Handler(functions ...string) http.Handler { return a.apiHandler(functions...) }
+// Handler serves the operations of the given functions (all when none),
+// and the wallets' own calls (PassKit, Google's callback) when the wallet
+// function is among them. The web pages are wired apart (shared/app/pages),
+// so that the functions of the API do not carry the templates and assets.
+func (a *App) Handler(functions ...string) http.Handler {
+	h := a.apiHandler(functions...)
+	if len(functions) > 0 && !slices.Contains(functions, routes.FnWallet) {
+		return h
+	}
+	mux := http.NewServeMux()
+	walletHandler := a.Wallet.Handler()
+	seen := map[string]bool{}
+	for _, r := range routes.Routes {
+		if routes.IsWalletService(r) && !seen[r.Path] {
+			seen[r.Path] = true
+			mux.Handle(r.Path, walletHandler) // the wallet handler dispatches methods
+		}
+	}
+	mux.Handle("/", h)
+	return mux
+}
 
 // PublicRateLimit counts one public request from a source (the API's public
 // routes and the pages share it) and refuses past the limit.
@@ -300,9 +417,14 @@ func (a *App) Phones() api.PhoneNormalizer { return a.phones }
 func (a *App) Now() time.Time { return a.now() }
 
 func (a *App) apiHandler(functions ...string) http.Handler {
+	var wallets api.Wallets
+	if a.Wallet != nil {
+		wallets = a.Wallet
+	}
 	return api.New(api.Deps{
 		Service:      a.Service,
 		Capabilities: api.Capabilities{Webhooks: a.Webhooks},
+		Wallets:      wallets,
 		Ping:         a.Store.Ping,
 		RateLimit:    a.PublicRateLimit,
 		Logger:       a.Logger,

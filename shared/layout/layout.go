@@ -31,4 +31,9 @@ const (
 	// shard), keys the dispatcher's usage checkpoint by the stream instead
 	// of the shard: right only for a stream of one shard, as an emulator's.
 	EnvFeedOneShard = "LOYALTY_FEED_ONE_SHARD"
+	// Wallet passes (shared/wallet).
+	EnvWalletSecretARN = "LOYALTY_WALLET_SECRET_ARN" // Secrets Manager secret: pass signer, WWDR, token key, Google service account (JSON, wallet.Secret)
+	EnvGoogleRootKeys  = "LOYALTY_GOOGLE_ROOT_KEYS"  // file of Google's root signing keys (key-list JSON) for the callbacks
+	EnvGoogleIssuerID  = "LOYALTY_GOOGLE_ISSUER_ID"  // Google Wallet issuer id (the callbacks' recipient id)
+	EnvGoogleSenderID  = "LOYALTY_GOOGLE_SENDER_ID"  // the callbacks' sender id; default GooglePayPasses
 )

@@ -32,6 +32,9 @@ const (
 	// FnWeb serves the server-rendered pages (enrollment, card, cashier)
 	// and their static assets: HTML, not operations of the JSON API.
 	FnWeb = "web"
+	// FnWallet serves the wallet passes: the pass and save-link operations
+	// of the API and the wallets' own calls (IsWalletService).
+	FnWallet = "wallet"
 
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
@@ -103,6 +106,15 @@ var Routes = []Route{
 	{FnWebhooks, "replay-webhook-dead-letter", "POST", "/v1/webhooks/{webhookId}/dead-letters/{eventId}/replay"},
 	{FnTenancy, "get-embed", "GET", "/v1/embed"},
 	{FnTenancy, "set-embed", "PUT", "/v1/embed"},
+	{FnWallet, "get-member-apple-pass", "GET", "/v1/members/{memberId}/pass.pkpass"},
+	{FnWallet, "get-member-google-wallet", "GET", "/v1/members/{memberId}/google-wallet"},
+	// Apple's PassKit web service and Google's callback (IsWalletService).
+	{FnWallet, "apple-register-device", "POST", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}"},
+	{FnWallet, "apple-unregister-device", "DELETE", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}"},
+	{FnWallet, "apple-list-updated", "GET", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}"},
+	{FnWallet, "apple-get-pass", "GET", "/wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}"},
+	{FnWallet, "apple-log", "POST", "/wallet/apple/v1/log"},
+	{FnWallet, "google-wallet-callback", "POST", "/wallet/google/callback"},
 	{FnAdmin, "run-expiry-sweep", "POST", "/v1/admin/expiry-sweep"},
 	{FnAdmin, "healthz", "GET", "/healthz"},
 	{FnAdmin, "get-openapi-json", "GET", "/openapi.json"},
@@ -125,6 +137,15 @@ var Routes = []Route{
 // than an operation of the JSON API: the web function serves it, and it is
 // not in the API's operation table or OpenAPI document.
 func IsPage(r Route) bool { return r.Function == FnWeb }
+
+// IsWalletService reports whether a route is one of the calls Apple's and
+// Google's wallets make (their paths, statuses and authentication, not the
+// API's): the wallet package serves them, and they are not operations of
+// the API's table or its OpenAPI document.
+func IsWalletService(r Route) bool {
+	const prefix = "/wallet/"
+	return len(r.Path) >= len(prefix) && r.Path[:len(prefix)] == prefix
+}
 
 // AllFunctions lists every function directory, HTTP-served and scheduled.
 func AllFunctions() []string {
@@ -169,6 +190,9 @@ type Access struct {
 	// KickWebhooks: sqs:SendMessage on the webhook delivery queue.
 	KickWebhooks bool
 	ReadStream   bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
+	// ReadWalletSecret: secretsmanager:GetSecretValue on the wallet keys
+	// (pass signer, token key, Google service account).
+	ReadWalletSecret bool
 }
 
 // Permissions per function. Every function reads the table (API-key check).
@@ -190,7 +214,9 @@ var Permissions = map[string]Access{
 	FnWebhooks:    {ReadTable: true, WriteTable: true, WebhookKey: true, KickWebhooks: true},
 	// The worker also emails an endpoint's contact when it disables it.
 	FnDeliverWebhooks: {ReadTable: true, WriteTable: true, QueryIndex: true, SendEmail: true, WebhookKey: true, KickWebhooks: true},
-	// The dispatcher counts usage (counters and checkpoints) and queues
-	// webhook deliveries (their items, and a kick to the worker).
-	FnDispatch: {ReadTable: true, WriteTable: true, ReadStream: true, KickWebhooks: true},
+	// The dispatcher counts usage (counters and checkpoints), queues
+	// webhook deliveries (their items, and a kick to the worker) and syncs
+	// wallet passes (the pass signer and Google's service account).
+	FnDispatch: {ReadTable: true, WriteTable: true, ReadStream: true, KickWebhooks: true, ReadWalletSecret: true},
+	FnWallet:   {ReadTable: true, WriteTable: true, ReadWalletSecret: true},
 }

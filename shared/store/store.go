@@ -24,6 +24,9 @@
 //	                             transaction; an uncapped one's counted from the stream,
 //	                             usage.go, off the meter its idempotency record carries)
 //	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
+//	T#t#WALLET#m / APPLE|GOOGLE|REG#<device>  wallet passes (wallet.go)
+//	T#t#GNONCE#<sha256(nonce)> / NONCE  Google Wallet callback seen (TTL)
+//	WDEV#<device> / REG#<type>#<serial>  Apple device registration (the device is global)
 //	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant
 //	TENANTS / T#t                tenant directory (billing export)

@@ -1,0 +1,116 @@
+package wallet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Service builds passes and save links and answers the wallets' calls.
+type Service struct {
+	Keys    *Keys // nil: no wallet is configured
+	Store   Store
+	Members Members
+	Pusher  Pusher // APNs; nil sends nothing
+	// Google updates saved Google Wallet objects; nil updates nothing.
+	Google GoogleObjects
+	// Google callback verification (nil Roots: callbacks are refused).
+	Callbacks *CallbackVerifier
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// WebServiceURL is the PassKit web service's address under a base URL.
+func WebServiceURL(baseURL string) string { return baseURL + "/wallet/apple" }
+
+// ApplePass builds the member's current .pkpass, creating the pass record
+// (serial, token) with its first download. baseURL is the service's public
+// address (webServiceURL = baseURL/wallet/apple). The web pages call this to
+// serve the "Add to Apple Wallet" button; the API serves it to staff.
+func (s *Service) ApplePass(ctx context.Context, baseURL, tenantID, memberID string) ([]byte, *ApplePass, error) {
+	if !s.Keys.Apple() {
+		return nil, nil, ErrNotConfigured
+	}
+	st, err := s.Members.LoadMember(ctx, tenantID, memberID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := s.Store.WalletState(ctx, tenantID, memberID)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := ws.Apple
+	if p == nil {
+		serial, nonce := Serial(tenantID, memberID), newNonce()
+		created, err := s.Store.CreateApplePass(ctx, ApplePass{
+			TenantID: tenantID, MemberID: memberID, Serial: serial, Nonce: nonce,
+			TokenHash: HashToken(s.Keys.Token(serial, nonce)), Tag: s.now().Unix(), LastSeq: st.Account.Seq, CreatedAt: s.now(),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		p = &created
+	}
+	return s.build(ctx, baseURL, p)
+}
+
+// build makes the pkpass of a pass record from the member's current state.
+func (s *Service) build(ctx context.Context, baseURL string, p *ApplePass) ([]byte, *ApplePass, error) {
+	st, err := s.Members.LoadMember(ctx, p.TenantID, p.MemberID)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.Members.GetTenant(ctx, p.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.Keys.Build(CardOf(t.Name, st, s.now()), p.Serial, s.Keys.Token(p.Serial, p.Nonce), WebServiceURL(baseURL))
+	if err != nil {
+		return nil, nil, fmt.Errorf("build pass: %w", err)
+	}
+	return b, p, nil
+}
+
+// Wallets is what GET /v1/members/{id} shows of a member's wallets.
+type Wallets struct {
+	Apple  AppleWallet  `json:"apple"`
+	Google GoogleWallet `json:"google"`
+}
+
+// AppleWallet counts the devices the pass is registered on.
+type AppleWallet struct {
+	Devices int `json:"devices" minimum:"0" doc:"Devices registered for updates of the member's Apple pass"`
+}
+
+// GoogleWallet says whether the card is saved in Google Wallet.
+type GoogleWallet struct {
+	Saved bool `json:"saved" doc:"Google's last callback said the card was saved (not deleted)"`
+}
+
+// WalletsOf reads a member's wallets.
+func (s *Service) WalletsOf(ctx context.Context, tenantID, memberID string) (Wallets, error) {
+	st, err := s.Store.WalletState(ctx, tenantID, memberID)
+	if err != nil {
+		return Wallets{}, err
+	}
+	w := Wallets{Apple: AppleWallet{Devices: len(st.Devices)}}
+	if st.Google != nil {
+		w.Google.Saved = st.Google.Saved
+	}
+	return w, nil
+}
