@@ -365,4 +365,3 @@ func (k *killer) Consume(context.Context, []feed.Event) error {
 	}
 	return nil
 }
-
