@@ -36,6 +36,7 @@ import (
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/webhooks"
 )
 
 // sample is one measured request.
@@ -93,6 +94,7 @@ type Results struct {
 	Throughput             map[string]float64 `json:"throughputOpsPerSec"`
 	Scaling                *Scaling           `json:"scaling,omitempty"`
 	FeedLag                *FeedLag           `json:"feedLag,omitempty"`
+	DeliveryLag            *DeliveryLag       `json:"deliveryLag,omitempty"`
 }
 
 type bench struct {
@@ -119,6 +121,7 @@ func main() {
 	n := flag.Int("n", 200, "requests per operation")
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
+	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
@@ -131,13 +134,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*out, *n); err != nil {
+	if err := run(*out, *n, *deliveryOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, n int) error {
+func run(out string, n int, deliveryOnly bool) error {
 	ctx := context.Background()
 	emu, err := ddblocal.Start(ctx, ddblocal.Options{})
 	if err != nil {
@@ -150,7 +153,9 @@ func run(out string, n int) error {
 	b.capture = &capture{API: ddblocal.Client(emu.Endpoint), table: "bench"}
 	b.app, err = app.New(ctx, app.Config{Table: "bench", DynamoDB: b.capture, Sender: b.codes,
 		OTPSecret: []byte("bench-secret-bench-secret-0123456789"), Phones: libphone.Normalize, Now: b.clock.Now,
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler),
+		// Webhooks as serve runs them: receivers on loopback over plain http.
+		WebhookKey: []byte("bench-webhook-key-0123456789abcdef"), WebhookGuard: &webhooks.Guard{Local: true}})
 	if err != nil {
 		return err
 	}
@@ -188,6 +193,17 @@ func run(out string, n int) error {
 	if err := b.setup(n, nil); err != nil {
 		return err
 	}
+	if deliveryOnly {
+		if err := b.measureDeliveryLag(res, n); err != nil {
+			return err
+		}
+		prev, err := readResults(out)
+		if err != nil {
+			return err
+		}
+		prev.DeliveryLag = res.DeliveryLag
+		return write(out, prev)
+	}
 	if err := b.measureAll(res, n, ""); err != nil {
 		return err
 	}
@@ -205,6 +221,9 @@ func run(out string, n int) error {
 		return err
 	}
 	if err := b.measureFeedLag(res, n); err != nil {
+		return err
+	}
+	if err := b.measureDeliveryLag(res, n); err != nil {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {
@@ -563,6 +582,9 @@ func write(path string, res *Results) error {
 	}
 	if fl := res.FeedLag; fl != nil {
 		fmt.Printf("feed lag (commit → sink, %d closes) p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 ≤ 2000 ms)\n", fl.N, fl.P50ms, fl.P99ms, fl.MaxMs)
+	}
+	if dl := res.DeliveryLag; dl != nil {
+		fmt.Printf("delivery lag (commit → webhook received, %d closes) p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 ≤ 2000 ms)\n", dl.N, dl.P50ms, dl.P99ms, dl.MaxMs)
 	}
 	if err := writeReport(filepath.Dir(path), res); err != nil {
 		return err
