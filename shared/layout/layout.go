@@ -31,4 +31,9 @@ const (
 	// shard), keys the dispatcher's usage checkpoint by the stream instead
 	// of the shard: right only for a stream of one shard, as an emulator's.
 	EnvFeedOneShard = "LOYALTY_FEED_ONE_SHARD"
+	// EnvWebhookLoopback, set to 1 only by a deployment to an emulator
+	// (whose functions run on the host), lets webhook receivers be plain
+	// http on the host's loopback, as `make run` does; never set in the
+	// cloud, where only https to public addresses is accepted.
+	EnvWebhookLoopback = "LOYALTY_WEBHOOK_LOOPBACK"
 )
