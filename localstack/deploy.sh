@@ -74,12 +74,15 @@ TENANT=$(go run ./cmd/loyalty tenant create --name Smoke --plan payg)
 KEY=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['apiKey'])" "$TENANT")
 # A webhook receiver on the host's loopback (the emulator runs the functions
 # on the host; the stack lets them reach it, see LOYALTY_WEBHOOK_LOOPBACK),
-# registered through the deployed API: it must get the flow's events.
-python3 localstack/receiver.py "$work/hooks.jsonl" "$work/hooks.port" &
+# registered through the deployed API: it must get the flow's events. It is
+# down (503) for its first request, which the worker retries 5 s later
+# through the kick queue's delay.
+python3 localstack/receiver.py "$work/hooks.jsonl" "$work/hooks.port" 1 &
 pids+=($!)
 for _ in $(seq 1 50); do [ -s "$work/hooks.port" ] && break; sleep 0.1; done
 call POST /v1/webhooks "{\"url\":\"http://127.0.0.1:$(cat "$work/hooks.port")/hooks\",\"description\":\"smoke\"}"; expect 201 "register webhook"
 HOOK_SECRET=$(field "['secret']")
+HOOK=$(field "['webhookId']")
 call POST /v1/programs '{"name":"Smoke","type":"bonus","cashbackPercent":5,"maxRedeemPercent":50}'; expect 201 "create program"
 PROGRAM=$(field "['programId']")
 call POST "/v1/programs/$PROGRAM/activate"; expect 200 "activate program"
@@ -123,5 +126,9 @@ for _ in $(seq 1 90); do
 done
 cat "$work/hooks.check"
 [ "$rc" = 0 ] || fail "webhook deliveries (want $want, each once, signed)"
+call GET "/v1/webhooks/$HOOK/deliveries"; expect 200 "webhook delivery log"
+echo "smoke: delivery log (status, response code → attempts) $(python3 -c 'import collections,json,sys; d=json.loads(sys.argv[1])["deliveries"]; print(dict(collections.Counter("%s %s" % (a["status"], a.get("responseCode", "-")) for a in d)))' "$BODY")"
+[ "$(python3 -c "import json,sys; print(any(a.get('responseCode') == 503 and a['status'] == 'failed' for a in json.loads(sys.argv[1])['deliveries']))" "$BODY")" = True ] ||
+  fail "delivery log shows no retried 503: $BODY"
 echo "smoke: webhook received the flow's events"
 echo "deploy-local: smoke flow passed"
