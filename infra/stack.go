@@ -189,6 +189,9 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		if props.Endpoint != "" {
 			env["AWS_ENDPOINT_URL"] = jsii.String(props.Endpoint)
+			// The emulator runs the functions on the host: the smoke
+			// flow's webhook receiver listens on its loopback.
+			env[layout.EnvWebhookLoopback] = jsii.String("1")
 			if fn == routes.FnDispatch {
 				// The emulator's mappings have no tumbling windows.
 				env[layout.EnvFeedOneShard] = jsii.String("1")

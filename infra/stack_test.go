@@ -510,6 +510,10 @@ func TestWebhookDelivery(t *testing.T) {
 		if hasKey && !reflect.DeepEqual(vars["LOYALTY_WEBHOOK_KEY_ARN"], map[string]any{"Ref": key}) {
 			t.Errorf("%s: key %v", fn, vars["LOYALTY_WEBHOOK_KEY_ARN"])
 		}
+		// Loopback receivers are for a deployment to an emulator only.
+		if _, loopback := vars["LOYALTY_WEBHOOK_LOOPBACK"]; loopback {
+			t.Errorf("%s: webhook receivers on loopback allowed in a cloud stack", fn)
+		}
 	}
 }
 

@@ -72,6 +72,17 @@ expect() { [ "$STATUS" = "$1" ] || fail "$2: status $STATUS, want $1: $BODY"; ec
 # the table's stream, which the smoke flow checks at the end.
 TENANT=$(go run ./cmd/loyalty tenant create --name Smoke --plan payg)
 KEY=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['apiKey'])" "$TENANT")
+# A webhook receiver on the host's loopback (the emulator runs the functions
+# on the host; the stack lets them reach it, see LOYALTY_WEBHOOK_LOOPBACK),
+# registered through the deployed API: it must get the flow's events. It is
+# down (503) for its first request, which the worker retries 5 s later
+# through the kick queue's delay.
+python3 localstack/receiver.py "$work/hooks.jsonl" "$work/hooks.port" 1 &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$work/hooks.port" ] && break; sleep 0.1; done
+call POST /v1/webhooks "{\"url\":\"http://127.0.0.1:$(cat "$work/hooks.port")/hooks\",\"description\":\"smoke\"}"; expect 201 "register webhook"
+HOOK_SECRET=$(field "['secret']")
+HOOK=$(field "['webhookId']")
 call POST /v1/programs '{"name":"Smoke","type":"bonus","cashbackPercent":5,"maxRedeemPercent":50}'; expect 201 "create program"
 PROGRAM=$(field "['programId']")
 call POST "/v1/programs/$PROGRAM/activate"; expect 200 "activate program"
@@ -106,4 +117,18 @@ for _ in $(seq 1 60); do
 done
 expect 200 "usage counted from the stream"
 [ "$(field "['total']")" = "6" ] || fail "usage from the stream: $BODY (want total 6: enroll, verify, redeem, 2 closes, refund)"
+# The webhook: the dispatch function queued a delivery per event and kicked
+# the deliver-webhooks function through SQS, which signed and POSTed them.
+want=member.enrolled,points.accrued,points.redeemed,points.captured,points.refunded
+for _ in $(seq 1 90); do
+  rc=0; python3 localstack/receiver.py check "$work/hooks.jsonl" "$HOOK_SECRET" "$want" >"$work/hooks.check" || rc=$?
+  [ "$rc" = 2 ] || break; sleep 1
+done
+cat "$work/hooks.check"
+[ "$rc" = 0 ] || fail "webhook deliveries (want $want, each once, signed)"
+call GET "/v1/webhooks/$HOOK/deliveries"; expect 200 "webhook delivery log"
+echo "smoke: delivery log (status, response code → attempts) $(python3 -c 'import collections,json,sys; d=json.loads(sys.argv[1])["deliveries"]; print(dict(collections.Counter("%s %s" % (a["status"], a.get("responseCode", "-")) for a in d)))' "$BODY")"
+[ "$(python3 -c "import json,sys; print(any(a.get('responseCode') == 503 and a['status'] == 'failed' for a in json.loads(sys.argv[1])['deliveries']))" "$BODY")" = True ] ||
+  fail "delivery log shows no retried 503: $BODY"
+echo "smoke: webhook received the flow's events"
 echo "deploy-local: smoke flow passed"

@@ -224,6 +224,9 @@ func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 
 		WebhookKey: []byte(os.Getenv(layout.EnvWebhookKey)),
 	}
+	if os.Getenv(layout.EnvWebhookLoopback) == "1" {
+		cfg.WebhookGuard = &webhooks.Guard{Local: true}
+	}
 	for _, o := range opts {
 		if err := o(ctx, &cfg); err != nil {
 			return nil, err

@@ -36,4 +36,9 @@ const (
 	EnvGoogleRootKeys  = "LOYALTY_GOOGLE_ROOT_KEYS"  // file of Google's root signing keys (key-list JSON) for the callbacks
 	EnvGoogleIssuerID  = "LOYALTY_GOOGLE_ISSUER_ID"  // Google Wallet issuer id (the callbacks' recipient id)
 	EnvGoogleSenderID  = "LOYALTY_GOOGLE_SENDER_ID"  // the callbacks' sender id; default GooglePayPasses
+	// EnvWebhookLoopback, set to 1 only by a deployment to an emulator
+	// (whose functions run on the host), lets webhook receivers be plain
+	// http on the host's loopback, as `make run` does; never set in the
+	// cloud, where only https to public addresses is accepted.
+	EnvWebhookLoopback = "LOYALTY_WEBHOOK_LOOPBACK"
 )
