@@ -1,6 +1,7 @@
 // Command web is the Lambda serving the web pages: the enrollment page
 // partner sites embed, the customer's card page and the cashier page. The
-// enrollment and card pages send one-time codes by SMS (SNS) or email (SES).
+// enrollment and card pages send one-time codes by SMS (SNS) or email (SES)
+// and offer the card's Apple and Google Wallet passes.
 package main
 
 import (
@@ -16,5 +17,5 @@ import (
 
 func main() {
 	app.ServeHandler(func(a *app.App) (http.Handler, error) { return pages.Handler(a, routes.FnWeb) },
-		app.WithPhones(libphone.Normalize), app.WithOTPSecretFrom(secrets.Read), app.WithSenderFrom(cloud.NewSender))
+		app.WithPhones(libphone.Normalize), app.WithOTPSecretFrom(secrets.Read), app.WithSenderFrom(cloud.NewSender), app.WithWalletFrom(secrets.Read))
 }

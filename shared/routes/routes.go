@@ -127,6 +127,7 @@ var Routes = []Route{
 	{FnWeb, "page-enroll-qr-svg", "GET", "/j/{tenantSlug}/qr.svg"},
 	{FnWeb, "page-card", "GET", "/c/{tenantSlug}"},
 	{FnWeb, "page-card-post", "POST", "/c/{tenantSlug}"},
+	{FnWeb, "page-card-pass", "GET", "/c/{tenantSlug}/pass.pkpass"},
 	{FnWeb, "page-cashier", "GET", "/cashier"},
 	{FnWeb, "page-cashier-post", "POST", "/cashier"},
 	{FnWeb, "page-embed-script", "GET", "/embed.js"},
@@ -208,8 +209,9 @@ var Permissions = map[string]Access{
 	FnAdmin:     {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnTenancy:   {ReadTable: true, WriteTable: true},
 	// The enrollment and card pages send codes and sign sessions with a key
-	// derived from the OTP secret.
-	FnWeb:         {ReadTable: true, WriteTable: true, SendSMS: true, SendEmail: true, ReadSecret: true},
+	// derived from the OTP secret, and serve the card's wallet passes (the
+	// pass signer and Google's service account).
+	FnWeb:         {ReadTable: true, WriteTable: true, SendSMS: true, SendEmail: true, ReadSecret: true, ReadWalletSecret: true},
 	FnExpireSweep: {ReadTable: true, WriteTable: true, QueryIndex: true},
 	FnWebhooks:    {ReadTable: true, WriteTable: true, WebhookKey: true, KickWebhooks: true},
 	// The worker also emails an endpoint's contact when it disables it.

@@ -35,6 +35,11 @@ func (s *Service) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// AppleConfigured tells whether ApplePass can build passes: the pages show
+// their "Add to Apple Wallet" button only then, without building a pass on
+// every view.
+func (s *Service) AppleConfigured() bool { return s != nil && s.Keys.Apple() }
+
 // WebServiceURL is the PassKit web service's address under a base URL.
 func WebServiceURL(baseURL string) string { return baseURL + "/wallet/apple" }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/loyalty/cashback/shared/api/apitest"
 	"github.com/loyalty/cashback/shared/web"
 )
 
@@ -43,7 +42,7 @@ func TestBrowserEnrollCardCashier(t *testing.T) {
 }
 
 func browserFlow(t *testing.T, lang string) {
-	e := apitest.New(t)
+	e, _ := walletPages(t) // the cards show their wallet buttons
 	service := e.Server.URL
 	tr := func(key string, args ...any) string { return web.TFor(lang, key, args...) }
 
@@ -89,6 +88,9 @@ func browserFlow(t *testing.T, lang string) {
 	if got := textIn(t, tab, "h1"); got != tr("done.title") {
 		t.Errorf("title %q, want %q", got, tr("done.title"))
 	}
+	if got := textIn(t, tab, "#wallet-apple"); got != tr("wallet.apple") {
+		t.Errorf("Apple Wallet button %q in the enrollment result", got)
+	}
 	shoot(t, tab, lang+"-partner-done")
 	// The parent was told, at its own origin.
 	waitText(t, tab, "#outcome", "loyalty:enrolled")
@@ -130,6 +132,11 @@ func browserFlow(t *testing.T, lang string) {
 	}
 	if got := text(t, cardTab, "#balance-available"); got != "50" {
 		t.Errorf("available %q, want 50", got)
+	}
+	for sel, want := range map[string]string{"#wallet-apple": tr("wallet.apple"), "#wallet-google": tr("wallet.google")} {
+		if got := text(t, cardTab, sel); got != want {
+			t.Errorf("%s says %q, want %q", sel, got, want)
+		}
 	}
 	shoot(t, cardTab, lang+"-card")
 

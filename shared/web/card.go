@@ -55,6 +55,7 @@ type cardView struct {
 	Older     string
 	SignedIn  bool
 	EnrollURL string
+	Wallet    walletButtons
 }
 
 func (h *Handler) newCardView(r *http.Request, t *loyalty.Tenant) *cardView {
@@ -138,6 +139,7 @@ func (h *Handler) fillCard(r *http.Request, t *loyalty.Tenant, s cardSession, v 
 		q.Set("before", strconv.FormatInt(entries[len(entries)-1].Seq, 10))
 		v.Older = v.Action + "?" + q.Encode()
 	}
+	v.Wallet = h.walletButtonsOf(r, t, s.Member, v.LangQuery, false)
 	v.CardQR, err = qrSVG(a.Card, T(v.Lang, "card.qr", a.Card))
 	return err
 }

@@ -56,6 +56,7 @@ type enrollView struct {
 	Balance   loyalty.Balance
 	CardURL   string
 	Parent    string
+	Wallet    walletButtons
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -239,6 +240,8 @@ func (h *Handler) enrollVerify(w http.ResponseWriter, r *http.Request, t *loyalt
 			if err != nil {
 				h.fail(r, v.Lang, err)
 			}
+			v.Wallet = h.walletButtonsOf(r, t, res.MemberID, v.LangQuery, true)
+			v.Wallet.Blank = v.Embed
 			v.Title = T(v.Lang, "done.title")
 			h.render(w, r, http.StatusCreated, "enroll", frameAncestors(t), v)
 			return

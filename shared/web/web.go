@@ -75,6 +75,8 @@ type Deps struct {
 	Members    Members
 	Orders     Orders
 	Tenancy    Tenancy
+	// Wallets builds the card's wallet passes; nil: no wallet buttons.
+	Wallets Wallets
 	// Phones normalises typed phone numbers to E.164.
 	Phones func(string) (string, error)
 	// RateLimit counts one public request from a source and refuses past
@@ -166,7 +168,7 @@ func New(deps Deps) (*Handler, error) {
 	handlers := map[string]http.HandlerFunc{
 		"page-enroll": h.enrollPage, "page-enroll-post": h.enrollPost,
 		"page-enroll-qr-png": h.enrollQRPNG, "page-enroll-qr-svg": h.enrollQRSVG,
-		"page-card": h.cardPage, "page-card-post": h.cardPost,
+		"page-card": h.cardPage, "page-card-post": h.cardPost, "page-card-pass": h.cardPass,
 		"page-cashier": h.cashierPage, "page-cashier-post": h.cashierPost,
 		"page-embed-script": h.embedScript, "page-static": h.static,
 	}

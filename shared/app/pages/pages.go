@@ -15,7 +15,12 @@ import (
 // New is the pages' handler over the app's service.
 func New(a *app.App) (*web.Handler, error) {
 	svc := a.Service
+	var wallets web.Wallets
+	if a.Wallet != nil {
+		wallets = a.Wallet // a nil *Service in the interface would not read as nil
+	}
 	return web.New(web.Deps{
+		Wallets:    wallets,
 		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
 		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
 	})
