@@ -258,10 +258,44 @@ type BulkAccrueInput struct {
 			Period    string `json:"period,omitempty" maxLength:"32" doc:"Trailing period of the spend, ISO 8601, at most P92D"`
 			SpendFrom Money  `json:"spendFrom,omitempty" doc:"Least money spent in the period"`
 			SpendTo   Money  `json:"spendTo,omitempty" doc:"Most money spent in the period (0: no bound)"`
+			Group     string `json:"group,omitempty" maxLength:"64" doc:"Only members of this customer group"`
 		} `json:"filter,omitempty"`
 		Cursor string `json:"cursor,omitempty" maxLength:"64" doc:"nextCursor of the previous page"`
 		Limit  int    `json:"limit,omitempty" minimum:"0" maximum:"200"`
 	}
+}
+
+// BulkFilterBody selects members for a bulk accrual or its preview.
+type BulkFilterBody struct {
+	Period    string `json:"period,omitempty" maxLength:"32" doc:"Trailing period of the spend, ISO 8601, at most P92D"`
+	SpendFrom Money  `json:"spendFrom,omitempty" doc:"Least money spent in the period"`
+	SpendTo   Money  `json:"spendTo,omitempty" doc:"Most money spent in the period (0: no bound)"`
+	Group     string `json:"group,omitempty" maxLength:"64" doc:"Only members of this customer group"`
+}
+
+type BulkPreviewInput struct {
+	Body struct {
+		Filter BulkFilterBody `json:"filter,omitempty"`
+		Cursor string         `json:"cursor,omitempty" maxLength:"64" doc:"nextCursor of the previous page"`
+		Limit  int            `json:"limit,omitempty" minimum:"0" maximum:"200"`
+	}
+}
+
+type BulkPreviewOutput struct {
+	Body loyalty.BulkPreview
+}
+
+func (s *server) registerBulkPreview(r routes.Route) {
+	o := op(r, "Count, without writing, the members a bulk accrual's filter selects, a page at a time", "members")
+	huma.Register(s.api, o, func(ctx context.Context, in *BulkPreviewInput) (*BulkPreviewOutput, error) {
+		f := in.Body.Filter
+		res, err := s.deps.Members.PreviewBulk(ctx, callerOf(ctx), loyalty.BulkFilter{Period: f.Period,
+			SpendFrom: loyalty.Money(f.SpendFrom), SpendTo: loyalty.Money(f.SpendTo), Group: f.Group}, in.Body.Cursor, in.Body.Limit)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &BulkPreviewOutput{res}, nil
+	})
 }
 
 type BulkAccrueOutput struct {
@@ -274,7 +308,7 @@ func (s *server) registerBulkAccrue(r routes.Route) {
 		b := in.Body
 		res, err := s.deps.Members.BulkAccrue(ctx, callerOf(ctx), loyalty.BulkRequest{BatchID: b.BatchID, Points: loyalty.Points(b.Points),
 			Reason: b.Reason, Cursor: b.Cursor, Limit: b.Limit,
-			Filter: loyalty.BulkFilter{Period: b.Filter.Period, SpendFrom: loyalty.Money(b.Filter.SpendFrom), SpendTo: loyalty.Money(b.Filter.SpendTo)}})
+			Filter: loyalty.BulkFilter{Period: b.Filter.Period, SpendFrom: loyalty.Money(b.Filter.SpendFrom), SpendTo: loyalty.Money(b.Filter.SpendTo), Group: b.Filter.Group}})
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

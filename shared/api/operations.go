@@ -61,6 +61,7 @@ func init() {
 		"unblock-member":             {register: func(s *server, r routes.Route) { s.registerBlock(false)(r) }, codes: []loyalty.Code{loyalty.CodeMemberNotFound}, minRole: admin},
 		"replace-member-card":        {register: (*server).registerReplaceCard, codes: []loyalty.Code{loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked}, minRole: admin},
 		"bulk-accrue":                {register: (*server).registerBulkAccrue, codes: []loyalty.Code{loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram}, minRole: admin},
+		"preview-bulk-accrual":       {register: (*server).registerBulkPreview, minRole: admin},
 		"set-member-tier":            {register: (*server).registerSetTier, codes: []loyalty.Code{loyalty.CodeMemberNotFound, loyalty.CodeNoActiveProgram}, minRole: admin},
 		"search-members":             {register: (*server).registerSearch},
 		"set-member-code-word":       {register: (*server).registerSetCodeWord, codes: []loyalty.Code{loyalty.CodeMemberNotFound}},

@@ -44,6 +44,7 @@ type Members interface {
 	SetGroups(ctx context.Context, c loyalty.Caller, memberID string, groups []string) (*loyalty.Account, error)
 	SetCodeWord(ctx context.Context, c loyalty.Caller, memberID, word string) (*loyalty.Account, error)
 	BulkAccrue(ctx context.Context, c loyalty.Caller, req loyalty.BulkRequest) (loyalty.BulkResult, error)
+	PreviewBulk(ctx context.Context, c loyalty.Caller, f loyalty.BulkFilter, cursor string, limit int) (loyalty.BulkPreview, error)
 }
 
 // Programs manages programs.

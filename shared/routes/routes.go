@@ -74,6 +74,7 @@ var Routes = []Route{
 	{FnMembers, "unblock-member", "POST", "/v1/members/{memberId}/unblock"},
 	{FnMembers, "replace-member-card", "POST", "/v1/members/{memberId}/card"},
 	{FnMembers, "bulk-accrue", "POST", "/v1/bulk-accruals"},
+	{FnMembers, "preview-bulk-accrual", "POST", "/v1/bulk-accruals/preview"},
 	{FnMembers, "set-member-tier", "PUT", "/v1/members/{memberId}/tier"},
 	{FnMembers, "set-member-code-word", "PUT", "/v1/members/{memberId}/code-word"},
 	{FnMembers, "identify-member", "POST", "/v1/members/identify"},
@@ -130,6 +131,14 @@ var Routes = []Route{
 	{FnWeb, "page-card-pass", "GET", "/c/{tenantSlug}/pass.pkpass"},
 	{FnWeb, "page-cashier", "GET", "/cashier"},
 	{FnWeb, "page-cashier-post", "POST", "/cashier"},
+	// The owner's back office: a section (programs, staff, members, ...)
+	// and an item of it (a program, a member, a CSV download).
+	{FnWeb, "page-console", "GET", "/console"},
+	{FnWeb, "page-console-post", "POST", "/console"},
+	{FnWeb, "page-console-section", "GET", "/console/{section}"},
+	{FnWeb, "page-console-section-post", "POST", "/console/{section}"},
+	{FnWeb, "page-console-item", "GET", "/console/{section}/{item}"},
+	{FnWeb, "page-console-item-post", "POST", "/console/{section}/{item}"},
 	{FnWeb, "page-embed-script", "GET", "/embed.js"},
 	{FnWeb, "page-static", "GET", "/static/{file}"},
 }

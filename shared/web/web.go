@@ -77,6 +77,8 @@ type Deps struct {
 	Tenancy    Tenancy
 	// Wallets builds the card's wallet passes; nil: no wallet buttons.
 	Wallets Wallets
+	// Console is the owner's back office's; nil: no /console.
+	Console *Console
 	// Phones normalises typed phone numbers to E.164.
 	Phones func(string) (string, error)
 	// RateLimit counts one public request from a source and refuses past
@@ -164,6 +166,9 @@ func New(deps Deps) (*Handler, error) {
 		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+p+".html"))
 		h.pages[p] = t
 	}
+	if err := h.consoleTemplates(funcs); err != nil {
+		return nil, err
+	}
 	h.mux = http.NewServeMux()
 	handlers := map[string]http.HandlerFunc{
 		"page-enroll": h.enrollPage, "page-enroll-post": h.enrollPost,
@@ -171,6 +176,9 @@ func New(deps Deps) (*Handler, error) {
 		"page-card": h.cardPage, "page-card-post": h.cardPost, "page-card-pass": h.cardPass,
 		"page-cashier": h.cashierPage, "page-cashier-post": h.cashierPost,
 		"page-embed-script": h.embedScript, "page-static": h.static,
+	}
+	for id, f := range h.consoleHandlers() {
+		handlers[id] = f
 	}
 	for _, r := range routes.Routes {
 		if !routes.IsPage(r) {
@@ -198,7 +206,11 @@ func (h *Handler) guard(next http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			limit := int64(maxForm)
+			if r.URL.Path == "/console/data" {
+				limit = maxUpload // a CSV file, read by the console's handler
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := r.ParseForm(); err != nil {
 				h.message(w, r, http.StatusBadRequest, langOf(r), "csrf.title", "err.invalid_request", "'none'")
 				return

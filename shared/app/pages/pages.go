@@ -19,8 +19,17 @@ func New(a *app.App) (*web.Handler, error) {
 	if a.Wallet != nil {
 		wallets = a.Wallet // a nil *Service in the interface would not read as nil
 	}
+	console := &web.Console{Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog,
+		Directory: svc.Members}
+	if a.Webhooks != nil {
+		console.Webhooks = a.Webhooks
+	}
+	if a.Wallet != nil {
+		console.Wallets = a.Wallet
+	}
 	return web.New(web.Deps{
 		Wallets:    wallets,
+		Console:    console,
 		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
 		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
 	})
