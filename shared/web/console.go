@@ -100,6 +100,17 @@ func (v *consoleView) FieldError(id string) template.HTML {
 	return template.HTML(`<p class="field-error" role="alert" id="` + html.EscapeString(id) + `-error">` + html.EscapeString(msg) + `</p>`)
 }
 
+// FirstError is the id of the field with an error (the summary's link).
+func (v *consoleView) FirstError() string {
+	first := ""
+	for id := range v.Errs {
+		if first == "" || id < first {
+			first = id
+		}
+	}
+	return first
+}
+
 // fieldErr records a message for a field, or for the page when the page
 // has no such field.
 func (v *consoleView) fieldErr(id, msg string, known func(string) bool) {
