@@ -168,6 +168,9 @@ func TestBrowserConsole(t *testing.T) {
 		} {
 			run(t, tab, "open "+pg.name, chromedp.Navigate(service+"/console"+pg.path+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS("h1")))
 			shoot(t, tab, "console-"+lang+"-"+pg.name)
+			if lang == "ru" { // the longer words
+				fitsWidth(t, tab, pg.name, 360)
+			}
 		}
 	}
 	run(t, tab, "sign out", chromedp.Click(chromedp.CSS(`.chead button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#key")))
@@ -218,4 +221,20 @@ func resubmit(t *testing.T, tab context.Context, action string, fields map[strin
 	if _, err := chromedp.Run(c, chromedp.Evaluate[bool](js)); err != nil {
 		t.Fatalf("resubmit: %v", err)
 	}
+}
+
+// fitsWidth checks that the page needs no sideways scrolling at a phone's width.
+func fitsWidth(t *testing.T, tab context.Context, name string, width int64) {
+	t.Helper()
+	run(t, tab, "narrow", chromedp.EmulateViewport(width, 800), chromedp.Sleep(100*time.Millisecond))
+	c, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	w, err := chromedp.Run(c, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w > width {
+		t.Errorf("%s is %d px wide at a %d px screen", name, w, width)
+	}
+	run(t, tab, "reset viewport", chromedp.EmulateViewport(1280, 900))
 }

@@ -70,6 +70,20 @@ func TestConsoleOverHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("a forged CSRF token is refused", func(t *testing.T) {
+		before := e.Balance(m.ID).Available
+		r := p.post("/console/members/"+m.ID, url.Values{"csrf": {"forged"}, "formKey": {"k"}, "action": {"adjust"}, "points": {"5"}, "reason": {"x"}})
+		if r.status != 403 || e.Balance(m.ID).Available != before {
+			t.Fatalf("forged token: %d", r.status)
+		}
+		if r := p.get("/console/nope"); r.status != 404 {
+			t.Errorf("unknown section: %d", r.status)
+		}
+		if r := newPage(t, e).get("/console/data/members.csv"); r.status != 200 || !strings.Contains(r.body, `type="password"`) {
+			t.Errorf("an export without a session: %d", r.status)
+		}
+	})
+
 	t.Run("an invalid tier combination is refused next to the field", func(t *testing.T) {
 		form := p.get("/console/programs")
 		r := consolePost(p, "/console/programs", form, url.Values{"action": {"create"}, "name": {"Tiers"}, "type": {"bonus"},
