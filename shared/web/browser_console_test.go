@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +160,20 @@ func TestBrowserConsole(t *testing.T) {
 		t.Fatalf("a resubmitted bulk accrual moved the balance by %d, want 1500", got)
 	}
 	e.Verify(m.ID)
+
+	// An import with a bad row: the good rows go in, the bad one is listed.
+	csvPath := filepath.Join(t.TempDir(), "members.csv")
+	if err := os.WriteFile(csvPath, []byte("phone,name,points\n+79120007701,Пётр,10\nnot-a-phone,Плохая строка,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tab, "import", chromedp.Navigate(service+"/console/data"), chromedp.WaitVisible(chromedp.CSS("#members-file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#members-file"), []string{csvPath}),
+		chromedp.Click(chromedp.CSS(`form:has(#members-file) button[type=submit]`)))
+	waitText(t, tab, "#notice", tr("console.data.membersDone", 1, 0, 1))
+	if got := text(t, tab, "#failed-rows tbody tr td:first-child"); got != "3" {
+		t.Errorf("the bad row is listed as line %q, want 3", got)
+	}
+	shoot(t, tab, "console-ru-data-imported")
 
 	// Every page in both languages, at both sizes.
 	for _, lang := range []string{"ru", "en"} {

@@ -147,6 +147,16 @@ func (h *Handler) consoleTemplates(funcs template.FuncMap) error {
 			}
 			return k
 		},
+		// auditLink is the console's page of an audit entry's target.
+		"auditLink": func(target string) string {
+			switch {
+			case strings.HasPrefix(target, "m_"):
+				return "/console/members/" + target
+			case strings.HasPrefix(target, "p_"):
+				return "/console/programs/" + target
+			}
+			return ""
+		},
 		"auditAction": func(lang, a string) string {
 			if _, ok := messages["console.audit."+a]; ok {
 				return T(lang, "console.audit."+a)
