@@ -19,13 +19,37 @@ import (
 type membersPage struct {
 	Q       string
 	Results []loyalty.MemberSummary
+	// Directory is a page of all members (no search made); Next continues it.
+	Directory []loyalty.MemberSummary
+	Next      string
 }
 
 func (membersPage) Knows(id string) bool { return id == "q" }
 
+// directoryPage is how many members the directory lists at a time.
+const directoryPage = 50
+
 func (h *Handler) membersShow(r *http.Request, c loyalty.Caller, v *consoleView) string {
-	if v.Page == nil {
-		v.Page = &membersPage{}
+	pg, _ := v.Page.(*membersPage)
+	if pg == nil {
+		pg = &membersPage{}
+		v.Page = pg
+	}
+	if pg.Results != nil || v.Errs != nil {
+		return "members"
+	}
+	after := r.URL.Query().Get("after")
+	if len(after) > 80 {
+		after = ""
+	}
+	ms, err := h.deps.Console.Directory.ListMembers(r.Context(), c, after, directoryPage)
+	if err != nil {
+		v.Error = h.textOf(r, v.Lang, err)
+		return "members"
+	}
+	pg.Directory = ms
+	if len(ms) == directoryPage {
+		pg.Next = ms[len(ms)-1].MemberID
 	}
 	return "members"
 }
