@@ -311,16 +311,10 @@ func (s *Store) GetLiability(ctx context.Context, tenantID string) (reports.Liab
 	return l, nil
 }
 
-// ActivityRow is one aggregate item read back.
-type ActivityRow struct {
-	Key      reports.Key
-	Counters reports.Counters
-}
-
 // ListActivity reads a tenant's activity aggregates of one scope for the
 // days from..to (inclusive, 2006-01-02): one Query (more pages only past
 // 1 MB, about 5 000 items).
-func (s *Store) ListActivity(ctx context.Context, tenantID string, scope reports.Scope, from, to string) ([]ActivityRow, error) {
+func (s *Store) ListActivity(ctx context.Context, tenantID string, scope reports.Scope, from, to string) ([]reports.Row, error) {
 	lo, hi := string(scope)+"#"+from, string(scope)+"#"+to
 	if scope != reports.ScopeDay {
 		hi += "~" // after every id of the last day ('~' sorts after '#' and the ids' characters)
@@ -333,14 +327,14 @@ func (s *Store) ListActivity(ctx context.Context, tenantID string, scope reports
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]ActivityRow, 0, len(items))
+	rows := make([]reports.Row, 0, len(items))
 	for _, it := range items {
 		sk := keyString(it, layout.RangeKey)
 		parts := strings.SplitN(sk, "#", 3)
 		if len(parts) < 2 {
 			continue
 		}
-		row := ActivityRow{Key: reports.Key{Scope: reports.Scope(parts[0]), Day: parts[1]}}
+		row := reports.Row{Key: reports.Key{Scope: reports.Scope(parts[0]), Day: parts[1]}}
 		if len(parts) == 3 {
 			row.Key.ID = parts[2]
 		}
