@@ -118,6 +118,18 @@ func CheckReports(ctx context.Context, st *store.Store, tenant string, members [
 				violate("activity of %s by %s sums to %+v, the day's is %+v", d, scope, byDay[d], c)
 			}
 		}
+		// The month items hold what the day items do.
+		months, err := st.ListActivity(ctx, tenant, reports.MonthOf(scope), "2000-01", "2999-12")
+		if err != nil {
+			return append(out, fmt.Sprintf("read monthly activity by %s: %v", scope, err))
+		}
+		var inMonths reports.Counters
+		for _, r := range months {
+			inMonths.Add(r.Counters)
+		}
+		if inMonths != total {
+			violate("monthly activity by %s sums to %+v, the days to %+v", scope, inMonths, total)
+		}
 	}
 	return out
 }

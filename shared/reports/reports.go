@@ -25,13 +25,31 @@ const (
 	ScopeDay   Scope = "D" // the tenant's day
 	ScopePOS   Scope = "P" // a point of sale's day
 	ScopeStaff Scope = "S" // a staff member's day
+	// Months of a point of sale and of a staff member: a year's report by
+	// point of sale or staff member reads twelve of these per group and
+	// the days of the partial months at its ends, not 365 days per group.
+	ScopePOSMonth   Scope = "PM"
+	ScopeStaffMonth Scope = "SM"
 )
+
+// MonthOf is the month scope of a day scope ("" for the tenant's days,
+// whose reports read days).
+func MonthOf(s Scope) Scope {
+	switch s {
+	case ScopePOS:
+		return ScopePOSMonth
+	case ScopeStaff:
+		return ScopeStaffMonth
+	}
+	return ""
+}
 
 // None is the group of activity no point of sale (or staff member) made:
 // the owner's key, the sweep, the public enrollment page.
 const None = "-"
 
-// Key names one activity aggregate: a scope, a day (UTC, 2006-01-02) and,
+// Key names one activity aggregate: a scope, a day (UTC, 2006-01-02; a
+// month 2006-01 in a month scope) and,
 // for a point of sale or staff member, its id (None for nobody's).
 type Key struct {
 	Scope Scope
@@ -160,7 +178,9 @@ func (b *Batch) count(tenant, day, pos, staff string, c Counters) {
 	if c.Zero() {
 		return
 	}
-	for _, k := range []Key{{ScopeDay, day, ""}, {ScopePOS, day, orNone(pos)}, {ScopeStaff, day, orNone(staff)}} {
+	month := day[:7]
+	for _, k := range []Key{{ScopeDay, day, ""}, {ScopePOS, day, orNone(pos)}, {ScopeStaff, day, orNone(staff)},
+		{ScopePOSMonth, month, orNone(pos)}, {ScopeStaffMonth, month, orNone(staff)}} {
 		b.count1(tenant, k, c)
 	}
 }

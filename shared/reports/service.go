@@ -165,11 +165,54 @@ func (s *Service) Activity(ctx context.Context, c loyalty.Caller, req ActivityRe
 	default:
 		return ActivityReport{}, loyalty.Invalid("groupBy", "groupBy is day, pointOfSale or staff")
 	}
-	rows, err := s.Store.ListActivity(ctx, c.TenantID, scope, req.From, req.To)
-	if err != nil {
-		return ActivityReport{}, err
+	var rows []Row
+	for _, part := range Parts(req.From, req.To, scope) {
+		got, err := s.Store.ListActivity(ctx, c.TenantID, part.Scope, part.From, part.To)
+		if err != nil {
+			return ActivityReport{}, err
+		}
+		rows = append(rows, got...)
 	}
 	return Compose(req, rows), nil
+}
+
+// Part is one range of aggregate items a report reads.
+type Part struct {
+	Scope    Scope
+	From, To string // days, or months in a month scope
+}
+
+// Parts splits a period into what to read: the tenant's days as they are;
+// for a point of sale or staff member, the whole months inside the period
+// from the month items and the days of the partial months at its ends from
+// the day items — at most three Queries, a few hundred items for a year.
+func Parts(from, to string, scope Scope) []Part {
+	month := MonthOf(scope)
+	f, err1 := time.Parse(time.DateOnly, from)
+	t, err2 := time.Parse(time.DateOnly, to)
+	if month == "" || err1 != nil || err2 != nil {
+		return []Part{{scope, from, to}}
+	}
+	first := f // the first day of the first whole month
+	if f.Day() != 1 {
+		first = time.Date(f.Year(), f.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	end := time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC) // after the last whole month
+	if t.AddDate(0, 0, 1).Month() == t.Month() {
+		end = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	if !first.Before(end) {
+		return []Part{{scope, from, to}} // no whole month inside
+	}
+	var parts []Part
+	if f.Before(first) {
+		parts = append(parts, Part{scope, from, Day(first.AddDate(0, 0, -1))})
+	}
+	parts = append(parts, Part{month, first.Format("2006-01"), end.AddDate(0, -1, 0).Format("2006-01")})
+	if end.Before(t) || end.Equal(t) {
+		parts = append(parts, Part{scope, Day(end), to})
+	}
+	return parts
 }
 
 // Compose groups the rows of a period and totals them.

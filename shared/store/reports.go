@@ -25,6 +25,8 @@ import (
 //	T#t#RPT / D#<day>               the tenant's activity of a day
 //	T#t#RPT / P#<day>#<pos>         a point of sale's activity of a day ("-": none)
 //	T#t#RPT / S#<day>#<staff>       a staff member's activity of a day ("-": none)
+//	T#t#RPT / PM#<month>#<pos>      a point of sale's activity of a month
+//	T#t#RPT / SM#<month>#<staff>    a staff member's activity of a month
 //
 // Counters are added (ADD) from the stream by AggregateReports; nothing
 // else writes them.
@@ -312,7 +314,7 @@ func (s *Store) GetLiability(ctx context.Context, tenantID string) (reports.Liab
 }
 
 // ListActivity reads a tenant's activity aggregates of one scope for the
-// days from..to (inclusive, 2006-01-02): one Query (more pages only past
+// days (months, in a month scope) from..to, inclusive: one Query (more pages only past
 // 1 MB, about 5 000 items).
 func (s *Store) ListActivity(ctx context.Context, tenantID string, scope reports.Scope, from, to string) ([]reports.Row, error) {
 	lo, hi := string(scope)+"#"+from, string(scope)+"#"+to
@@ -346,4 +348,52 @@ func (s *Store) ListActivity(ctx context.Context, tenantID string, scope reports
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// PutReportAggregates writes a batch's aggregates as they are, replacing
+// the items (BatchWriteItem, 25 a request): for benchmarks and for
+// rebuilding the reports from the ledger, never while the stream's
+// aggregator adds to the same items.
+func (s *Store) PutReportAggregates(ctx context.Context, b *reports.Batch) error {
+	var reqs []types.WriteRequest
+	for tn, l := range b.Liability {
+		item := key(reportPK(tn), skLiability)
+		item["av"], item["pe"], item["he"] = num(int64(l.Available)), num(int64(l.Pending)), num(int64(l.Held))
+		for m, n := range l.ByMonth {
+			item[attrMonth+m] = num(int64(n))
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	for tn, a := range b.Activity {
+		for k, c := range a {
+			item := key(reportPK(tn), activitySK(k))
+			for _, f := range reports.Fields {
+				if v := *f.Of(c); v != 0 {
+					item[f.Attr] = num(v)
+				}
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		}
+	}
+	for start := 0; start < len(reqs); start += maxBatchWrite {
+		pending := map[string][]types.WriteRequest{s.table: reqs[start:min(start+maxBatchWrite, len(reqs))]}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 10 {
+				return loyalty.ErrUnavailable
+			}
+			if attempt > 0 {
+				if err := sleep(ctx, time.Duration(attempt*attempt)*10*time.Millisecond); err != nil {
+					return err
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+			if err != nil {
+				track(ctx, writes)
+				return fmt.Errorf("batch write report aggregates: %w", err)
+			}
+			track(ctx, writes, out.ConsumedCapacity...)
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
 }
