@@ -128,6 +128,7 @@ func main() {
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
+	reportsOnly := flag.Bool("reports-only", false, "measure only the reports (liability, a year of activity) into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
@@ -140,13 +141,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*out, *n, *deliveryOnly); err != nil {
+	if err := run(*out, *n, *deliveryOnly, *reportsOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, n int, deliveryOnly bool) error {
+func run(out string, n int, deliveryOnly, reportsOnly bool) error {
 	ctx := context.Background()
 	emu, err := ddblocal.Start(ctx, ddblocal.Options{})
 	if err != nil {
@@ -210,7 +211,21 @@ func run(out string, n int, deliveryOnly bool) error {
 		prev.DeliveryLag = res.DeliveryLag
 		return write(out, prev)
 	}
+	if reportsOnly {
+		if err := b.measureReports(res, n); err != nil {
+			return err
+		}
+		prev, err := readResults(out)
+		if err != nil {
+			return err
+		}
+		maps.Copy(prev.Operations, res.Operations)
+		return write(out, prev)
+	}
 	if err := b.measureAll(res, n, ""); err != nil {
+		return err
+	}
+	if err := b.measureReports(res, n); err != nil {
 		return err
 	}
 	if err := b.measurePages(res, n); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/reports"
 )
 
 // A short bank test under faults passes, and the checker catches a double
@@ -21,10 +22,34 @@ func TestBankTestAndPlantedDoubleSpend(t *testing.T) {
 		t.Fatalf("setup (needs DynamoDB Local, see make ddb-local): %v", err)
 	}
 	defer e.Close()
+	stopFeed, err := e.feed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	acks, ops := drive(ctx, e, cfg)
+	if err := stopFeed(); err != nil {
+		t.Fatal(err)
+	}
 	res := Check(ctx, e.App.Store, e.Tenant, e.Members, acks)
 	if ops != cfg.Ops || len(res.Violations) > 0 {
 		t.Fatalf("clean run: %d ops, violations %v", ops, res.Violations)
+	}
+	// The reports built from the stream under the same faults agree with
+	// the balances, and saw every kind of change.
+	if v := CheckReports(ctx, e.App.Store, e.Tenant, e.Members); len(v) > 0 {
+		t.Fatalf("reports: %v", v)
+	}
+	liab, err := e.App.Store.GetLiability(ctx, e.Tenant)
+	if err != nil || liab.Available <= 0 || len(liab.ByMonth) == 0 {
+		t.Fatalf("liability %+v, %v", liab, err)
+	}
+	days, err := e.App.Store.ListActivity(ctx, e.Tenant, reports.ScopeDay, "2000-01-01", "2999-12-31")
+	var seen reports.Counters
+	for _, d := range days {
+		seen.Add(d.Counters)
+	}
+	if err != nil || seen.Accrued == 0 || seen.Redeemed == 0 || seen.Expired == 0 || seen.RefundedMoney == 0 || seen.RefundedAccrual == 0 || seen.OrdersClosed == 0 || seen.Adjusted == 0 {
+		t.Fatalf("the run's activity misses a kind of change: %+v (%v)", seen, err)
 	}
 	if e.Faults.Faults() == 0 {
 		t.Fatal("no faults were injected")

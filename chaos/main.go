@@ -6,7 +6,9 @@
 // the same Idempotency-Key and sometimes send duplicates, and two sweeps run
 // at once. Afterwards every invariant is checked; it prints
 // `bank test: N ops, F faults, drift D, double spends S` and exits non-zero
-// on any violation. Seedable and replayable from the printed seed.
+// on any violation. The table's stream consumer runs all along (under the
+// same faults), and the reports it builds must agree with the balances.
+// Seedable and replayable from the printed seed.
 package main
 
 import (
@@ -204,8 +206,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	defer e.Close()
+	stopFeed, err := e.feed(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	acks, ops := drive(ctx, e, cfg)
+	if err := stopFeed(); err != nil {
+		return Result{}, err
+	}
 	res := Check(ctx, e.App.Store, e.Tenant, e.Members, acks)
+	res.Violations = append(res.Violations, CheckReports(ctx, e.App.Store, e.Tenant, e.Members)...)
 	res.Ops, res.Faults = ops, e.Faults.Faults()
 	return res, nil
 }

@@ -118,6 +118,7 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeCouponGroupConflict:  http.StatusUnprocessableEntity,
 	loyalty.CodeCouponNotApplicable:  http.StatusUnprocessableEntity,
 	loyalty.CodeCouponCodeTaken:      http.StatusConflict,
+	loyalty.CodeReportRangeInvalid:   http.StatusUnprocessableEntity,
 	codeMethodNotAllowed:             http.StatusMethodNotAllowed,
 	codeBodyTooLarge:                 http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:             http.StatusUnsupportedMediaType,

@@ -101,6 +101,8 @@ func init() {
 		"list-promotions":            {register: (*server).registerListPromotions},
 		"get-member-apple-pass":      {register: (*server).registerApplePass, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
 		"get-member-google-wallet":   {register: (*server).registerGoogleWallet, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
+		"get-liability-report":       {register: (*server).registerLiability, minRole: admin},
+		"get-activity-report":        {register: (*server).registerActivity, codes: []loyalty.Code{loyalty.CodeReportRangeInvalid}, minRole: admin},
 		"healthz":                    {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

@@ -106,6 +106,9 @@ type Capabilities struct {
 	Catalog    Catalog
 	Coupons    Coupons
 	Promotions Promotions
+	// Reports is nil where the app wires none: its operations then answer
+	// 500 (a wiring bug, not a client's fault).
+	Reports Reports
 }
 
 // CapabilitiesOf is every capability of the domain's service.

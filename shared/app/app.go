@@ -23,6 +23,7 @@ import (
 	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/reports"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/wallet"
@@ -426,7 +427,7 @@ func (a *App) apiHandler(functions ...string) http.Handler {
 	}
 	return api.New(api.Deps{
 		Service:      a.Service,
-		Capabilities: api.Capabilities{Webhooks: a.Webhooks},
+		Capabilities: api.Capabilities{Webhooks: a.Webhooks, Reports: &reports.Service{Store: a.Store, Now: a.now}},
 		Wallets:      wallets,
 		Ping:         a.Store.Ping,
 		RateLimit:    a.PublicRateLimit,

@@ -227,7 +227,44 @@ func (d *Draft) record(e Entry) {
 	d.acct.Held += e.Held
 	after := d.acct.Balance()
 	e.After = &after
+	e.Expiring = d.expiring(e.Lots)
 	d.entries = append(d.entries, e)
+}
+
+// NeverExpires is the expiry month of points whose lots do not expire.
+const NeverExpires = "never"
+
+// ExpiryMonth is the month (UTC, 2006-01) a lot's points expire in, or
+// NeverExpires.
+func ExpiryMonth(expiresAt time.Time) string {
+	if expiresAt.IsZero() {
+		return NeverExpires
+	}
+	return expiresAt.UTC().Format("2006-01")
+}
+
+// expiring sums an entry's lot changes per expiry month, counting only lots
+// that are available (not pending) once the entry applies: a maturing lot
+// counts whole, a pending lot not at all, so the sum is the entry's change
+// of available points.
+func (d *Draft) expiring(lots map[string]Points) map[string]Points {
+	var out map[string]Points
+	for id, n := range lots {
+		l := d.lots[id]
+		if l == nil || l.Pending || n == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]Points{}
+		}
+		out[ExpiryMonth(l.ExpiresAt)] += n
+	}
+	for m, n := range out {
+		if n == 0 {
+			delete(out, m)
+		}
+	}
+	return out
 }
 
 // LotWrite is a lot to write: a new one, or a change conditioned on the

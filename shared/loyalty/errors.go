@@ -68,6 +68,9 @@ const (
 	CodeCouponGroupConflict Code = "coupon_group_conflict"
 	CodeCouponNotApplicable Code = "coupon_not_applicable"
 	CodeCouponCodeTaken     Code = "coupon_code_taken"
+
+	// Reports (shared/reports).
+	CodeReportRangeInvalid Code = "report_range_invalid"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
@@ -126,6 +129,7 @@ var AllCodes = []Code{
 	CodeCouponGroupConflict,
 	CodeCouponNotApplicable,
 	CodeCouponCodeTaken,
+	CodeReportRangeInvalid,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

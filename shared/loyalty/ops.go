@@ -223,6 +223,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 		o.AccrualLot = lot.ID
 	}
 	o.State, o.Total, o.MoneyPaid, o.Accrued, o.ClosedAt = OrderClosed, req.Total, moneyPaid, accrued, now
+	o.ClosedBy = by.StaffID
 	o.Coupons, d.couponUses = coupons.applied, coupons.uses
 	if !blocked {
 		d.recordStamps(req.promotions, promos.stamps, KindAccrue, o.ID, "")
@@ -406,7 +407,8 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 		// A refund takes its amount off the spend that qualifies for tiers.
 		d.unspend(p, o.StatsDay, req.Amount)
 	}
-	r := AppliedRefund{ID: req.RefundID, Amount: req.Amount, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall, At: now}
+	r := AppliedRefund{ID: req.RefundID, Amount: req.Amount, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall, At: now,
+		StaffID: by.StaffID, PointOfSale: by.PointOfSale}
 	o.Refunds = append(o.Refunds, r)
 	o.Refunded, o.Reversed, o.Returned = after, o.Reversed+reversed, o.Returned+returned
 	return d, &o, RefundResult{RefundID: r.ID, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall,

@@ -275,6 +275,9 @@ type AppliedRefund struct {
 	ReturnedPoints  Points    `json:"returnedPoints" minimum:"0"`
 	Shortfall       Points    `json:"shortfall,omitempty" minimum:"0"`
 	At              time.Time `json:"at"`
+	// StaffID and PointOfSale of the key that refunded (activity reports).
+	StaffID     string `json:"staffId,omitempty"`
+	PointOfSale string `json:"pointOfSaleId,omitempty"`
 }
 
 // LotTake records points taken from a lot, with the lot's expiry so they can
@@ -312,11 +315,14 @@ type Order struct {
 	PromotionDiscount Money          `json:"promotionDiscount,omitempty" minimum:"0"`
 	// PointOfSale the order was opened at: cashiers of other points of
 	// sale may neither act on it nor read it.
-	PointOfSale string    `json:"pointOfSaleId,omitempty"`
-	StatsDay    int64     `json:"statsDay,omitempty"` // day its spend counts on for tiers
-	Version     int64     `json:"version" minimum:"1"`
-	CreatedAt   time.Time `json:"createdAt"`
-	ClosedAt    time.Time `json:"closedAt,omitempty"`
+	PointOfSale string `json:"pointOfSaleId,omitempty"`
+	// ClosedBy is the staff member whose key closed the order (activity
+	// reports per staff member); "" for the owner's key.
+	ClosedBy  string    `json:"closedBy,omitempty"`
+	StatsDay  int64     `json:"statsDay,omitempty"` // day its spend counts on for tiers
+	Version   int64     `json:"version" minimum:"1"`
+	CreatedAt time.Time `json:"createdAt"`
+	ClosedAt  time.Time `json:"closedAt,omitempty"`
 }
 
 // EntryKind names the change a ledger entry made.
@@ -354,10 +360,16 @@ type Entry struct {
 	// After is the member's balance once this entry applied, so an event
 	// made from the entry alone can say it (outside the hash: a copy of
 	// what the deltas sum to).
-	After    *Balance  `json:"after,omitempty"`
-	At       time.Time `json:"at"`
-	PrevHash string    `json:"prevHash"`
-	Hash     string    `json:"hash"`
+	After *Balance `json:"after,omitempty"`
+	// Expiring is the change of available points per expiry month of the
+	// lots touched (ExpiryMonth), so the reports keep the expiry schedule
+	// of the liability from the ledger alone, however spends took lots
+	// and sweeps expired them. Outside the hash: derived from the lots
+	// touched, as After is from the deltas. Sums to Available.
+	Expiring map[string]Points `json:"expiring,omitempty"`
+	At       time.Time         `json:"at"`
+	PrevHash string            `json:"prevHash"`
+	Hash     string            `json:"hash"`
 	// Stamps are stamp card units counted (+) by a close or reversed (−)
 	// by a refund, per promotion; part of the hash chain.
 	Stamps map[string]int `json:"stamps,omitempty"`

@@ -42,7 +42,8 @@ const (
 	// (and a schedule that reconciles lost kicks), not over HTTP.
 	FnDeliverWebhooks = "deliver-webhooks"
 	// FnDispatch reads the table's stream (an event source mapping), not
-	// over HTTP: the event feed and pay-as-you-go usage counting.
+	// over HTTP: the event feed, pay-as-you-go usage counting and the
+	// reports' aggregates.
 	FnDispatch = "dispatch"
 )
 
@@ -94,6 +95,8 @@ var Routes = []Route{
 	{FnTenancy, "list-staff", "GET", "/v1/staff"},
 	{FnTenancy, "revoke-staff", "DELETE", "/v1/staff/{staffId}"},
 	{FnTenancy, "get-usage", "GET", "/v1/usage"},
+	{FnTenancy, "get-liability-report", "GET", "/v1/reports/liability"},
+	{FnTenancy, "get-activity-report", "GET", "/v1/reports/activity"},
 	{FnTenancy, "list-audit", "GET", "/v1/audit"},
 	{FnWebhooks, "create-webhook", "POST", "/v1/webhooks"},
 	{FnWebhooks, "list-webhooks", "GET", "/v1/webhooks"},
@@ -225,7 +228,8 @@ var Permissions = map[string]Access{
 	FnWebhooks:    {ReadTable: true, WriteTable: true, WebhookKey: true, KickWebhooks: true},
 	// The worker also emails an endpoint's contact when it disables it.
 	FnDeliverWebhooks: {ReadTable: true, WriteTable: true, QueryIndex: true, SendEmail: true, WebhookKey: true, KickWebhooks: true},
-	// The dispatcher counts usage (counters and checkpoints), queues
+	// The dispatcher counts usage and the reports' aggregates (counters
+	// and checkpoints), queues
 	// webhook deliveries (their items, and a kick to the worker) and syncs
 	// wallet passes (the pass signer and Google's service account).
 	FnDispatch: {ReadTable: true, WriteTable: true, ReadStream: true, KickWebhooks: true, ReadWalletSecret: true},

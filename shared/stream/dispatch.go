@@ -16,10 +16,11 @@ import (
 
 // Dispatcher handles one batch of one shard's stream records: it counts
 // the uncapped tenants' metered operations (exactly once, see
-// store.CountUsage), decodes the records into events ordered by member and
+// store.CountUsage), adds the changes to the reports' daily aggregates and
+// liability (exactly once, see store.AggregateReports), decodes the records into events ordered by member and
 // seq, and hands the events to every sink in turn. An error means the
 // batch must come again: whatever already succeeded for it is idempotent
-// (the usage checkpoint skips what it counted, sinks deduplicate on
+// (the usage and reports checkpoints skip what they counted, sinks deduplicate on
 // Event.ID).
 type Dispatcher struct {
 	Store  *store.Store
@@ -41,6 +42,13 @@ func (d *Dispatcher) Dispatch(ctx context.Context, shardID string, recs []store.
 	}
 	if _, err := d.Store.CountUsage(ctx, shardID, recs); err != nil {
 		return fmt.Errorf("count usage: %w", err)
+	}
+	_, skipped, err := d.Store.AggregateReports(ctx, shardID, recs)
+	if err != nil {
+		return fmt.Errorf("aggregate reports: %w", err)
+	}
+	for _, err := range skipped {
+		d.logger().ErrorContext(ctx, "stream record left out of the reports", "shard", shardID, "error", err.Error())
 	}
 	events, bad := store.DecodeEvents(recs)
 	for _, err := range bad {
