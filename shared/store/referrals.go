@@ -21,8 +21,10 @@ import (
 //	                               enrollment; a referred one requires it absent)
 //	T#t#M#m / REFERRAL             the referee's reward record (once, ever)
 //	T#t#M#m / REFCOUNT#<month>     referrals rewarded to the member as referrer
-//	T#t#M#m / BDAY                 birthday index: GSI1 BDAY#<MM-DD>#<shard>,
-//	                               creditedYear (the last year credited)
+//	T#t#M#m / BDAY                 birthday index: GSI1 BDAY#<MM-DD>#<shard> /
+//	                               <last year credited, 0000 never>#<PK>: the sweep
+//	                               reads the day's partition below the year (the
+//	                               index projects keys only, so the year is in the key)
 //	T#t#M#m / BDAY#<year>          the birthday credit's record for the year
 //	SWEEP / BDAY                   the birthday sweep's cursor
 func referralPK(t, code string) string   { return "T#" + t + "#REF#" + code }
@@ -124,9 +126,10 @@ func (s *Store) birthdayWrites(t *txn, c *loyalty.Commit) error {
 		t.put(putNew(item), loyalty.ErrBirthdayCredited)
 		t.update(&types.Update{
 			Key:                       key(pk, skBirthday),
-			UpdateExpression:          strp("SET creditedYear = :y"),
-			ConditionExpression:       strp("attribute_not_exists(creditedYear) OR creditedYear < :y"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":y": num(int64(w.Year))},
+			UpdateExpression:          strp("SET creditedYear = :y, #sk = :sk"),
+			ConditionExpression:       strp("attribute_exists(PK) AND (attribute_not_exists(creditedYear) OR creditedYear < :y)"),
+			ExpressionAttributeNames:  map[string]string{"#sk": layout.IndexRangeKey},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":y": num(int64(w.Year)), ":sk": str(birthdaySortKey(w.Year, pk))},
 		}, loyalty.ErrBirthdayCredited)
 	}
 	return nil
@@ -140,9 +143,12 @@ func (s *Store) birthdayIndexKeys(monthDay, pk string) map[string]types.Attribut
 	shard := int(h.Sum32() % uint32(s.shards()))
 	return map[string]types.AttributeValue{
 		layout.IndexHashKey:  str(fmt.Sprintf("%s#%s#%d", birthdayIndexPK, monthDay, shard)),
-		layout.IndexRangeKey: str(pk),
+		layout.IndexRangeKey: str(birthdaySortKey(0, pk)),
 	}
 }
+
+// birthdaySortKey orders a day's partition by the last year credited.
+func birthdaySortKey(year int, pk string) string { return fmt.Sprintf("%04d#%s", year, pk) }
 
 // BirthdayIndexItem is a member's birthday index item, for tools that load
 // data straight into the table (the benchmark).
@@ -190,16 +196,15 @@ func (s *Store) BirthdaysDue(ctx context.Context, now time.Time, tenantID string
 				in := &dynamodb.QueryInput{
 					TableName:                &s.table,
 					IndexName:                aws.String(layout.IndexName),
-					KeyConditionExpression:   strp("#pk = :pk"),
-					FilterExpression:         strp("attribute_not_exists(creditedYear) OR creditedYear < :y"),
-					ExpressionAttributeNames: map[string]string{"#pk": layout.IndexHashKey},
+					KeyConditionExpression:   strp("#pk = :pk AND #sk < :y"),
+					ExpressionAttributeNames: map[string]string{"#pk": layout.IndexHashKey, "#sk": layout.IndexRangeKey},
 					ExpressionAttributeValues: map[string]types.AttributeValue{
 						":pk": str(fmt.Sprintf("%s#%s#%d", birthdayIndexPK, md, shard)),
-						":y":  num(int64(day.Year())),
+						":y":  str(fmt.Sprintf("%04d", day.Year())),
 					},
 				}
 				if tenantID != "" {
-					in.FilterExpression = strp("(" + *in.FilterExpression + ") AND begins_with(PK, :t)")
+					in.FilterExpression = strp("begins_with(PK, :t)")
 					in.ExpressionAttributeValues[":t"] = str(tenantPK(tenantID) + "#")
 				}
 				items, err := s.queryAll(ctx, in)
