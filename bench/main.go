@@ -96,6 +96,7 @@ type Results struct {
 	FeedLag                *FeedLag               `json:"feedLag,omitempty"`
 	Pages                  map[string]*PageResult `json:"pages,omitempty"`
 	DeliveryLag            *DeliveryLag           `json:"deliveryLag,omitempty"`
+	Birthdays              []BirthdayRun          `json:"birthdaySweep,omitempty"`
 }
 
 type bench struct {
@@ -119,7 +120,7 @@ type bench struct {
 	members  []string
 }
 
-var onlyPages *bool
+var onlyPages, birthdaysOnly *bool
 
 func main() {
 	out := flag.String("out", "bench/results.json", "where to write the results")
@@ -128,6 +129,7 @@ func main() {
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
+	birthdaysOnly = flag.Bool("birthdays-only", false, "measure only the birthday sweep (100 and 100 000 members) into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
@@ -199,6 +201,17 @@ func run(out string, n int, deliveryOnly bool) error {
 	if err := b.setup(n, nil); err != nil {
 		return err
 	}
+	if *birthdaysOnly {
+		if err := b.measureBirthdays(res); err != nil {
+			return err
+		}
+		prev, err := readResults(out)
+		if err != nil {
+			return err
+		}
+		prev.Birthdays = res.Birthdays
+		return write(out, prev)
+	}
 	if deliveryOnly {
 		if err := b.measureDeliveryLag(res, n); err != nil {
 			return err
@@ -240,6 +253,9 @@ func run(out string, n int, deliveryOnly bool) error {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {
+		return err
+	}
+	if err := b.measureBirthdays(res); err != nil {
 		return err
 	}
 	measureInit(ctx, res, emu.Endpoint)
