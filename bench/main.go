@@ -100,10 +100,12 @@ type Results struct {
 }
 
 type bench struct {
-	ctx      context.Context
-	endpoint string // the emulator's
-	app      *app.App
-	capture  *capture
+	ctx context.Context
+	// birthdayRuns numbers the birthday sweep runs (their members' phones).
+	birthdayRuns int
+	endpoint     string // the emulator's
+	app          *app.App
+	capture      *capture
 	// unmodelled turns the capacity model off (throughput runs: its reads
 	// aside would slow them down).
 	unmodelled atomic.Bool
