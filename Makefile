@@ -11,7 +11,7 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: chromium run test test-unit volume bench bench-delivery bench-reports chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
+.PHONY: chromium run test test-unit volume bench bench-birthdays bench-delivery bench-reports chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -81,6 +81,10 @@ openapi-validate: $(PROGRESS)
 ## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md
 bench: ddb-local
 	go run ./bench -out bench/results.json
+
+## bench-birthdays: only the birthday sweep, 100 vs 100 000 members with 50 birthdays today, into bench/results.json, bench/REPORT.md
+bench-birthdays: ddb-local
+	go run ./bench -out bench/results.json -birthdays-only
 
 ## bench-delivery: only the webhook delivery lag (commit -> receiver) into bench/results.json, bench/REPORT.md
 bench-delivery: ddb-local

@@ -96,13 +96,16 @@ type Results struct {
 	FeedLag                *FeedLag               `json:"feedLag,omitempty"`
 	Pages                  map[string]*PageResult `json:"pages,omitempty"`
 	DeliveryLag            *DeliveryLag           `json:"deliveryLag,omitempty"`
+	Birthdays              []BirthdayRun          `json:"birthdaySweep,omitempty"`
 }
 
 type bench struct {
-	ctx      context.Context
-	endpoint string // the emulator's
-	app      *app.App
-	capture  *capture
+	ctx context.Context
+	// birthdayRuns numbers the birthday sweep runs (their members' phones).
+	birthdayRuns int
+	endpoint     string // the emulator's
+	app          *app.App
+	capture      *capture
 	// unmodelled turns the capacity model off (throughput runs: its reads
 	// aside would slow them down).
 	unmodelled atomic.Bool
@@ -119,7 +122,7 @@ type bench struct {
 	members  []string
 }
 
-var onlyPages *bool
+var onlyPages, birthdaysOnly *bool
 
 func main() {
 	out := flag.String("out", "bench/results.json", "where to write the results")
@@ -129,6 +132,7 @@ func main() {
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
 	reportsOnly := flag.Bool("reports-only", false, "measure only the reports (liability, a year of activity) into an existing results file, and rewrite REPORT.md")
+	birthdaysOnly = flag.Bool("birthdays-only", false, "measure only the birthday sweep (100 and 100 000 members) into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
@@ -200,6 +204,17 @@ func run(out string, n int, deliveryOnly, reportsOnly bool) error {
 	if err := b.setup(n, nil); err != nil {
 		return err
 	}
+	if *birthdaysOnly {
+		if err := b.measureBirthdays(res); err != nil {
+			return err
+		}
+		prev, err := readResults(out)
+		if err != nil {
+			return err
+		}
+		prev.Birthdays = res.Birthdays
+		return write(out, prev)
+	}
 	if deliveryOnly {
 		if err := b.measureDeliveryLag(res, n); err != nil {
 			return err
@@ -255,6 +270,9 @@ func run(out string, n int, deliveryOnly, reportsOnly bool) error {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {
+		return err
+	}
+	if err := b.measureBirthdays(res); err != nil {
 		return err
 	}
 	measureInit(ctx, res, emu.Endpoint)

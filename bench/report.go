@@ -168,6 +168,15 @@ func writeReport(dir string, res *Results) error {
 		fmt.Fprintf(&b, "\n## Webhook delivery lag\n\n%d closes: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target %s: %s; idle poll every %.0f ms, %d delivery workers). %s\n",
 			dl.N, dl.P50ms, dl.P99ms, dl.MaxMs, dl.Target, ok, dl.PollIntervalMs, dl.Workers, dl.Note)
 	}
+	if len(res.Birthdays) > 0 {
+		b.WriteString("\n## Birthday sweep\n\nTarget: cost in proportion to the members with a birthday that day, not to all members. " +
+			"The same 50 birthdays today among 100 and among 100 000 members (the others written straight into the table, birthdays spread over the other days); " +
+			"one sweep in process (the expire-sweep function's code, expiry part included), then a rerun that must credit nothing.\n\n" +
+			"| members | birthdays today | credited | sweep (ms) | DynamoDB calls | read units | rerun (ms) | rerun calls |\n|---|---|---|---|---|---|---|---|\n")
+		for _, r := range res.Birthdays {
+			fmt.Fprintf(&b, "| %d | %d | %d | %.1f | %d | %.1f | %.1f | %d |\n", r.Members, r.Birthdays, r.Credited, r.SweepMs, r.Calls, r.ReadUnits, r.RerunMs, r.RerunCalls)
+		}
+	}
 	if len(res.Pages) > 0 {
 		b.WriteString("\n## Web pages\n\nServer-rendered pages through the web function's handler over DynamoDB Local, measured by a client on the same machine. " +
 			"First visit = the HTML plus the stylesheet and script it links (the card's QR code is inline SVG in the HTML; assets are cached for a year after). " +

@@ -18,7 +18,8 @@ type EnrollBody struct {
 		Name      string `json:"name,omitempty" maxLength:"200"`
 		BirthDate string `json:"birthDate,omitempty" format:"date"`
 	} `json:"profile,omitempty"`
-	Consent struct {
+	ReferralCode string `json:"referralCode,omitempty" maxLength:"32" doc:"Referral code of the member who brought the customer (optional; case and dashes ignored). Unknown or of another tenant: 422 referral_code_unknown, nothing sent"`
+	Consent      struct {
 		Terms     bool `json:"terms" doc:"The customer accepts the program terms (required)"`
 		Marketing bool `json:"marketing,omitempty" doc:"The customer agrees to marketing messages"`
 	} `json:"consent"`
@@ -29,7 +30,8 @@ func (b *EnrollBody) domain(normalize PhoneNormalizer) (loyalty.EnrollRequest, e
 	if err != nil {
 		return loyalty.EnrollRequest{}, err
 	}
-	req := loyalty.EnrollRequest{Phone: e164, Email: trimmed(b.Email), Channel: b.Channel, Terms: b.Consent.Terms, Marketing: b.Consent.Marketing}
+	req := loyalty.EnrollRequest{Phone: e164, Email: trimmed(b.Email), Channel: b.Channel, Terms: b.Consent.Terms, Marketing: b.Consent.Marketing,
+		ReferralCode: trimmed(b.ReferralCode)}
 	if b.Profile != nil {
 		req.Name, req.BirthDate = trimmed(b.Profile.Name), b.Profile.BirthDate
 	}

@@ -25,13 +25,17 @@ type MemberView struct {
 	Balance    loyalty.Balance      `json:"balance"`
 	CreatedAt  time.Time            `json:"createdAt"`
 	Stamps     map[string]int       `json:"stamps,omitempty" doc:"Stamp card progress per promotion id: units counted towards the next gift"`
+	// ReferralCode is shown by GET /v1/members/{memberId}.
+	ReferralCode string                 `json:"referralCode,omitempty" doc:"The member's personal code to bring friends (the program's referral rewards)"`
+	Referral     *loyalty.ReferralState `json:"referral,omitempty" doc:"Who referred the member and where the reward stands"`
 	// Wallets is shown by GET /v1/members/{memberId} only.
 	Wallets *wallet.Wallets `json:"wallets,omitempty" doc:"The member's card in phone wallets: Apple devices registered for updates, saved in Google Wallet"`
 }
 
 func memberView(a *loyalty.Account) MemberView {
 	return MemberView{MemberID: a.MemberID, CardNumber: a.Card, Phone: a.Phone, Email: a.Email, Name: a.Name,
-		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt, Stamps: a.Stamps}
+		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt, Stamps: a.Stamps,
+		ReferralCode: a.ReferralCode, Referral: a.Referral}
 }
 
 type MemberPath struct {

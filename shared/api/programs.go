@@ -13,17 +13,19 @@ import (
 
 // ProgramBody is a program as clients write it.
 type ProgramBody struct {
-	Name                string   `json:"name" minLength:"1" maxLength:"200"`
-	Type                string   `json:"type" enum:"bonus,discount" doc:"bonus: cashback points; discount: a fixed percent off per tier, no points"`
-	CashbackPercent     Percent  `json:"cashbackPercent" doc:"Cashback on the money part of an order"`
-	MaxRedeemPercent    Percent  `json:"maxRedeemPercent" doc:"Largest share of an order payable with points"`
-	PointValue          *int64   `json:"pointValue,omitempty" minimum:"1" maximum:"1000000" doc:"Money (minor units) one point is worth; default 100"`
-	PointsLifetime      string   `json:"pointsLifetime,omitempty" maxLength:"32" doc:"ISO 8601 duration after which accrued points expire, e.g. P180D; none: never"`
-	PendingPeriod       string   `json:"pendingPeriod,omitempty" maxLength:"32" doc:"ISO 8601 duration before accrued points can be spent, e.g. P1D"`
-	HoldTimeout         string   `json:"holdTimeout,omitempty" maxLength:"32" doc:"ISO 8601 duration after which an uncaptured hold is released; default PT30M"`
-	WelcomeBonus        *Welcome `json:"welcomeBonus,omitempty"`
-	ReturnSpentOnRefund *bool    `json:"returnSpentOnRefund,omitempty" doc:"Return points spent on an order when it is refunded (default true)"`
-	TermsURL            string   `json:"termsUrl,omitempty" maxLength:"2000" format:"uri"`
+	Name                string        `json:"name" minLength:"1" maxLength:"200"`
+	Type                string        `json:"type" enum:"bonus,discount" doc:"bonus: cashback points; discount: a fixed percent off per tier, no points"`
+	CashbackPercent     Percent       `json:"cashbackPercent" doc:"Cashback on the money part of an order"`
+	MaxRedeemPercent    Percent       `json:"maxRedeemPercent" doc:"Largest share of an order payable with points"`
+	PointValue          *int64        `json:"pointValue,omitempty" minimum:"1" maximum:"1000000" doc:"Money (minor units) one point is worth; default 100"`
+	PointsLifetime      string        `json:"pointsLifetime,omitempty" maxLength:"32" doc:"ISO 8601 duration after which accrued points expire, e.g. P180D; none: never"`
+	PendingPeriod       string        `json:"pendingPeriod,omitempty" maxLength:"32" doc:"ISO 8601 duration before accrued points can be spent, e.g. P1D"`
+	HoldTimeout         string        `json:"holdTimeout,omitempty" maxLength:"32" doc:"ISO 8601 duration after which an uncaptured hold is released; default PT30M"`
+	WelcomeBonus        *Welcome      `json:"welcomeBonus,omitempty"`
+	Referral            *ReferralBody `json:"referral,omitempty" doc:"Referral rewards: both sides get points once the referee's first order closes"`
+	BirthdayBonus       *BirthdayBody `json:"birthdayBonus,omitempty" doc:"Points credited once a year on the member's birthday (29 February: on 28 February in other years)"`
+	ReturnSpentOnRefund *bool         `json:"returnSpentOnRefund,omitempty" doc:"Return points spent on an order when it is refunded (default true)"`
+	TermsURL            string        `json:"termsUrl,omitempty" maxLength:"2000" format:"uri"`
 
 	DiscountPercent    *Percent                `json:"discountPercent,omitempty" doc:"Discount programs: percent off every order (tiers may override)"`
 	Tiers              []TierBody              `json:"tiers,omitempty" maxItems:"20" doc:"Levels; a member holds the highest tier whose qualification is met in its trailing period"`
@@ -88,6 +90,19 @@ type Welcome struct {
 	Lifetime string `json:"lifetime,omitempty" maxLength:"32" doc:"ISO 8601 lifetime of the welcome points; default the program's"`
 }
 
+// ReferralBody is the program's referral reward.
+type ReferralBody struct {
+	ReferrerPoints Points `json:"referrerPoints" doc:"Points (hundredths) for the member whose code was used"`
+	RefereePoints  Points `json:"refereePoints" doc:"Points (hundredths) for the new member"`
+	MonthlyLimit   int    `json:"monthlyLimit,omitempty" minimum:"0" maximum:"1000" doc:"Referrals a referrer is rewarded for per calendar month (UTC); default 20"`
+}
+
+// BirthdayBody is the program's birthday bonus.
+type BirthdayBody struct {
+	Points   Points `json:"points" doc:"Points (hundredths) credited on the birthday"`
+	Lifetime string `json:"lifetime,omitempty" maxLength:"32" doc:"ISO 8601 lifetime of the birthday points; default the program's"`
+}
+
 // ProgramView is a program as clients read it.
 type ProgramView struct {
 	ProgramID string `json:"programId"`
@@ -109,6 +124,12 @@ func (b ProgramBody) domain() loyalty.Program {
 	}
 	if b.WelcomeBonus != nil {
 		p.WelcomeBonus = &loyalty.WelcomeBonus{Points: loyalty.Points(b.WelcomeBonus.Points), Lifetime: b.WelcomeBonus.Lifetime}
+	}
+	if b.Referral != nil {
+		p.Referral = &loyalty.Referral{ReferrerPoints: loyalty.Points(b.Referral.ReferrerPoints), RefereePoints: loyalty.Points(b.Referral.RefereePoints), MonthlyLimit: b.Referral.MonthlyLimit}
+	}
+	if b.BirthdayBonus != nil {
+		p.BirthdayBonus = &loyalty.BirthdayBonus{Points: loyalty.Points(b.BirthdayBonus.Points), Lifetime: b.BirthdayBonus.Lifetime}
 	}
 	if b.DiscountPercent != nil {
 		p.DiscountPercent = b.DiscountPercent.BP
@@ -164,6 +185,12 @@ func programView(p loyalty.Program) ProgramView {
 	}
 	if p.WelcomeBonus != nil {
 		v.WelcomeBonus = &Welcome{Points: Points(p.WelcomeBonus.Points), Lifetime: p.WelcomeBonus.Lifetime}
+	}
+	if r := p.Referral; r != nil {
+		v.Referral = &ReferralBody{ReferrerPoints: Points(r.ReferrerPoints), RefereePoints: Points(r.RefereePoints), MonthlyLimit: r.Limit()}
+	}
+	if b := p.BirthdayBonus; b != nil {
+		v.BirthdayBonus = &BirthdayBody{Points: Points(b.Points), Lifetime: b.Lifetime}
 	}
 	if p.DiscountPercent > 0 {
 		v.DiscountPercent = &Percent{p.DiscountPercent}

@@ -24,6 +24,7 @@ import (
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
 	"github.com/loyalty/cashback/shared/reports"
+	"github.com/loyalty/cashback/shared/referral"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/wallet"
@@ -211,6 +212,11 @@ func (a *App) wireWebhooks(cfg Config, sender loyalty.Sender) error {
 // WalletSink is the wallet-sync consumer of the event feed: the stream
 // reader hands it every batch (feed.Sink).
 func (a *App) WalletSink() feed.Sink { return &wallet.Sync{Service: a.Wallet} }
+
+// ReferralSink rewards qualified referrals from the event feed (feed.Sink).
+func (a *App) ReferralSink() feed.Sink {
+	return &referral.Sink{Rewarder: a.Service.Referrals, Log: a.Logger}
+}
 
 // Option adjusts the configuration read from the environment.
 type Option func(ctx context.Context, cfg *Config) error

@@ -26,6 +26,9 @@ const (
 	MemberTierChanged = "member.tier_changed"
 	MemberBlocked     = "member.blocked"
 	MemberUnblocked   = "member.unblocked"
+	// MemberReferralQualified: a referred member's first order closed; the
+	// referral sink rewards both sides from it.
+	MemberReferralQualified = "member.referral_qualified"
 	// Test is sent by POST /v1/webhooks/{id}/test only; never from the stream.
 	Test = "webhook.test"
 )
@@ -34,7 +37,7 @@ const (
 var Types = []string{
 	MemberEnrolled, PointsAccrued, PointsRedeemed, PointsCaptured, PointsReleased,
 	PointsRefunded, PointsExpired, PointsMatured, PointsAdjusted,
-	MemberTierChanged, MemberBlocked, MemberUnblocked,
+	MemberTierChanged, MemberBlocked, MemberUnblocked, MemberReferralQualified,
 }
 
 // Event is one change as tenants see it. ID is derived only from the changed

@@ -315,6 +315,13 @@ type Commit struct {
 	// Coupons are coupon counters changed with the order (only when an
 	// order closes with coupons, or a full refund gives one back).
 	Coupons []CouponUse
+	// ReferralCode, when set, is claimed for the member (the claim must be
+	// new: ErrReferralCodeTaken otherwise).
+	ReferralCode string
+	// Referral is a referral reward's record and the referrer's counter.
+	Referral *ReferralWrite
+	// Birthday is a birthday credit's record for the year.
+	Birthday *BirthdayWrite
 }
 
 // OrderWrite is an order to write, conditioned on the version read
@@ -337,6 +344,9 @@ type EnrollmentWrite struct {
 	ProgramID string
 	// MemberLimit caps the tenant's members (0: none).
 	MemberLimit int64
+	// Referred: the member joins by a referral, which the phone must never
+	// have had a membership before for (ErrReferralPhoneUsed).
+	Referred bool
 }
 
 // Commit turns the draft into a Commit. Entries are numbered and hash-chained

@@ -80,6 +80,9 @@ type EnrollRequest struct {
 	Terms     bool
 	Marketing bool
 	KeyID     string // the staff key asking (its sending limits); "" on the public route
+	// ReferralCode is the code of the member who referred the customer
+	// (optional).
+	ReferralCode string
 }
 
 // EnrollResult tells the caller where to send the code.
@@ -143,6 +146,14 @@ func (s *Enrollment) StartEnrollment(ctx context.Context, tenantID string, idem 
 				return EnrollResult{}, ErrAlreadyEnrolled
 			}
 		}
+		var referrerID string
+		if req.ReferralCode != "" {
+			// Refused before any code is sent; the public route checks the
+			// phone's own history only once the phone is proven (verify).
+			if referrerID, err = s.referrerFor(ctx, tenantID, req, !public); err != nil {
+				return EnrollResult{}, err
+			}
+		}
 		if err := s.Store.Hit(ctx, tenantID, s.now(), s.sendLimits(t, req, public)...); err != nil {
 			return EnrollResult{}, err
 		}
@@ -155,7 +166,7 @@ func (s *Enrollment) StartEnrollment(ctx context.Context, tenantID string, idem 
 		ch := &Challenge{
 			ID: ChallengeID(tenantID), TenantID: tenantID, Purpose: PurposeEnroll, Phone: req.Phone, Email: req.Email,
 			Channel: channel, Name: req.Name, BirthDate: req.BirthDate, Marketing: req.Marketing,
-			CodeLength: length, AttemptsLeft: attempts, ExpiresAt: now.Add(ttl), CreatedAt: now,
+			CodeLength: length, AttemptsLeft: attempts, ExpiresAt: now.Add(ttl), CreatedAt: now, ReferrerID: referrerID,
 		}
 		ch.CodeHash = s.Codes.Hash(ch.ID, secret)
 		res := EnrollResult{ChallengeID: ch.ID, ExpiresAt: ch.ExpiresAt, CodeLength: length}
@@ -188,12 +199,26 @@ type VerifyResult struct {
 	MemberID   string  `json:"memberId"`
 	CardNumber string  `json:"cardNumber"`
 	Balance    Balance `json:"balance"`
+	// ReferralCode is the new member's own code to bring friends.
+	ReferralCode string `json:"referralCode"`
+	// Referral says what became of a referral code given at enrollment:
+	// "pending" (rewarded after the first closed order) or the code of
+	// the reason it was dropped (referral_self, referral_phone_used,
+	// referral_code_unknown); absent without a code.
+	Referral string `json:"referral,omitempty"`
 }
 
 // VerifyEnrollment checks the code and, when right, creates the member, the
 // card and the welcome bonus in one transaction that also marks the challenge
 // used, so a challenge verifies once.
+//
+// A referral the challenge carries is checked again with the phone proven:
+// the customer's own code or a phone that was a member before drops the
+// referral (the result says why) but not the enrollment, since the
+// customer has done everything asked of them; the phone's history claim in
+// the same transaction makes the check exact under concurrency.
 func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem Idem, challengeID, code string) (VerifyResult, bool, error) {
+	var dropped Code // why the referral was dropped, once known
 	return idempotent(ctx, s.Core, tenantID, idem, lookingUp(ctx, s.Core, tenantID, idem, func() (VerifyResult, error) {
 		ch, err := s.Store.GetChallenge(ctx, tenantID, challengeID)
 		if err != nil {
@@ -229,7 +254,23 @@ func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem
 		acct := Account{
 			TenantID: tenantID, MemberID: NewID("m_"), ProgramID: p.ID, Phone: ch.Phone, Email: ch.Email,
 			Name: ch.Name, BirthDate: ch.BirthDate, Marketing: ch.Marketing, Card: NewCardNumber(),
-			Status: MemberActive, CreatedAt: now,
+			Status: MemberActive, CreatedAt: now, ReferralCode: NewReferralCode(),
+		}
+		referral := ""
+		if ch.ReferrerID != "" {
+			if dropped == "" {
+				if err := s.verifyReferral(ctx, tenantID, ch.ReferrerID, ch.Phone, ch.Email); err != nil {
+					if CodeOf(err) == CodeInternal {
+						return VerifyResult{}, err
+					}
+					dropped = CodeOf(err)
+				}
+			}
+			referral = string(dropped)
+			if dropped == "" {
+				acct.Referral = &ReferralState{ReferrerID: ch.ReferrerID, Status: ReferralPending}
+				referral = ReferralPending
+			}
 		}
 		// The customer verifies, on the enrollment page or at the till.
 		d := newMemberDraft(acct, now, Caller{TenantID: tenantID})
@@ -249,18 +290,24 @@ func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem
 			d.record(Entry{Kind: KindWelcome, Available: wb.Points, Lots: map[string]Points{lot.ID: wb.Points}})
 		}
 		c := d.Commit(tenantID)
-		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card, MemberLimit: t.Limits().Members}
+		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card, MemberLimit: t.Limits().Members,
+			Referred: acct.Referral != nil}
+		c.ReferralCode = acct.ReferralCode
 		c.Meter = MeterFor(t, UseVerify, now)
 		if t.ProgramType == "" {
 			c.Enrollment.LockType, c.Enrollment.ProgramID = p.Type, p.ID
 		}
-		res := VerifyResult{MemberID: acct.MemberID, CardNumber: acct.Card, Balance: c.Account.Balance()}
+		res := VerifyResult{MemberID: acct.MemberID, CardNumber: acct.Card, Balance: c.Account.Balance(), ReferralCode: acct.ReferralCode, Referral: referral}
 		if c.Idem, err = s.idemRecord(idem, res); err != nil {
 			return VerifyResult{}, err
 		}
 		if err := s.Store.Commit(ctx, c); err != nil {
-			if errors.Is(err, ErrCardTaken) {
-				return VerifyResult{}, ErrConflict // draw another card number
+			switch {
+			case errors.Is(err, ErrCardTaken), errors.Is(err, ErrReferralCodeTaken):
+				return VerifyResult{}, ErrConflict // draw another card number and code
+			case errors.Is(err, ErrReferralPhoneUsed) && acct.Referral != nil:
+				dropped = CodeReferralPhoneUsed // enroll without the referral
+				return VerifyResult{}, ErrConflict
 			}
 			return VerifyResult{}, err
 		}

@@ -56,6 +56,11 @@ const (
 	CodeTenantNotFound       Code = "tenant_not_found"
 	CodeInternal             Code = "internal_error"
 
+	// Referrals (referrals.go).
+	CodeReferralCodeUnknown Code = "referral_code_unknown" // no member of this tenant has the code
+	CodeReferralSelf        Code = "referral_self"         // the code is the enrolling customer's own
+	CodeReferralPhoneUsed   Code = "referral_phone_used"   // the phone was a member (or referred) before
+
 	// Webhooks (shared/webhooks).
 	CodeWebhookNotFound     Code = "webhook_not_found"
 	CodeDeadLetterNotFound  Code = "dead_letter_not_found"
@@ -219,3 +224,23 @@ var ErrIdempotencyRace = errors.New("idempotency record written concurrently")
 // ErrCardTaken is returned by a store when a generated card number collides;
 // the caller draws another number.
 var ErrCardTaken = errors.New("card number already issued")
+
+// ErrReferralCodeTaken is returned by a store when a drawn referral code is
+// already some member's; the caller draws another.
+var ErrReferralCodeTaken = errors.New("referral code already issued")
+
+// ErrReferralPhoneUsed: the phone has been a member of the tenant before,
+// so a referral may not bring it in again.
+var ErrReferralPhoneUsed = &Error{Code: CodeReferralPhoneUsed, Field: "referralCode", Message: "this phone has been a member before: a referral cannot bring it in again"}
+
+// ErrReferralRewarded is returned by a store when the referee's reward
+// record exists: the reward was given already (a redelivered event).
+var ErrReferralRewarded = errors.New("referral already rewarded")
+
+// ErrReferralLimit is returned by a store when the referrer's counter for
+// the month has reached the program's limit.
+var ErrReferralLimit = errors.New("referrer reached the monthly referral limit")
+
+// ErrBirthdayCredited is returned by a store when the member's birthday
+// record for the year exists: the bonus was credited already.
+var ErrBirthdayCredited = errors.New("birthday bonus already credited this year")

@@ -27,6 +27,8 @@ type ImportRow struct {
 	Email   string
 	Points  Points
 	Blocked bool
+	// BirthDate (2006-01-02), optional: puts the member in the birthday index.
+	BirthDate string
 }
 
 // Import outcomes.
@@ -57,6 +59,9 @@ func (s *Members) ImportMember(ctx context.Context, c Caller, row ImportRow) (st
 		now := s.now()
 		acct := Account{TenantID: c.TenantID, MemberID: NewID("m_"), Phone: row.Phone, Email: row.Email,
 			Name: strings.TrimSpace(row.Name), Card: row.Card, Status: MemberActive, CreatedAt: now}
+		if _, ok := ParseBirthDate(row.BirthDate); ok {
+			acct.BirthDate = row.BirthDate
+		}
 		if acct.Card == "" {
 			acct.Card = NewCardNumber()
 		}

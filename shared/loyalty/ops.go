@@ -421,6 +421,8 @@ type SweepResult struct {
 	ExpiredPoints Points `json:"expiredPoints" minimum:"0"`
 	ReleasedHolds int    `json:"releasedHolds" minimum:"0"`
 	MaturedLots   int    `json:"maturedLots" minimum:"0"`
+	// BirthdayBonuses credited by this run.
+	BirthdayBonuses int `json:"birthdayBonuses" minimum:"0"`
 }
 
 // Add sums two results.
@@ -429,6 +431,7 @@ func (r *SweepResult) Add(o SweepResult) {
 	r.ExpiredPoints += o.ExpiredPoints
 	r.ReleasedHolds += o.ReleasedHolds
 	r.MaturedLots += o.MaturedLots
+	r.BirthdayBonuses += o.BirthdayBonuses
 }
 
 // SweepMember matures the member's pending lots that are due and expires the

@@ -30,6 +30,13 @@ type Store interface {
 	// GetIdem reads the record committed under a key, strongly consistent.
 	GetIdem(ctx context.Context, tenantID string, idem Idem) (*IdemRecord, error)
 	Commit(ctx context.Context, c *Commit) error
+	// CommitAll writes several members' commits in one transaction (a
+	// referral reward: referee and referrer).
+	CommitAll(ctx context.Context, cs ...*Commit) error
+	// ReferralOwner is the member holding a referral code ("" if none).
+	ReferralOwner(ctx context.Context, tenantID, code string) (string, error)
+	// PhoneSeen reports whether the phone has been a member of the tenant.
+	PhoneSeen(ctx context.Context, tenantID, phone string) (bool, error)
 	ListLedger(ctx context.Context, tenantID, memberID string, limit int, beforeSeq int64) ([]Entry, error)
 
 	// Programs.
@@ -54,6 +61,12 @@ type Store interface {
 	DueWork(ctx context.Context, now time.Time, tenantID string) (*DueWork, error)
 	// AdvanceSweep records that the days up to through were swept.
 	AdvanceSweep(ctx context.Context, now, through time.Time) error
+	// BirthdaysDue lists the members whose birthday bonus is due at now and
+	// not yet credited this year: today's birthdays and, after days the
+	// sweep did not run, those days' (see birthdays.go).
+	BirthdaysDue(ctx context.Context, now time.Time, tenantID string) ([]BirthdayDue, error)
+	// AdvanceBirthdays records that the days before now's are done.
+	AdvanceBirthdays(ctx context.Context, now time.Time) error
 }
 
 // APIKey is a stored API key: only its hash identifies it.

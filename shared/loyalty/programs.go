@@ -178,6 +178,9 @@ func (s *Members) GetMember(ctx context.Context, c Caller, memberID string) (*Ac
 	if err != nil {
 		return nil, err
 	}
+	if err := s.ensureReferralCode(ctx, c.TenantID, a); err != nil {
+		return nil, err
+	}
 	a.Tier = a.TierNow(s.now())
 	return a, nil
 }

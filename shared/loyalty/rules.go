@@ -39,6 +39,32 @@ func ValidateProgram(p *Program) error {
 			return Invalid("welcomeBonus.points", "points must be between 0 and %d", MaxPoints)
 		}
 	}
+	if r := p.Referral; r != nil {
+		if r.ReferrerPoints < 0 || r.ReferrerPoints > MaxPoints {
+			return Invalid("referral.referrerPoints", "points must be between 0 and %d", MaxPoints)
+		}
+		if r.RefereePoints < 0 || r.RefereePoints > MaxPoints {
+			return Invalid("referral.refereePoints", "points must be between 0 and %d", MaxPoints)
+		}
+		if r.ReferrerPoints == 0 && r.RefereePoints == 0 {
+			return Invalid("referral", "a referral must reward the referrer, the referee or both")
+		}
+		if r.MonthlyLimit < 0 || r.MonthlyLimit > 1000 {
+			return Invalid("referral.monthlyLimit", "monthly limit must be between 1 and 1000")
+		}
+		if p.Type != TypeBonus {
+			return Invalid("referral", "referral rewards are points: only bonus programs have them")
+		}
+	}
+	if b := p.BirthdayBonus; b != nil {
+		durations = append(durations, struct{ field, value string }{"birthdayBonus.lifetime", b.Lifetime})
+		if b.Points <= 0 || b.Points > MaxPoints {
+			return Invalid("birthdayBonus.points", "points must be between 1 and %d", MaxPoints)
+		}
+		if p.Type != TypeBonus {
+			return Invalid("birthdayBonus", "a birthday bonus is points: only bonus programs have it")
+		}
+	}
 	for _, d := range durations {
 		if d.value == "" {
 			continue

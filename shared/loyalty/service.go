@@ -62,6 +62,7 @@ type Service struct {
 	*Catalog
 	*Coupons
 	*Promotions
+	*Referrals
 }
 
 // NewService builds every capability over store and the clock now (nil:
@@ -69,7 +70,7 @@ type Service struct {
 // on the result.
 func NewService(store Store, now func() time.Time) *Service {
 	c := &Core{Store: store, Now: now}
-	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, Referrals: &Referrals{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
@@ -312,7 +313,11 @@ func (s *Orders) CloseOrder(ctx context.Context, c Caller, idem Idem, ref Member
 		req := req
 		req.Items = withCatalog(req.Items, oc.Products)
 		req.found, req.promotions = oc.Coupons, oc.Promotions
-		return Close(currentProgram(oc), st, oc.Order, req, now, c)
+		d, o, res, err := Close(currentProgram(oc), st, oc.Order, req, now, c)
+		if err == nil {
+			qualifyReferral(d, o)
+		}
+		return d, o, res, err
 	})
 }
 
@@ -484,8 +489,20 @@ func (s *Orders) Sweep(ctx context.Context, tenantID string) (SweepResult, error
 			total.Add(res)
 		}
 	}
+	bdays, err := s.Store.BirthdaysDue(ctx, now, tenantID)
+	if err != nil {
+		return total, err
+	}
+	n, err := s.creditBirthdays(ctx, now, bdays)
+	total.BirthdayBonuses += n
+	if err != nil {
+		return total, err
+	}
 	if tenantID == "" {
 		if err := s.Store.AdvanceSweep(ctx, now, due.Through); err != nil {
+			return total, err
+		}
+		if err := s.Store.AdvanceBirthdays(ctx, now); err != nil {
 			return total, err
 		}
 	}

@@ -132,6 +132,9 @@ func (s *Members) Statement(ctx context.Context, c Caller, memberID string) (Sta
 		return Statement{}, err
 	}
 	out := Statement{Account: st.Account}
+	if err := s.ensureReferralCode(ctx, c.TenantID, &out.Account); err != nil {
+		return Statement{}, err
+	}
 	out.Account.Tier = st.Account.TierNow(s.now())
 	out.NextExpiry = soonestExpiry(st.Lots)
 	return out, nil

@@ -25,22 +25,52 @@ type WelcomeBonus struct {
 	Lifetime string `json:"lifetime,omitempty"` // ISO 8601; empty: the program's points lifetime
 }
 
+// Referral rewards a member who brings a new one (seed 002): both get
+// points once the newcomer's first order closes.
+type Referral struct {
+	ReferrerPoints Points `json:"referrerPoints"`
+	RefereePoints  Points `json:"refereePoints"`
+	// MonthlyLimit caps the referrals one referrer is rewarded for per
+	// calendar month (UTC); 0 means DefaultReferralMonthlyLimit.
+	MonthlyLimit int `json:"monthlyLimit,omitempty"`
+}
+
+// DefaultReferralMonthlyLimit is the referrals a referrer is rewarded for per
+// month unless the program says otherwise.
+const DefaultReferralMonthlyLimit = 20
+
+// Limit is the monthly limit in force.
+func (r *Referral) Limit() int {
+	if r.MonthlyLimit <= 0 {
+		return DefaultReferralMonthlyLimit
+	}
+	return r.MonthlyLimit
+}
+
+// BirthdayBonus is credited once a year on the member's birthday by the sweep.
+type BirthdayBonus struct {
+	Points   Points `json:"points"`
+	Lifetime string `json:"lifetime,omitempty"` // ISO 8601; empty: the program's points lifetime
+}
+
 // Program holds the rules of a bonus program.
 type Program struct {
-	ID                  string        `json:"programId"`
-	TenantID            string        `json:"-"`
-	Name                string        `json:"name"`
-	Type                string        `json:"type"` // "bonus" or "discount"
-	Status              ProgramStatus `json:"status"`
-	CashbackPercent     BasisPoints   `json:"cashbackBp"`
-	MaxRedeemPercent    BasisPoints   `json:"maxRedeemBp"`
-	PointValue          Money         `json:"pointValue"` // money per whole point
-	PointsLifetime      string        `json:"pointsLifetime,omitempty"`
-	PendingPeriod       string        `json:"pendingPeriod,omitempty"`
-	HoldTimeout         string        `json:"holdTimeout,omitempty"`
-	WelcomeBonus        *WelcomeBonus `json:"welcomeBonus,omitempty"`
-	ReturnSpentOnRefund bool          `json:"returnSpentOnRefund"`
-	TermsURL            string        `json:"termsUrl,omitempty"`
+	ID                  string         `json:"programId"`
+	TenantID            string         `json:"-"`
+	Name                string         `json:"name"`
+	Type                string         `json:"type"` // "bonus" or "discount"
+	Status              ProgramStatus  `json:"status"`
+	CashbackPercent     BasisPoints    `json:"cashbackBp"`
+	MaxRedeemPercent    BasisPoints    `json:"maxRedeemBp"`
+	PointValue          Money          `json:"pointValue"` // money per whole point
+	PointsLifetime      string         `json:"pointsLifetime,omitempty"`
+	PendingPeriod       string         `json:"pendingPeriod,omitempty"`
+	HoldTimeout         string         `json:"holdTimeout,omitempty"`
+	WelcomeBonus        *WelcomeBonus  `json:"welcomeBonus,omitempty"`
+	Referral            *Referral      `json:"referral,omitempty"`
+	BirthdayBonus       *BirthdayBonus `json:"birthdayBonus,omitempty"`
+	ReturnSpentOnRefund bool           `json:"returnSpentOnRefund"`
+	TermsURL            string         `json:"termsUrl,omitempty"`
 	// Rules beyond the basic bonus program (see rates.go and tiers.go).
 	DiscountPercent    BasisPoints              `json:"discountBp,omitempty"` // type "discount"
 	Tiers              []Tier                   `json:"tiers,omitempty"`
@@ -198,7 +228,30 @@ type Account struct {
 	// counted towards the next gift), kept in the account item so a close
 	// moves it in the same conditioned write as the balance.
 	Stamps map[string]int `json:"stamps,omitempty"`
+	// ReferralCode is the member's personal code others enroll with.
+	ReferralCode string `json:"referralCode,omitempty"`
+	// Referral is who brought the member and where the reward stands.
+	Referral *ReferralState `json:"referral,omitempty"`
 }
+
+// ReferralState is kept on the referee's account: set at enrollment
+// (pending), moved by the first closed order (qualified, in the close's own
+// write of the account), and by the reward (rewarded).
+type ReferralState struct {
+	ReferrerID string `json:"referrerId"`
+	Status     string `json:"status" enum:"pending,qualified,rewarded"`
+	OrderID    string `json:"orderId,omitempty"` // the first closed order
+	// ReferrerLimited: the referrer had reached the monthly limit, so only
+	// the referee was rewarded.
+	ReferrerLimited bool `json:"referrerLimited,omitempty"`
+}
+
+// Referral statuses.
+const (
+	ReferralPending   = "pending"
+	ReferralQualified = "qualified"
+	ReferralRewarded  = "rewarded"
+)
 
 // Balance is what a member sees. No part is ever negative: the minimum tags
 // state it in the API contract, which every HTTP test response is checked
@@ -330,22 +383,24 @@ type EntryKind string
 
 // Ledger entry kinds.
 const (
-	KindWelcome EntryKind = "welcome"
-	KindRedeem            = "redeem"  // points move from available to held on an open order
-	KindRelease           = "release" // a hold returns to available (cancel, timeout, changed hold)
-	KindCapture           = "capture" // held points are spent when the order closes
-	KindAccrue            = "accrue"
-	KindRefund            = "refund" // spent points returned and accrued points reversed
-	KindExpire            = "expire"
-	KindMature            = "mature" // pending points become available
-	KindAdjust            = "adjust"
+	KindWelcome  EntryKind = "welcome"
+	KindRedeem             = "redeem"  // points move from available to held on an open order
+	KindRelease            = "release" // a hold returns to available (cancel, timeout, changed hold)
+	KindCapture            = "capture" // held points are spent when the order closes
+	KindAccrue             = "accrue"
+	KindRefund             = "refund" // spent points returned and accrued points reversed
+	KindExpire             = "expire"
+	KindMature             = "mature" // pending points become available
+	KindAdjust             = "adjust"
+	KindReferral           = "referral" // a referral reward, to the referrer or the referee
+	KindBirthday           = "birthday" // the yearly birthday bonus
 )
 
 // Entry is one append-only ledger line. The deltas of every entry summed give
 // the account's balances; Hash chains each entry to the one before.
 type Entry struct {
 	Seq         int64             `json:"seq"`
-	Kind        EntryKind         `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust"`
+	Kind        EntryKind         `json:"kind" enum:"welcome,redeem,release,capture,accrue,refund,expire,mature,adjust,referral,birthday"`
 	Amount      Points            `json:"amount"` // change of available + pending, as the member sees it
 	Available   Points            `json:"dAvailable"`
 	Pending     Points            `json:"dPending"`
@@ -392,6 +447,7 @@ type Challenge struct {
 	Name         string    `json:"-"`
 	BirthDate    string    `json:"-"`
 	Marketing    bool      `json:"-"`
+	ReferrerID   string    `json:"-"` // the member whose referral code the customer gave
 	CodeHash     string    `json:"-"`
 	CodeLength   int       `json:"codeLength"`
 	AttemptsLeft int       `json:"attemptsLeft"`

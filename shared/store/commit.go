@@ -194,6 +194,14 @@ func translateCancel(err error, fails []onFail) error {
 // card claims.
 func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 	t := &txn{table: s.table}
+	if err := s.addCommit(t, c); err != nil {
+		return err
+	}
+	return s.run(ctx, t)
+}
+
+// addCommit adds a commit's items to a transaction.
+func (s *Store) addCommit(t *txn, c *loyalty.Commit) error {
 	pk := memberPK(c.TenantID, c.MemberID)
 	m, err := s.buildMemberItem(c)
 	if err != nil {
@@ -291,6 +299,12 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 		t.put(putNew(card), loyalty.ErrCardTaken)
 		t.update(tenantOnEnroll(c.TenantID, en))
 	}
+	if err := referralWrites(t, c); err != nil {
+		return err
+	}
+	if err := s.birthdayWrites(t, c); err != nil {
+		return err
+	}
 	if cc := c.CardChange; cc != nil {
 		card, err := marshal(uniqItem{MemberID: c.MemberID}, cardPK(c.TenantID, cc.New), skUniq)
 		if err != nil {
@@ -316,7 +330,7 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 		}
 		t.put(p, nil)
 	}
-	return s.run(ctx, t)
+	return nil
 }
 
 // SaveProgram writes a program, and with makeCurrent the tenant's copy of it,
@@ -375,7 +389,7 @@ func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion
 // after it expires).
 func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *loyalty.IdemRecord, meter *loyalty.Meter) error {
 	t := &txn{table: s.table}
-	item, err := marshal(challengeItem{Challenge: *c, Phone: c.Phone, Email: c.Email, Name: c.Name, BirthDate: c.BirthDate, Marketing: c.Marketing, CodeHash: c.CodeHash},
+	item, err := marshal(challengeItem{Challenge: *c, Phone: c.Phone, Email: c.Email, Name: c.Name, BirthDate: c.BirthDate, Marketing: c.Marketing, CodeHash: c.CodeHash, ReferrerID: c.ReferrerID},
 		challengePK(c.TenantID, c.ID), skChallenge)
 	if err != nil {
 		return err

@@ -85,11 +85,14 @@ type challengeItem struct {
 	BirthDate string `json:"birthDate,omitempty"`
 	Marketing bool   `json:"marketing"`
 	CodeHash  string `json:"codeHash"`
+	// ReferrerID: the member whose referral code the customer gave.
+	ReferrerID string `json:"referrerId,omitempty"`
 }
 
 func (c challengeItem) domain() *loyalty.Challenge {
 	ch := c.Challenge
 	ch.Phone, ch.Email, ch.Name, ch.BirthDate, ch.Marketing, ch.CodeHash = c.Phone, c.Email, c.Name, c.BirthDate, c.Marketing, c.CodeHash
+	ch.ReferrerID = c.ReferrerID
 	return &ch
 }
 

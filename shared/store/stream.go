@@ -138,7 +138,9 @@ type MemberData struct {
 	Status       loyalty.MemberStatus `json:"status"`
 	Tier         string               `json:"tier,omitempty"`
 	PreviousTier *string              `json:"previousTier,omitempty"` // member.tier_changed
-	Balance      loyalty.Balance      `json:"balance"`
+	// Referral of member.referral_qualified: the referrer and the order.
+	Referral *loyalty.ReferralState `json:"referral,omitempty"`
+	Balance  loyalty.Balance        `json:"balance"`
 }
 
 // DecodeEvents turns stream records into feed events: a new ledger entry
@@ -232,6 +234,15 @@ func decodeAccount(r StreamRecord, tenant, memberID string) ([]feed.Event, error
 		}
 		out = append(out, e)
 	}
+	if qualified(&now) && !qualified(&was) {
+		rd := d
+		rd.Referral = now.Referral
+		e, err := ev(feed.MemberReferralQualified, now.Seq, r.At, r.SequenceNumber, rd)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
 	if heldTier(&was) != heldTier(&now) {
 		td := d
 		prev := heldTier(&was)
@@ -243,6 +254,11 @@ func decodeAccount(r StreamRecord, tenant, memberID string) ([]feed.Event, error
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// qualified: the account's referral waits for its reward.
+func qualified(a *loyalty.Account) bool {
+	return a.Referral != nil && a.Referral.Status == loyalty.ReferralQualified
 }
 
 // heldTier is the tier an account item says the member holds: one set by

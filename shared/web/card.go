@@ -56,6 +56,10 @@ type cardView struct {
 	SignedIn  bool
 	EnrollURL string
 	Wallet    walletButtons
+	// ReferralCode is shown while the program rewards referrals, with
+	// the enrollment link that carries it.
+	ReferralCode string
+	ReferralLink string
 }
 
 func (h *Handler) newCardView(r *http.Request, t *loyalty.Tenant) *cardView {
@@ -140,6 +144,9 @@ func (h *Handler) fillCard(r *http.Request, t *loyalty.Tenant, s cardSession, v 
 		v.Older = v.Action + "?" + q.Encode()
 	}
 	v.Wallet = h.walletButtonsOf(r, t, s.Member, v.LangQuery, false)
+	if p := t.CurrentProgram; p != nil && p.Referral != nil && a.ReferralCode != "" {
+		v.ReferralCode, v.ReferralLink = a.ReferralCode, enrollLink(r, t.Slug)+"?ref="+a.ReferralCode
+	}
 	v.CardQR, err = qrSVG(a.Card, T(v.Lang, "card.qr", a.Card))
 	return err
 }

@@ -47,16 +47,20 @@ type enrollView struct {
 	Email     string
 	Name      string
 	BirthDate string
-	Terms     bool
-	Marketing bool
-	Masked    string
-	CodeLen   int
-	Card      string
-	CardQR    template.HTML
-	Balance   loyalty.Balance
-	CardURL   string
-	Parent    string
-	Wallet    walletButtons
+	// Referral: the program rewards referrals (the code field shows);
+	// ReferralCode prefilled from the link's ?ref= or as typed.
+	Referral     bool
+	ReferralCode string
+	Terms        bool
+	Marketing    bool
+	Masked       string
+	CodeLen      int
+	Card         string
+	CardQR       template.HTML
+	Balance      loyalty.Balance
+	CardURL      string
+	Parent       string
+	Wallet       walletButtons
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -112,6 +116,7 @@ func (h *Handler) newEnrollView(r *http.Request, t *loyalty.Tenant, st enrollSta
 	if p := t.CurrentProgram; p != nil {
 		v.Program, v.TermsURL = p.Name, p.TermsURL
 		v.Closed = !p.Running(h.deps.Now())
+		v.Referral = p.Referral != nil
 	} else {
 		v.Closed = true
 	}
@@ -147,6 +152,9 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 	if v.Closed {
 		v.Error = T(v.Lang, "err.enrollment_closed")
 	}
+	if ref := r.URL.Query().Get("ref"); v.Referral && len(ref) <= 32 {
+		v.ReferralCode = ref // a friend's link: ?ref=CODE
+	}
 	h.sealEnroll(v, st)
 	h.render(w, r, http.StatusOK, "enroll", frameAncestors(t), v)
 }
@@ -173,6 +181,7 @@ func (h *Handler) enrollStart(w http.ResponseWriter, r *http.Request, t *loyalty
 	f := r.PostForm
 	v.Phone, v.Email, v.Name, v.BirthDate = f.Get("phone"), f.Get("email"), f.Get("name"), f.Get("birthDate")
 	v.Terms, v.Marketing = f.Get("terms") == "on", f.Get("marketing") == "on"
+	v.ReferralCode = strings.TrimSpace(f.Get("referralCode"))
 	status, field, err := http.StatusUnprocessableEntity, "", error(nil)
 	var e164 string
 	switch {
@@ -182,6 +191,8 @@ func (h *Handler) enrollStart(w http.ResponseWriter, r *http.Request, t *loyalty
 		field, err = "email", errText("err.email")
 	case v.BirthDate != "" && !validBirthDate(v.BirthDate, h.deps.Now()):
 		field, err = "birthDate", errText("err.birthDate")
+	case len(v.ReferralCode) > 32:
+		field, err = "referralCode", loyalty.ErrReferralUnknown
 	}
 	if err == nil {
 		if e164, err = h.deps.Phones(v.Phone); err != nil || len(v.Phone) > 32 {
@@ -194,9 +205,12 @@ func (h *Handler) enrollStart(w http.ResponseWriter, r *http.Request, t *loyalty
 	if err == nil {
 		req := loyalty.EnrollRequest{Phone: e164, Email: strings.TrimSpace(v.Email), Name: strings.TrimSpace(v.Name),
 			BirthDate: v.BirthDate, Terms: v.Terms, Marketing: v.Marketing}
+		if v.Referral {
+			req.ReferralCode = v.ReferralCode
+		}
 		var res loyalty.EnrollResult
 		res, _, err = h.deps.Enrollment.StartEnrollment(r.Context(), t.ID,
-			idemOf(st.Idem, "enroll", t.Slug, e164, req.Email, req.Name, req.BirthDate, strconv.FormatBool(req.Terms), strconv.FormatBool(req.Marketing)), req, true)
+			idemOf(st.Idem, "enroll", t.Slug, e164, req.Email, req.Name, req.BirthDate, strconv.FormatBool(req.Terms), strconv.FormatBool(req.Marketing), req.ReferralCode), req, true)
 		if err == nil {
 			st.Challenge, st.Masked = res.ChallengeID, phone.Mask(e164)
 			v.Step, v.Masked, v.CodeLen = "code", st.Masked, res.CodeLength
@@ -211,6 +225,8 @@ func (h *Handler) enrollStart(w http.ResponseWriter, r *http.Request, t *loyalty
 				field = "terms"
 			case loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed:
 				field = "phone"
+			case loyalty.CodeReferralCodeUnknown, loyalty.CodeReferralSelf, loyalty.CodeReferralPhoneUsed:
+				field = "referralCode"
 			case loyalty.CodeTooManyRequests:
 				status = http.StatusTooManyRequests
 			}

@@ -101,6 +101,8 @@ var messages = map[string][2]string{
 	"kind.expire":                   {"Сгорание", "Expired"},
 	"kind.mature":                   {"Баллы стали доступны", "Points became available"},
 	"kind.adjust":                   {"Корректировка", "Adjustment"},
+	"kind.referral":                 {"Баллы за приглашение", "Referral points"},
+	"kind.birthday":                 {"Баллы в день рождения", "Birthday points"},
 	"cashier.title":                 {"Касса", "Till"},
 	"cashier.signin.lead":           {"Войдите с ключом сотрудника.", "Sign in with your staff key."},
 	"cashier.who":                   {"Точка продаж: %s · роль: %s", "Point of sale: %s · role: %s"},
@@ -178,8 +180,15 @@ var messages = map[string][2]string{
 	"err.order":                     {"Укажите номер заказа (буквы, цифры, - и _).", "Enter an order number (letters, digits, - and _)."},
 	"err.q":                         {"Введите телефон, номер карты или имя.", "Enter a phone, card number or name."},
 	"err.code":                      {"Введите код из SMS цифрами.", "Enter the code from the text message in digits."},
-	"err.email":                     {"Проверьте адрес эл. почты.", "Please check the email address."},
-	"err.birthDate":                 {"Проверьте дату рождения.", "Please check the birth date."},
+	// Referrals.
+	"field.referralCode":        {"Код приглашения (если есть)", "Referral code (if you have one)"},
+	"card.referralCode":         {"Ваш код для друзей", "Your code for friends"},
+	"card.referralCode.hint":    {"Друг вводит его при регистрации — после его первой покупки баллы получите вы оба.", "A friend enters it when joining: after their first purchase you both get points."},
+	"err.referral_code_unknown": {"Такого кода приглашения нет. Проверьте его или оставьте поле пустым.", "There is no such referral code. Check it or leave the field empty."},
+	"err.referral_self":         {"Это ваш собственный код приглашения.", "This is your own referral code."},
+	"err.referral_phone_used":   {"Этот телефон уже был участником программы: код приглашения к нему не применяется.", "This phone has been a member before: a referral code does not apply to it."},
+	"err.email":                 {"Проверьте адрес эл. почты.", "Please check the email address."},
+	"err.birthDate":             {"Проверьте дату рождения.", "Please check the birth date."},
 }
 
 // T returns the string key in lang, formatted with args when given.

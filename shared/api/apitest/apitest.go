@@ -285,6 +285,20 @@ func (e *Env) CreateProgram(p loyalty.Program, activate bool) string {
 		}
 		body["welcomeBonus"] = wb
 	}
+	if r := p.Referral; r != nil {
+		ref := map[string]any{"referrerPoints": r.ReferrerPoints, "refereePoints": r.RefereePoints}
+		if r.MonthlyLimit > 0 {
+			ref["monthlyLimit"] = r.MonthlyLimit
+		}
+		body["referral"] = ref
+	}
+	if b := p.BirthdayBonus; b != nil {
+		bb := map[string]any{"points": b.Points}
+		if b.Lifetime != "" {
+			bb["lifetime"] = b.Lifetime
+		}
+		body["birthdayBonus"] = bb
+	}
 	r := e.Do("POST", "/v1/programs", body, nil)
 	r.Want(201)
 	id := r.JSON()["programId"].(string)
