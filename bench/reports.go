@@ -30,7 +30,9 @@ const (
 func history(tenant string, now time.Time) *reports.Batch {
 	rng := rand.New(rand.NewPCG(22, 1))
 	b := reports.NewBatch()
-	day := func() time.Time { return now.AddDate(0, 0, -rng.IntN(365)).Add(-time.Duration(rng.IntN(86400)) * time.Second) }
+	day := func() time.Time {
+		return now.AddDate(0, 0, -rng.IntN(365)).Add(-time.Duration(rng.IntN(86400)) * time.Second)
+	}
 	who := func() (string, string) {
 		pos, staff := "", ""
 		if rng.IntN(10) > 0 { // most activity at a point of sale, by a cashier
