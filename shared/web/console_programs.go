@@ -288,6 +288,10 @@ func (h *Handler) programAction(r *http.Request, c loyalty.Caller, v *consoleVie
 		to := map[string]loyalty.ProgramStatus{"activate": loyalty.ProgramActive, "stop": loyalty.ProgramStopped, "delete": loyalty.ProgramDeleted}[action]
 		p, _, err := h.deps.Console.Programs.SetProgramStatus(ctx, c, idemOf(key+":"+action+":"+id, "console-program-"+action, id), id, to)
 		if err != nil {
+			if loyalty.CodeOf(err) == loyalty.CodeProgramTypeLocked {
+				// About the program acted on, not the form's type field.
+				return errText("console.err.typeLocked")
+			}
 			return err
 		}
 		v.FormKey = randomID()

@@ -117,6 +117,39 @@ func TestConsoleOverHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("one form creates one program; the type is locked once cards exist", func(t *testing.T) {
+		form := p.get("/console/programs")
+		f := func() url.Values {
+			return url.Values{"action": {"create"}, "name": {"Discount"}, "type": {"discount"}, "discountPercent": {"5"}, "tierRows": {"0"}}
+		}
+		r1 := consolePost(p, "/console/programs", form, f())
+		r2 := consolePost(p, "/console/programs", form, f())
+		if r1.status != 200 || r2.status != 200 {
+			t.Fatalf("create: %d %d", r1.status, r2.status)
+		}
+		var list struct {
+			Programs []struct {
+				ID   string `json:"programId"`
+				Name string `json:"name"`
+			} `json:"programs"`
+		}
+		e.Do("GET", "/v1/programs", nil, nil).Want(200).Decode(&list)
+		id, n := "", 0
+		for _, pr := range list.Programs {
+			if pr.Name == "Discount" {
+				id, n = pr.ID, n+1
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d programs from one form", n)
+		}
+		// Members hold bonus cards: a discount program cannot start.
+		r := consolePost(p, "/console/programs", r2, url.Values{"action": {"activate"}, "program": {id}})
+		if r.status != 422 || !strings.Contains(r.body, `id="form-error">`+web.TFor("ru", "console.err.typeLocked")) {
+			t.Fatalf("activate a discount program: %d %.600s", r.status, r.body)
+		}
+	})
+
 	t.Run("adjust twice with one form is one change", func(t *testing.T) {
 		card := p.get("/console/members/" + m.ID)
 		before := e.Balance(m.ID).Available
