@@ -269,3 +269,50 @@ func TestConsoleOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// A program's form reads back what it shows: saving it unchanged keeps
+// every number (thousands and decimals in both languages).
+func TestConsoleProgramFormRoundTrip(t *testing.T) {
+	e := apitest.New(t)
+	p := newPage(t, e)
+	consoleSignIn(t, p, e.APIKey)
+	form := p.get("/console/programs")
+	r := consolePost(p, "/console/programs", form, url.Values{"action": {"create"}, "name": {"Round"}, "type": {"bonus"},
+		"cashbackPercent": {"7,5"}, "maxRedeemPercent": {"30"}, "welcomePoints": {"1500,25"}, "tierRows": {"1"},
+		"tiers-0-name": {"Gold"}, "tiers-0-priority": {"1"}, "tiers-0-qualify-period": {"P30D"}, "tiers-0-qualify-spend": {"12345,67"}})
+	if r.status != 200 {
+		t.Fatalf("create: %d", r.status)
+	}
+	id := regexp.MustCompile(`href="/console/programs/(p_[a-z0-9]+)">Round<`).FindStringSubmatch(r.body)
+	if id == nil {
+		t.Fatal("no link to the new program")
+	}
+	for _, lang := range []string{"en", "ru"} {
+		pg := p.get("/console/programs/" + id[1] + "?lang=" + lang)
+		vals := url.Values{"action": {"save"}, "lang": {lang}}
+		for _, m := range regexp.MustCompile(`<input id="[^"]+" name="([^"]+)" type="(?:text|url)"[^>]*value="([^"]*)"`).FindAllStringSubmatch(pg.body, -1) {
+			vals.Set(m[1], m[2])
+		}
+		vals.Set("type", "bonus")
+		vals.Set("returnSpentOnRefund", "on")
+		vals.Set("tierRows", hidden(t, pg.body, "tierRows"))
+		if s := consolePost(p, "/console/programs/"+id[1], pg, vals); s.status != 200 {
+			t.Fatalf("%s: save unchanged: %d %.400s", lang, s.status, s.body)
+		}
+		var got struct {
+			CashbackPercent float64 `json:"cashbackPercent"`
+			WelcomeBonus    struct {
+				Points int64 `json:"points"`
+			} `json:"welcomeBonus"`
+			Tiers []struct {
+				Qualify struct {
+					Spend int64 `json:"spend"`
+				} `json:"qualify"`
+			} `json:"tiers"`
+		}
+		e.Do("GET", "/v1/programs/"+id[1], nil, nil).Want(200).Decode(&got)
+		if got.CashbackPercent != 7.5 || got.WelcomeBonus.Points != 150025 || len(got.Tiers) != 1 || got.Tiers[0].Qualify.Spend != 1234567 {
+			t.Errorf("%s: after saving unchanged %+v", lang, got)
+		}
+	}
+}
