@@ -61,17 +61,27 @@ func (f programForm) Knows(id string) bool {
 	return false
 }
 
+// formNumber writes hundredths for a form's field: the language's decimal
+// mark and no thousands separator, so the form reads back what it shows.
+func formNumber(lang string, v int64) string {
+	s := strings.ReplaceAll(formatHundredths(langEN, v), ",", "") // 5000.5
+	if lang != langEN {
+		s = strings.Replace(s, ".", ",", 1) // 5000,5
+	}
+	return s
+}
+
 func formOfProgram(lang string, p *loyalty.Program) programForm {
 	f := programForm{Type: "bonus", ReturnSpent: true}
 	if p != nil {
-		f = programForm{ID: p.ID, Name: p.Name, Type: p.Type, Cashback: percentText(lang, p.CashbackPercent),
-			MaxRedeem: percentText(lang, p.MaxRedeemPercent), Lifetime: p.PointsLifetime, Pending: p.PendingPeriod,
+		f = programForm{ID: p.ID, Name: p.Name, Type: p.Type, Cashback: formNumber(lang, int64(p.CashbackPercent)),
+			MaxRedeem: formNumber(lang, int64(p.MaxRedeemPercent)), Lifetime: p.PointsLifetime, Pending: p.PendingPeriod,
 			Terms: p.TermsURL, ReturnSpent: p.ReturnSpentOnRefund}
 		if p.DiscountPercent > 0 {
-			f.Discount = percentText(lang, p.DiscountPercent)
+			f.Discount = formNumber(lang, int64(p.DiscountPercent))
 		}
 		if p.WelcomeBonus != nil && p.WelcomeBonus.Points > 0 {
-			f.Welcome = formatPoints(lang, p.WelcomeBonus.Points)
+			f.Welcome = formNumber(lang, int64(p.WelcomeBonus.Points))
 		}
 		for i, t := range p.Tiers {
 			tf := tierForm{Index: i, Name: t.Name, Priority: strconv.Itoa(t.Priority), Period: t.Qualify.Period, Group: t.Group}
@@ -79,11 +89,11 @@ func formOfProgram(lang string, p *loyalty.Program) programForm {
 				if bp == nil {
 					return ""
 				}
-				return percentText(lang, *bp)
+				return formNumber(lang, int64(*bp))
 			}
 			tf.Cashback, tf.MaxRedeem, tf.Discount = opt(t.CashbackPercent), opt(t.MaxRedeemPercent), opt(t.DiscountPercent)
 			if t.Qualify.Spend > 0 {
-				tf.Spend = formatMoney(lang, t.Qualify.Spend)
+				tf.Spend = formNumber(lang, int64(t.Qualify.Spend))
 			}
 			if t.Qualify.Visits > 0 {
 				tf.Visits = strconv.Itoa(t.Qualify.Visits)
@@ -288,6 +298,10 @@ func (h *Handler) programAction(r *http.Request, c loyalty.Caller, v *consoleVie
 		to := map[string]loyalty.ProgramStatus{"activate": loyalty.ProgramActive, "stop": loyalty.ProgramStopped, "delete": loyalty.ProgramDeleted}[action]
 		p, _, err := h.deps.Console.Programs.SetProgramStatus(ctx, c, idemOf(key+":"+action+":"+id, "console-program-"+action, id), id, to)
 		if err != nil {
+			if loyalty.CodeOf(err) == loyalty.CodeProgramTypeLocked {
+				// About the program acted on, not the form's type field.
+				return errText("console.err.typeLocked")
+			}
 			return err
 		}
 		v.FormKey = randomID()

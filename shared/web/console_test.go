@@ -117,6 +117,39 @@ func TestConsoleOverHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("one form creates one program; the type is locked once cards exist", func(t *testing.T) {
+		form := p.get("/console/programs")
+		f := func() url.Values {
+			return url.Values{"action": {"create"}, "name": {"Discount"}, "type": {"discount"}, "discountPercent": {"5"}, "tierRows": {"0"}}
+		}
+		r1 := consolePost(p, "/console/programs", form, f())
+		r2 := consolePost(p, "/console/programs", form, f())
+		if r1.status != 200 || r2.status != 200 {
+			t.Fatalf("create: %d %d", r1.status, r2.status)
+		}
+		var list struct {
+			Programs []struct {
+				ID   string `json:"programId"`
+				Name string `json:"name"`
+			} `json:"programs"`
+		}
+		e.Do("GET", "/v1/programs", nil, nil).Want(200).Decode(&list)
+		id, n := "", 0
+		for _, pr := range list.Programs {
+			if pr.Name == "Discount" {
+				id, n = pr.ID, n+1
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d programs from one form", n)
+		}
+		// Members hold bonus cards: a discount program cannot start.
+		r := consolePost(p, "/console/programs", r2, url.Values{"action": {"activate"}, "program": {id}})
+		if r.status != 422 || !strings.Contains(r.body, `id="form-error">`+web.TFor("ru", "console.err.typeLocked")) {
+			t.Fatalf("activate a discount program: %d %.600s", r.status, r.body)
+		}
+	})
+
 	t.Run("adjust twice with one form is one change", func(t *testing.T) {
 		card := p.get("/console/members/" + m.ID)
 		before := e.Balance(m.ID).Available
@@ -235,4 +268,51 @@ func TestConsoleOverHTTP(t *testing.T) {
 			t.Error("an expired session changed the balance")
 		}
 	})
+}
+
+// A program's form reads back what it shows: saving it unchanged keeps
+// every number (thousands and decimals in both languages).
+func TestConsoleProgramFormRoundTrip(t *testing.T) {
+	e := apitest.New(t)
+	p := newPage(t, e)
+	consoleSignIn(t, p, e.APIKey)
+	form := p.get("/console/programs")
+	r := consolePost(p, "/console/programs", form, url.Values{"action": {"create"}, "name": {"Round"}, "type": {"bonus"},
+		"cashbackPercent": {"7,5"}, "maxRedeemPercent": {"30"}, "welcomePoints": {"1500,25"}, "tierRows": {"1"},
+		"tiers-0-name": {"Gold"}, "tiers-0-priority": {"1"}, "tiers-0-qualify-period": {"P30D"}, "tiers-0-qualify-spend": {"12345,67"}})
+	if r.status != 200 {
+		t.Fatalf("create: %d", r.status)
+	}
+	id := regexp.MustCompile(`href="/console/programs/(p_[a-z0-9]+)">Round<`).FindStringSubmatch(r.body)
+	if id == nil {
+		t.Fatal("no link to the new program")
+	}
+	for _, lang := range []string{"en", "ru"} {
+		pg := p.get("/console/programs/" + id[1] + "?lang=" + lang)
+		vals := url.Values{"action": {"save"}, "lang": {lang}}
+		for _, m := range regexp.MustCompile(`<input id="[^"]+" name="([^"]+)" type="(?:text|url)"[^>]*value="([^"]*)"`).FindAllStringSubmatch(pg.body, -1) {
+			vals.Set(m[1], m[2])
+		}
+		vals.Set("type", "bonus")
+		vals.Set("returnSpentOnRefund", "on")
+		vals.Set("tierRows", hidden(t, pg.body, "tierRows"))
+		if s := consolePost(p, "/console/programs/"+id[1], pg, vals); s.status != 200 {
+			t.Fatalf("%s: save unchanged: %d %.400s", lang, s.status, s.body)
+		}
+		var got struct {
+			CashbackPercent float64 `json:"cashbackPercent"`
+			WelcomeBonus    struct {
+				Points int64 `json:"points"`
+			} `json:"welcomeBonus"`
+			Tiers []struct {
+				Qualify struct {
+					Spend int64 `json:"spend"`
+				} `json:"qualify"`
+			} `json:"tiers"`
+		}
+		e.Do("GET", "/v1/programs/"+id[1], nil, nil).Want(200).Decode(&got)
+		if got.CashbackPercent != 7.5 || got.WelcomeBonus.Points != 150025 || len(got.Tiers) != 1 || got.Tiers[0].Qualify.Spend != 1234567 {
+			t.Errorf("%s: after saving unchanged %+v", lang, got)
+		}
+	}
 }
