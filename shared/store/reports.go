@@ -91,6 +91,9 @@ func reportBatch(r StreamRecord) (*reports.Batch, error) {
 	if !ok || tenant == "" {
 		return nil, nil
 	}
+	if r.EventName == StreamModify && r.OldImage == nil {
+		return nil, nil // a stream without old images cannot tell what changed
+	}
 	var now loyalty.Order
 	if err := unmarshal(r.NewImage, &now); err != nil {
 		return nil, err

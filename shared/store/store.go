@@ -24,6 +24,8 @@
 //	                             transaction; an uncapped one's counted from the stream,
 //	                             usage.go, off the meter its idempotency record carries)
 //	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
+//	T#t#RPT / LIAB, D#<day>, P#…, S#…, PM#…, SM#…  the reports' aggregates, added
+//	                             from the stream (reports.go)
 //	T#t#WALLET#m / APPLE|GOOGLE|REG#<device>  wallet passes (wallet.go)
 //	T#t#GNONCE#<sha256(nonce)> / NONCE  Google Wallet callback seen (TTL)
 //	WDEV#<device> / REG#<type>#<serial>  Apple device registration (the device is global)

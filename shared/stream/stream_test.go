@@ -234,6 +234,33 @@ func TestPollerRestartLosesAndDuplicatesNothing(t *testing.T) {
 		}
 		perChange[k] = ev.ID
 	}
+	if repeats == 0 {
+		t.Fatal("the crashed batch was not delivered again")
+	}
+
+	// The reports' aggregates ran before the crashing sink on the batch
+	// delivered twice: they counted it once (their checkpoint), so the
+	// liability is the balances and every close counts once.
+	var sum loyalty.Balance
+	for _, m := range members {
+		b := e.Balance(m.ID)
+		sum.Available, sum.Pending, sum.Held = sum.Available+b.Available, sum.Pending+b.Pending, sum.Held+b.Held
+	}
+	var l struct {
+		Outstanding loyalty.Points `json:"outstanding"`
+	}
+	e.Do("GET", "/v1/reports/liability", nil, nil).Want(200).Decode(&l)
+	var act struct {
+		Total struct {
+			OrdersClosed int `json:"ordersClosed"`
+			NewMembers   int `json:"newMembers"`
+		} `json:"total"`
+	}
+	day := apitest.Start.Format(time.DateOnly)
+	e.Do("GET", "/v1/reports/activity?from="+day+"&to="+day, nil, nil).Want(200).Decode(&act)
+	if l.Outstanding != sum.Available || act.Total.OrdersClosed != 16 || act.Total.NewMembers != 4 {
+		t.Fatalf("after a redelivery: liability %+v for balances %+v, activity %+v", l, sum, act.Total)
+	}
 }
 
 func usage(e *apitest.Env) map[string]any {
