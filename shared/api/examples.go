@@ -25,7 +25,7 @@ var examples = map[string]example{
 		201, `{"challengeId": "ch_7dam7zh7sssnxqanlsj3ogip.t_xub32hlfilul32mefhdtthgd", "expiresAt": "2026-03-01T10:10:00Z", "codeLength": 4}`},
 	"verify-enrollment": {"The customer's code creates the member",
 		`{"code": "4821"}`,
-		201, `{"memberId": "m_nj4sstddkrmrtab7ftraxzf4", "cardNumber": "7756712088915492", "balance": {"available": 0, "pending": 0, "held": 0}}`},
+		201, `{"memberId": "m_nj4sstddkrmrtab7ftraxzf4", "cardNumber": "7756712088915492", "balance": {"available": 0, "pending": 0, "held": 0}, "referralCode": "K7M2QXP"}`},
 	"get-member": {"Balance at the till", "",
 		200, `{"memberId": "m_nj4sstddkrmrtab7ftraxzf4", "cardNumber": "7756712088915492", "phone": "+79123456789", "name": "Anna", "status": "active", "balance": {"available": 5000, "pending": 0, "held": 0}, "createdAt": "2026-03-01T10:00:00Z"}`},
 	"quote-order": {"What a 60.00 order may use and earn",

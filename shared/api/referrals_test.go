@@ -289,3 +289,36 @@ func TestReferralMonthlyLimit(t *testing.T) {
 	}
 	e.Verify(a.ID)
 }
+
+// A member enrolled before referral codes and the birthday index existed
+// gets a code the first time their record is read, and the same write puts
+// their birth date in the index, so the sweep finds them.
+func TestLegacyMemberGetsCodeAndBirthdayIndex(t *testing.T) {
+	t.Parallel()
+	p := referralProgram(0)
+	p.BirthdayBonus = &loyalty.BirthdayBonus{Points: 300}
+	e := apitest.New(t, apitest.Options{Program: p}) // the clock starts on 2026-03-01
+	id := enrollWith(t, e, map[string]any{"phone": "+79120000601", "profile": map[string]any{"birthDate": "1990-03-01"}}, false)["memberId"].(string)
+	// Make it a member of before: no code on the account, no index item.
+	db, table := storetest.Client(t), ptr(e.Store.Table())
+	pk := &types.AttributeValueMemberS{Value: "T#" + e.TenantID + "#M#" + id}
+	if _, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: table,
+		Key: map[string]types.AttributeValue{"PK": pk, "SK": &types.AttributeValueMemberS{Value: "A"}}, UpdateExpression: ptr("REMOVE referralCode")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: table,
+		Key: map[string]types.AttributeValue{"PK": pk, "SK": &types.AttributeValueMemberS{Value: "BDAY"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := birthdayCount(t, e); n != 0 {
+		t.Fatalf("an unindexed member was credited: %d", n)
+	}
+	code := referralCodeOf(t, e, id)
+	if again := referralCodeOf(t, e, id); again != code {
+		t.Fatalf("the code changed between reads: %s, %s", code, again)
+	}
+	if n := birthdayCount(t, e); n != 1 {
+		t.Fatalf("the indexed member was not credited: %d", n)
+	}
+	e.Verify(id)
+}

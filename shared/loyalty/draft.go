@@ -322,6 +322,9 @@ type Commit struct {
 	Referral *ReferralWrite
 	// Birthday is a birthday credit's record for the year.
 	Birthday *BirthdayWrite
+	// IndexBirthday (re)writes the member's birthday index item from the
+	// account's birth date (an enrollment always does).
+	IndexBirthday bool
 }
 
 // OrderWrite is an order to write, conditioned on the version read

@@ -227,7 +227,8 @@ func (s *Referrals) RewardReferral(ctx context.Context, tenantID, refereeID stri
 
 // ensureReferralCode gives a member enrolled before referral codes existed
 // a code, once: the account write is conditioned like any other, the
-// code's claim must be new.
+// code's claim must be new. The same write puts such a member's birth date
+// in the birthday index, which did not exist when they enrolled either.
 func (s *Core) ensureReferralCode(ctx context.Context, tenantID string, acct *Account) error {
 	if acct.ReferralCode != "" {
 		return nil
@@ -245,6 +246,7 @@ func (s *Core) ensureReferralCode(ctx context.Context, tenantID string, acct *Ac
 		d.acct.ReferralCode, d.acctChanged = NewReferralCode(), true
 		c := d.Commit(tenantID)
 		c.ReferralCode = d.acct.ReferralCode
+		c.IndexBirthday = d.acct.BirthDate != ""
 		if err := s.Store.Commit(ctx, c); err != nil {
 			if errors.Is(err, ErrReferralCodeTaken) {
 				return ErrConflict

@@ -104,7 +104,7 @@ func referralWrites(t *txn, c *loyalty.Commit) error {
 // the sweep's later reads that year.
 func (s *Store) birthdayWrites(t *txn, c *loyalty.Commit) error {
 	pk := memberPK(c.TenantID, c.MemberID)
-	if c.Enrollment != nil && c.Account != nil {
+	if (c.Enrollment != nil || c.IndexBirthday) && c.Account != nil {
 		if b, ok := loyalty.ParseBirthDate(c.Account.BirthDate); ok {
 			item, err := marshal(struct {
 				BirthDate string `json:"birthDate"`
