@@ -126,6 +126,10 @@ var AllCodes = []Code{
 	CodeCouponGroupConflict,
 	CodeCouponNotApplicable,
 	CodeCouponCodeTaken,
+	CodeGiftCardNotFound,
+	CodeGiftCardExpired,
+	CodeGiftCardInsufficient,
+	CodeGiftCardExceedsOrder,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

@@ -62,6 +62,7 @@ type Service struct {
 	*Catalog
 	*Coupons
 	*Promotions
+	*GiftCards
 }
 
 // NewService builds every capability over store and the clock now (nil:
@@ -69,7 +70,7 @@ type Service struct {
 // on the result.
 func NewService(store Store, now func() time.Time) *Service {
 	c := &Core{Store: store, Now: now}
-	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, GiftCards: &GiftCards{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
@@ -308,10 +309,10 @@ func (s *Orders) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref Memb
 
 // CloseOrder captures the hold and accrues cashback.
 func (s *Orders) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
-	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, OrderQuery{SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons)}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, OrderQuery{SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons), GiftCards: giftCardNumbers(req.GiftCards)}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
 		req := req
 		req.Items = withCatalog(req.Items, oc.Products)
-		req.found, req.promotions = oc.Coupons, oc.Promotions
+		req.found, req.promotions, req.cards = oc.Coupons, oc.Promotions, oc.GiftCards
 		return Close(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
@@ -328,6 +329,14 @@ func (s *Orders) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID s
 	return orderOp(ctx, s.Core, c, UseRefund, idem, orderID, nil, OrderQuery{}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
 		req := req
 		req.promotions = oc.Promotions
+		if oc.Order != nil && len(oc.Order.GiftCards) > 0 {
+			// Only an order paid with gift cards reads them: one more
+			// round trip, for those orders alone.
+			var err error
+			if req.cards, err = s.orderGiftCards(ctx, c.TenantID, oc.Order); err != nil {
+				return nil, nil, RefundResult{}, err
+			}
+		}
 		return Refund(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
@@ -338,6 +347,8 @@ type QuoteRequest struct {
 	Total   Money
 	Items   []Item
 	Coupons []string
+	// GiftCards: what each would cover (amount 0: as much as it can).
+	GiftCards []GiftCardSpend
 }
 
 // Accrual quote of an order.
@@ -363,11 +374,14 @@ type QuoteResult struct {
 	Promotions        []PromotionResult `json:"promotions,omitempty"`
 	Items             []LineResult      `json:"items,omitempty"`
 	PromotionDiscount Money             `json:"promotionDiscount,omitempty" minimum:"0"`
+	// GiftCards say what each card would cover of what is left after
+	// discounts and the most points (nothing is spent), or why not.
+	GiftCards []GiftCardResult `json:"giftCards,omitempty"`
 }
 
 // Quote reads and computes; it writes nothing.
 func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
-	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref, SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons)})
+	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref, SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons), GiftCards: giftCardNumbers(req.GiftCards)})
 	if err != nil {
 		return QuoteResult{}, err
 	}
@@ -419,6 +433,10 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	}
 	if pct, disc := DiscountFor(p, tier, req.Total, now); pct > 0 {
 		res.DiscountPercent, res.Discount = pct.String(), disc
+	}
+	if len(req.GiftCards) > 0 {
+		payable := max(0, net-PointsToMoney(maxPts, p.Value()))
+		res.GiftCards = planGiftCards(req.GiftCards, oc.GiftCards, payable, false, req.OrderID, c, now).results
 	}
 	return res, nil
 }
@@ -483,6 +501,12 @@ func (s *Orders) Sweep(ctx context.Context, tenantID string) (SweepResult, error
 		if err == nil {
 			total.Add(res)
 		}
+	}
+	n, amt, err := s.expireGiftCards(ctx, due.GiftCards, now)
+	total.ExpiredGiftCards += n
+	total.GiftCardBreakage += amt
+	if err != nil {
+		return total, err
 	}
 	if tenantID == "" {
 		if err := s.Store.AdvanceSweep(ctx, now, due.Through); err != nil {

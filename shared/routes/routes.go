@@ -57,6 +57,8 @@ var Routes = []Route{
 	{FnOrders, "quote-order", "POST", "/v1/orders/{orderId}/quote"},
 	{FnOrders, "cancel-order", "POST", "/v1/orders/{orderId}/cancel"},
 	{FnOrders, "get-order", "GET", "/v1/orders/{orderId}"},
+	{FnOrders, "issue-gift-card", "POST", "/v1/gift-cards"},
+	{FnOrders, "get-gift-card", "GET", "/v1/gift-cards/{number}"},
 	{FnPrograms, "create-program", "POST", "/v1/programs"},
 	{FnPrograms, "list-programs", "GET", "/v1/programs"},
 	{FnPrograms, "get-program", "GET", "/v1/programs/{programId}"},
