@@ -85,6 +85,15 @@ func (g *GiftCard) StatusAt(now time.Time) string {
 	return GiftCardActive
 }
 
+// expiry is the card's expiry for answers (nil: never).
+func (g *GiftCard) expiry() *time.Time {
+	if g.ExpiresAt.IsZero() {
+		return nil
+	}
+	t := g.ExpiresAt
+	return &t
+}
+
 // ExpiredAt tells whether the card has expired by now.
 func (g *GiftCard) ExpiredAt(now time.Time) bool {
 	return !g.ExpiresAt.IsZero() && !now.Before(g.ExpiresAt)
@@ -257,12 +266,12 @@ type GiftCardSpend struct {
 
 // GiftCardResult says what a card did (close) or would do (quote), or why not.
 type GiftCardResult struct {
-	Number    string    `json:"number"`
-	Applied   bool      `json:"applied"`
-	Amount    Money     `json:"amount" minimum:"0" doc:"Spent on the order (close) or what the card would cover (quote)"`
-	Balance   Money     `json:"balance" minimum:"0" doc:"Card balance after the close (quote: now)"`
-	ExpiresAt time.Time `json:"expiresAt,omitempty"`
-	Reason    string    `json:"reason,omitempty" doc:"The problem code that keeps the card off the order"`
+	Number    string     `json:"number"`
+	Applied   bool       `json:"applied"`
+	Amount    Money      `json:"amount" minimum:"0" doc:"Spent on the order (close) or what the card would cover (quote)"`
+	Balance   Money      `json:"balance" minimum:"0" doc:"Card balance after the close (quote: now)"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	Reason    string     `json:"reason,omitempty" doc:"The problem code that keeps the card off the order"`
 }
 
 // OrderGiftCard is a card an order was paid with, and how much of it
@@ -321,20 +330,20 @@ func planGiftCards(req []GiftCardSpend, found map[string]GiftCard, payable Money
 		case !ok:
 			refuse(Errorf(CodeGiftCardNotFound, "no gift card %s", maskNumber(num)))
 		case g.ExpiredAt(now):
-			res.ExpiresAt, res.Balance = g.ExpiresAt, g.Balance
+			res.ExpiresAt, res.Balance = g.expiry(), g.Balance
 			refuse(Errorf(CodeGiftCardExpired, "gift card %s expired at %s", maskNumber(num), g.ExpiresAt.Format(time.RFC3339)))
 		case r.Amount > g.Balance || g.Balance == 0:
-			res.ExpiresAt, res.Balance = g.ExpiresAt, g.Balance
+			res.ExpiresAt, res.Balance = g.expiry(), g.Balance
 			refuse(&Error{Code: CodeGiftCardInsufficient, Message: fmt.Sprintf("gift card %s holds %d, less than %d", maskNumber(num), g.Balance, r.Amount)})
 		case r.Amount > left || (r.Amount == 0 && left <= 0):
-			res.ExpiresAt, res.Balance = g.ExpiresAt, g.Balance
+			res.ExpiresAt, res.Balance = g.expiry(), g.Balance
 			refuse(Errorf(CodeGiftCardExceedsOrder, "gift cards would pay %d more than is left to pay (%d)", r.Amount-left, max(0, left)))
 		default:
 			amt := r.Amount
 			if amt == 0 {
 				amt = min(g.Balance, left)
 			}
-			res.Applied, res.Amount, res.ExpiresAt, res.Balance = true, amt, g.ExpiresAt, g.Balance
+			res.Applied, res.Amount, res.ExpiresAt, res.Balance = true, amt, g.expiry(), g.Balance
 			plan.total += amt
 			plan.applied = append(plan.applied, OrderGiftCard{Number: num, Amount: amt})
 			if spend {
@@ -436,10 +445,10 @@ type IssueRequest struct {
 
 // IssuedGiftCard is the answer to an issue.
 type IssuedGiftCard struct {
-	GiftCardID string    `json:"giftCardId"`
-	Number     string    `json:"number"`
-	Balance    Money     `json:"balance" minimum:"0"`
-	ExpiresAt  time.Time `json:"expiresAt,omitempty"`
+	GiftCardID string     `json:"giftCardId"`
+	Number     string     `json:"number"`
+	Balance    Money      `json:"balance" minimum:"0"`
+	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
 }
 
 // IssueGiftCard sells a card for money. Any staff member may: a cashier
@@ -472,7 +481,7 @@ func (s *GiftCards) IssueGiftCard(ctx context.Context, c Caller, idem Idem, req 
 		}
 		ch := newGiftCardChange(g)
 		ch.record(GiftIssue, req.Amount, "", "", c, now)
-		res := IssuedGiftCard{GiftCardID: g.ID, Number: g.Number, Balance: ch.card.Balance, ExpiresAt: g.ExpiresAt}
+		res := IssuedGiftCard{GiftCardID: g.ID, Number: g.Number, Balance: ch.card.Balance, ExpiresAt: g.expiry()}
 		rec, err := s.idemRecord(idem, res)
 		if err != nil {
 			return res, err

@@ -180,7 +180,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	blocked := st.Account.Status == MemberBlocked
 	promos := planPromotions(req.promotions, req.Items, stampProgress(st.Account, blocked), now)
 	promos.discount = min(promos.discount, req.Total)
-	coupons := planCoupons(p, req.Coupons, req.found, st.Account.MemberID, blocked, req.Total-promos.discount, nil, promos.groups, now)
+	coupons := planCoupons(p, req.Coupons, req.found, st.Account.MemberID, blocked, req.Total-promos.discount, nil, promos.groups, req.Items, now)
 	if coupons.err != nil {
 		return nil, nil, CloseResult{}, coupons.err
 	}

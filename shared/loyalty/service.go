@@ -417,7 +417,7 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	blocked := acct.Status == MemberBlocked
 	promos := planPromotions(oc.Promotions, req.Items, stampProgress(acct, blocked), now)
 	promos.discount = min(promos.discount, req.Total)
-	coupons := planCoupons(p, req.Coupons, oc.Coupons, acct.MemberID, blocked, req.Total-promos.discount, uses, promos.groups, now)
+	coupons := planCoupons(p, req.Coupons, oc.Coupons, acct.MemberID, blocked, req.Total-promos.discount, uses, promos.groups, req.Items, now)
 	net := req.Total - promos.discount - coupons.discount
 	maxPts := max(0, min(RedeemLimitFor(p, tier, net, req.Items), available))
 	if acct.Status == MemberBlocked {
