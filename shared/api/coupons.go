@@ -131,6 +131,25 @@ func (s *server) registerCreateCouponBatch(r routes.Route) {
 	})
 }
 
+// ---- import ----
+
+type ImportCouponsInput struct {
+	IdemOptional
+	RawBody []byte
+	Body    struct {
+		Codes []string `json:"codes" minItems:"1" maxItems:"1000" doc:"The codes, one coupon each (a CSV file goes through the CLI: loyalty coupons import)"`
+		CouponBody
+	}
+}
+
+func (s *server) registerImportCoupons(r routes.Route) {
+	o := op(r, "Import coupons: codes the shop brings, sharing one definition", "coupons")
+	o.Description = "Creates one coupon per code, alike but for their codes (printed vouchers, a partner's list). Good rows are written; bad codes, codes listed twice and codes of existing coupons are reported by row (`failed`) and change nothing else. With an Idempotency-Key a retry answers with the first report."
+	registerWrite(s, o, func(ctx context.Context, in *ImportCouponsInput) (loyalty.CouponImportReport, bool, error) {
+		return s.deps.Coupons.ImportCoupons(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.Codes, in.Body.CouponBody.domain())
+	})
+}
+
 // ---- read ----
 
 type CouponCodePath struct {

@@ -96,6 +96,7 @@ func init() {
 		"export-catalog":             {register: (*server).registerExportCatalog},
 		"create-coupon":              {register: (*server).registerCreateCoupon, codes: []loyalty.Code{loyalty.CodeCouponCodeTaken}, minRole: admin},
 		"create-coupon-batch":        {register: (*server).registerCreateCouponBatch, minRole: admin},
+		"import-coupons":             {register: (*server).registerImportCoupons, minRole: admin},
 		"list-coupons":               {register: (*server).registerListCoupons, minRole: admin},
 		"get-coupon":                 {register: (*server).registerGetCoupon, codes: []loyalty.Code{loyalty.CodeCouponNotFound}},
 		"create-promotion":           {register: (*server).registerCreatePromotion, minRole: admin},

@@ -124,6 +124,7 @@ type Catalog interface {
 type Coupons interface {
 	CreateCoupon(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, cp loyalty.Coupon) (loyalty.NewCouponResult, bool, error)
 	CreateCouponBatch(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, req loyalty.BatchRequest) (loyalty.BatchResult, bool, error)
+	ImportCoupons(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, codes []string, tpl loyalty.Coupon) (loyalty.CouponImportReport, bool, error)
 	GetCoupon(ctx context.Context, c loyalty.Caller, code string) (*loyalty.Coupon, error)
 	ListCoupons(ctx context.Context, c loyalty.Caller, after string, limit int) ([]loyalty.Coupon, error)
 }

@@ -85,6 +85,7 @@ var Routes = []Route{
 	{FnPrograms, "export-catalog", "GET", "/v1/catalog/export"},
 	{FnPrograms, "create-coupon", "POST", "/v1/coupons"},
 	{FnPrograms, "create-coupon-batch", "POST", "/v1/coupons/batch"},
+	{FnPrograms, "import-coupons", "POST", "/v1/coupons/import"},
 	{FnPrograms, "list-coupons", "GET", "/v1/coupons"},
 	{FnPrograms, "get-coupon", "GET", "/v1/coupons/{code}"},
 	{FnPrograms, "create-promotion", "POST", "/v1/promotions"},
