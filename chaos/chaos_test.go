@@ -31,6 +31,7 @@ func TestBankTestAndPlantedDoubleSpend(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := Check(ctx, e.App.Store, e.Tenant, e.Members, acks)
+	CheckGiftCards(ctx, e.App.Store, e.Tenant, e.GiftCards, acks, &res)
 	if ops != cfg.Ops || len(res.Violations) > 0 {
 		t.Fatalf("clean run: %d ops, violations %v", ops, res.Violations)
 	}
@@ -50,6 +51,35 @@ func TestBankTestAndPlantedDoubleSpend(t *testing.T) {
 	}
 	if err != nil || seen.Accrued == 0 || seen.Redeemed == 0 || seen.Expired == 0 || seen.RefundedMoney == 0 || seen.RefundedAccrual == 0 || seen.OrdersClosed == 0 || seen.Adjusted == 0 {
 		t.Fatalf("the run's activity misses a kind of change: %+v (%v)", seen, err)
+	}
+	// The gift card checks saw spends, and catch one planted: a spend of a
+	// card, chained and summed right, for an order that never recorded it.
+	if res.Gift.SpendEntries == 0 || res.Gift.Closes == 0 {
+		t.Fatalf("no gift card was spent in the run: %s", res.Gift)
+	}
+	var card *loyalty.GiftCard
+	for _, n := range e.GiftCards {
+		if c, err := e.App.Store.GetGiftCard(ctx, e.Tenant, n); err == nil && c.Balance > 0 {
+			card = c
+			break
+		}
+	}
+	if card == nil {
+		t.Fatal("no gift card with value left to plant on")
+	}
+	{
+		w, _, _ := loyalty.ExpireGiftCard(*card, card.CreatedAt.Add(1e6*time.Hour)) // a chained entry taking the balance...
+		w.Entries[0].Kind, w.Entries[0].OrderID = loyalty.GiftSpend, "never-closed" // ...as a spend on no order
+		w.Entries[0].Hash = loyalty.GiftCardEntryHash(w.Entries[0].PrevHash, w.Entries[0])
+		w.Card.LastHash, w.Card.Expired, w.Card.Spent = w.Entries[0].Hash, card.Expired, card.Spent+card.Balance
+		if err := e.App.Store.WriteGiftCards(ctx, e.Tenant, []loyalty.GiftCardWrite{w}, nil); err != nil {
+			t.Fatal(err)
+		}
+		gres := Result{}
+		CheckGiftCards(ctx, e.App.Store, e.Tenant, e.GiftCards, acks, &gres)
+		if gres.Drift != 0 || gres.DoubleSpends != 1 || !strings.Contains(strings.Join(gres.Violations, "\n"), "never-closed") {
+			t.Fatalf("planted gift card spend not caught: %+v", gres)
+		}
 	}
 	if e.Faults.Faults() == 0 {
 		t.Fatal("no faults were injected")

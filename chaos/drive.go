@@ -27,6 +27,10 @@ type Ack struct {
 	MoneyPaid          int64          // close: money paid, what refunds may return
 	Accrued, Redeemed  loyalty.Points // close
 	Reversed, Returned loyalty.Points // refund
+
+	GiftCard     string // issue: the card sold; close: the card paying
+	GiftCardPaid int64  // close: what the card paid
+	GiftReturned int64  // refund: what went back to the card
 }
 
 // driver is one client of the bank test: the typed API client over its own
@@ -69,6 +73,22 @@ type shared struct {
 	mu     sync.Mutex
 	open   []Ack // held orders not yet closed or cancelled
 	closed []Ack
+	cards  []string // gift cards sold
+}
+
+func (s *shared) giftCard(rng *rand.Rand) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cards) == 0 {
+		return "", false
+	}
+	return s.cards[rng.IntN(len(s.cards))], true
+}
+
+func (s *shared) addGiftCard(n string) {
+	s.mu.Lock()
+	s.cards = append(s.cards, n)
+	s.mu.Unlock()
 }
 
 func (s *shared) take(list *[]Ack, rng *rand.Rand) (Ack, bool) {
@@ -110,7 +130,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 	}
 	var done atomic.Int64
 	var seq atomic.Int64
-	st := &shared{}
+	st := &shared{cards: append([]string(nil), e.GiftCards...)}
 	var sweeps sync.WaitGroup
 	sweepCtx, stopSweeps := context.WithCancel(deadline)
 	for i := 0; i < 2; i++ { // duplicate sweep invocations, as a scheduler may deliver
@@ -172,7 +192,7 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						ack(a)
 						st.put(&st.closed, a)
 					}
-				case x < 60: // close a new order paid in money, with coffee (stamps) and now and then a coupon
+				case x < 60: // close a new order paid in money, with coffee (stamps), now and then a coupon and often part paid by gift card
 					order := fmt.Sprintf("o%d", n)
 					total := int64(1000 + c.rng.IntN(100000))
 					items := []client.Item{{SKU: StampSKU, Amount: total, Quantity: 1 + c.rng.IntN(3)}}
@@ -180,11 +200,21 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 					if c.rng.IntN(3) == 0 {
 						coupons = []string{CouponCode(c.rng.IntN(Coupons))}
 					}
+					var cards []client.GiftCardSpend
+					if card, ok := st.giftCard(c.rng); ok && c.rng.IntN(2) == 0 {
+						// At most half the total: coupons and the stamp card's
+						// gift come off it first.
+						cards = []client.GiftCardSpend{{Number: card, Amount: 1 + c.rng.Int64N(total/2)}}
+					}
 					if out, ok := send(c, func() (client.CloseResult, error) {
-						out, _, err := c.api.Close(ctx, key, order, ref, total, items, coupons...)
+						out, _, err := c.api.ClosePaidWith(ctx, key, order, ref, total, items, cards, coupons...)
 						return out, err
 					}); ok {
-						a := Ack{Kind: "close", Member: member, Order: order, MoneyPaid: out.MoneyPaid, Accrued: loyalty.Points(out.Accrued), Redeemed: loyalty.Points(out.Redeemed)}
+						a := Ack{Kind: "close", Member: member, Order: order, MoneyPaid: out.MoneyPaid + out.GiftCardPaid, Accrued: loyalty.Points(out.Accrued), Redeemed: loyalty.Points(out.Redeemed),
+							GiftCardPaid: out.GiftCardPaid}
+						if len(cards) > 0 {
+							a.GiftCard = cards[0].Number
+						}
 						ack(a)
 						st.put(&st.closed, a)
 					}
@@ -215,9 +245,26 @@ func drive(ctx context.Context, e *Env, cfg Config) ([]Ack, int) {
 						out, _, err := c.api.Refund(ctx, key, o.Order, refundID, amount)
 						return out, err
 					}); ok {
-						ack(Ack{Kind: "refund", Member: o.Member, Order: o.Order, RefundID: refundID, Reversed: loyalty.Points(out.ReversedAccrual), Returned: loyalty.Points(out.ReturnedPoints)})
+						a := Ack{Kind: "refund", Member: o.Member, Order: o.Order, RefundID: refundID, Reversed: loyalty.Points(out.ReversedAccrual), Returned: loyalty.Points(out.ReturnedPoints)}
+						for _, g := range out.GiftCards {
+							a.GiftCard, a.GiftReturned = g.Number, a.GiftReturned+g.Returned
+						}
+						ack(a)
 					}
 					st.put(&st.closed, o) // may be refunded again, partly
+				case x >= 97: // sell a gift card at the till
+					amount := int64(1000 + c.rng.IntN(100000))
+					expires := ""
+					if c.rng.IntN(3) == 0 {
+						expires = "PT15S" // expires during the run: the sweep records breakage
+					}
+					if out, ok := send(c, func() (client.IssuedGiftCard, error) {
+						out, _, err := c.api.IssueGiftCard(ctx, key, amount, expires)
+						return out, err
+					}); ok {
+						ack(Ack{Kind: "issue", GiftCard: out.Number})
+						st.addGiftCard(out.Number)
+					}
 				default: // manual adjustment
 					reason := fmt.Sprintf("adj-%d", n)
 					pts := int64(c.rng.IntN(20000) - 5000)

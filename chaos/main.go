@@ -67,6 +67,7 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Printf("bank test: %d ops, %d faults, drift %d, double spends %d\n", res.Ops, res.Faults, res.Drift, res.DoubleSpends)
+	fmt.Printf("bank test: %s\n", res.Gift)
 	for _, v := range res.Violations {
 		fmt.Println("  violation:", v)
 	}
@@ -84,6 +85,8 @@ type Env struct {
 	Tenant  string
 	APIKey  string
 	Members []string
+	// GiftCards sold before the run (more are sold during it).
+	GiftCards []string
 }
 
 // Close stops everything the run started.
@@ -164,6 +167,10 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
+	if err := e.sellGiftCards(ctx, owner); err != nil {
+		e.Close()
+		return nil, err
+	}
 	for i := 0; i < cfg.Members; i++ {
 		id, err := a.Service.ImportMember(ctx, owner, loyalty.ImportRow{Phone: fmt.Sprintf("+7912%07d", 100+i), Points: 100000})
 		if err != nil {
@@ -197,6 +204,8 @@ type Result struct {
 	Drift        int
 	DoubleSpends int
 	Violations   []string
+	// Gift sums up the gift cards of the run.
+	Gift GiftFigures
 }
 
 // Run sets up, runs the clients and sweeps, checks and tears down.
@@ -216,6 +225,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := Check(ctx, e.App.Store, e.Tenant, e.Members, acks)
 	res.Violations = append(res.Violations, CheckReports(ctx, e.App.Store, e.Tenant, e.Members)...)
+	CheckGiftCards(ctx, e.App.Store, e.Tenant, e.GiftCards, acks, &res)
 	res.Ops, res.Faults = ops, e.Faults.Faults()
 	return res, nil
 }

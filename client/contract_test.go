@@ -102,6 +102,18 @@ var operations = []operation{
 		_, err := c.StopProgram(ctx, "p1")
 		return err
 	}},
+	{"IssueGiftCard", "POST", "/v1/gift-cards", issueGiftCardRequest{}, IssuedGiftCard{}, false, func(ctx context.Context, c *Client) error {
+		_, _, err := c.IssueGiftCard(ctx, "k", 5000, "P1Y")
+		return err
+	}},
+	{"GetGiftCard", "GET", "/v1/gift-cards/{number}", nil, GiftCardView{}, false, func(ctx context.Context, c *Client) error {
+		_, err := c.GetGiftCard(ctx, "4000000000000002")
+		return err
+	}},
+	{"ClosePaidWith", "POST", "/v1/orders/{orderId}/close", closeRequest{}, CloseResult{}, false, func(ctx context.Context, c *Client) error {
+		_, _, err := c.ClosePaidWith(ctx, "k", "o1", member, 100, nil, []GiftCardSpend{{Number: "4000000000000002", Amount: 50}})
+		return err
+	}},
 	{"Sweep", "POST", "/v1/admin/expiry-sweep", nil, SweepResult{}, false, func(ctx context.Context, c *Client) error {
 		_, err := c.Sweep(ctx)
 		return err

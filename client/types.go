@@ -125,10 +125,11 @@ type VerifyResult struct {
 // items, Close's moneyPaid) so the contract test can compare them whole.
 
 type quoteRequest struct {
-	Member  Member   `json:"member"`
-	Total   int64    `json:"total"`
-	Items   []Item   `json:"items,omitempty"`
-	Coupons []string `json:"coupons,omitempty"`
+	Member    Member          `json:"member"`
+	Total     int64           `json:"total"`
+	Items     []Item          `json:"items,omitempty"`
+	Coupons   []string        `json:"coupons,omitempty"`
+	GiftCards []GiftCardSpend `json:"giftCards,omitempty"`
 }
 
 type redeemRequest struct {
@@ -139,11 +140,12 @@ type redeemRequest struct {
 }
 
 type closeRequest struct {
-	Member    Member   `json:"member"`
-	Total     int64    `json:"total"`
-	MoneyPaid *int64   `json:"moneyPaid,omitempty"`
-	Items     []Item   `json:"items,omitempty"`
-	Coupons   []string `json:"coupons,omitempty"`
+	Member    Member          `json:"member"`
+	Total     int64           `json:"total"`
+	MoneyPaid *int64          `json:"moneyPaid,omitempty"`
+	Items     []Item          `json:"items,omitempty"`
+	Coupons   []string        `json:"coupons,omitempty"`
+	GiftCards []GiftCardSpend `json:"giftCards,omitempty"`
 }
 
 type refundRequest struct {
@@ -153,13 +155,14 @@ type refundRequest struct {
 
 // QuoteResult says what an order may use and earn.
 type QuoteResult struct {
-	Balance          Balance        `json:"balance"`
-	MaxRedeemable    int64          `json:"maxRedeemable"`
-	MaxRedeemPercent string         `json:"maxRedeemPercent"`
-	Accrual          AccrualPreview `json:"accrual"`
-	Tier             string         `json:"tier,omitempty"`
-	DiscountPercent  string         `json:"discountPercent,omitempty"`
-	Discount         int64          `json:"discount,omitempty"`
+	Balance          Balance          `json:"balance"`
+	MaxRedeemable    int64            `json:"maxRedeemable"`
+	MaxRedeemPercent string           `json:"maxRedeemPercent"`
+	Accrual          AccrualPreview   `json:"accrual"`
+	Tier             string           `json:"tier,omitempty"`
+	DiscountPercent  string           `json:"discountPercent,omitempty"`
+	Discount         int64            `json:"discount,omitempty"`
+	GiftCards        []GiftCardResult `json:"giftCards,omitempty"`
 	Offers
 }
 
@@ -190,6 +193,9 @@ type CloseResult struct {
 	DiscountPercent string  `json:"discountPercent,omitempty"`
 	Discount        int64   `json:"discount,omitempty"`
 	Balance         Balance `json:"balance"`
+	// GiftCards paid giftCardPaid of the order (beside moneyPaid).
+	GiftCards    []GiftCardResult `json:"giftCards,omitempty"`
+	GiftCardPaid int64            `json:"giftCardPaid,omitempty"`
 	Offers
 }
 
@@ -208,6 +214,8 @@ type RefundResult struct {
 	Shortfall       int64   `json:"shortfall"`
 	RefundedTotal   int64   `json:"refundedTotal"`
 	Balance         Balance `json:"balance"`
+	// GiftCards say what went back to the order's gift cards.
+	GiftCards []GiftCardReturn `json:"giftCards,omitempty"`
 }
 
 // ---- members ----
@@ -361,4 +369,7 @@ type SweepResult struct {
 	ExpiredPoints int64 `json:"expiredPoints"`
 	ReleasedHolds int   `json:"releasedHolds"`
 	MaturedLots   int   `json:"maturedLots"`
+	// Gift cards expired with value left, and that value (breakage).
+	ExpiredGiftCards int   `json:"expiredGiftCards,omitempty"`
+	GiftCardBreakage int64 `json:"giftCardBreakage,omitempty"`
 }

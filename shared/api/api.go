@@ -81,6 +81,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		deps.Catalog = cmp.Or(deps.Catalog, all.Catalog)
 		deps.Coupons = cmp.Or(deps.Coupons, all.Coupons)
 		deps.Promotions = cmp.Or(deps.Promotions, all.Promotions)
+		deps.GiftCards = cmp.Or(deps.GiftCards, all.GiftCards)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

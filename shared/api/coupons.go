@@ -19,13 +19,14 @@ type CouponBody struct {
 	DiscountPercent *Percent   `json:"discountPercent,omitempty" doc:"Percent off what is left of the total (exactly one of discountPercent, discountAmount, points)"`
 	DiscountAmount  *Money     `json:"discountAmount,omitempty" doc:"Money off the total, minor units"`
 	Points          *Points    `json:"points,omitempty" doc:"Bonus points (hundredths) credited with the order's cashback"`
+	FreeSku         string     `json:"freeSku,omitempty" maxLength:"128" doc:"One unit of this product free (its cheapest line's unit price off); an order without it does not take the coupon (reason coupon_not_applicable)"`
 	ValidFrom       *time.Time `json:"validFrom,omitempty"`
 	ValidUntil      *time.Time `json:"validUntil,omitempty" doc:"Exclusive"`
 	Group           string     `json:"group,omitempty" maxLength:"64" doc:"Combination group: coupons of one group do not combine on an order"`
 }
 
 func (b CouponBody) domain() loyalty.Coupon {
-	c := loyalty.Coupon{Usage: b.Usage, Limit: b.Limit, PerMemberLimit: b.PerMemberLimit, Group: b.Group}
+	c := loyalty.Coupon{Usage: b.Usage, Limit: b.Limit, PerMemberLimit: b.PerMemberLimit, Group: b.Group, FreeSKU: b.FreeSku}
 	if b.DiscountPercent != nil {
 		c.DiscountPercent = b.DiscountPercent.BP
 	}
@@ -56,7 +57,7 @@ type CouponView struct {
 
 func couponView(c loyalty.Coupon) CouponView {
 	v := CouponView{CouponID: c.ID, Code: c.Code, BatchID: c.BatchID, Uses: c.Uses, CreatedAt: c.CreatedAt,
-		CouponBody: CouponBody{Usage: c.Usage, Limit: c.Limit, PerMemberLimit: c.PerMemberLimit, Group: c.Group}}
+		CouponBody: CouponBody{Usage: c.Usage, Limit: c.Limit, PerMemberLimit: c.PerMemberLimit, Group: c.Group, FreeSku: c.FreeSKU}}
 	if c.DiscountPercent > 0 {
 		v.DiscountPercent = &Percent{c.DiscountPercent}
 	}
@@ -127,6 +128,25 @@ func (s *server) registerCreateCouponBatch(r routes.Route) {
 		b := in.Body
 		return s.deps.Coupons.CreateCouponBatch(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody),
 			loyalty.BatchRequest{Count: b.Count, Pattern: b.Pattern, Alphabet: b.Alphabet, Length: b.Length, Template: b.CouponBody.domain()})
+	})
+}
+
+// ---- import ----
+
+type ImportCouponsInput struct {
+	IdemOptional
+	RawBody []byte
+	Body    struct {
+		Codes []string `json:"codes" minItems:"1" maxItems:"1000" doc:"The codes, one coupon each (a CSV file goes through the CLI: loyalty coupons import)"`
+		CouponBody
+	}
+}
+
+func (s *server) registerImportCoupons(r routes.Route) {
+	o := op(r, "Import coupons: codes the shop brings, sharing one definition", "coupons")
+	o.Description = "Creates one coupon per code, alike but for their codes (printed vouchers, a partner's list). Good rows are written; bad codes, codes listed twice and codes of existing coupons are reported by row (`failed`) and change nothing else. With an Idempotency-Key a retry answers with the first report."
+	registerWrite(s, o, func(ctx context.Context, in *ImportCouponsInput) (loyalty.CouponImportReport, bool, error) {
+		return s.deps.Coupons.ImportCoupons(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.Codes, in.Body.CouponBody.domain())
 	})
 }
 

@@ -40,13 +40,15 @@ var operations map[string]operation
 func init() {
 	operations = map[string]operation{
 		"redeem-points":              {register: (*server).registerRedeem, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeInsufficientPoints, loyalty.CodeRedeemLimitExceeded, loyalty.CodeNoActiveProgram, loyalty.CodeNotBonusProgram}, idempotent: true},
-		"close-order":                {register: (*server).registerClose, codes: []loyalty.Code{loyalty.CodeCouponNotFound, loyalty.CodeCouponExpired, loyalty.CodeCouponNotYetValid, loyalty.CodeCouponExhausted, loyalty.CodeCouponGroupConflict, loyalty.CodeCouponNotApplicable, loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram, loyalty.CodeRedeemLimitExceeded}, idempotent: true}, // the hold exceeds the share of a lower closing total
+		"close-order":                {register: (*server).registerClose, codes: []loyalty.Code{loyalty.CodeGiftCardNotFound, loyalty.CodeGiftCardExpired, loyalty.CodeGiftCardInsufficient, loyalty.CodeGiftCardExceedsOrder, loyalty.CodeCouponNotFound, loyalty.CodeCouponExpired, loyalty.CodeCouponNotYetValid, loyalty.CodeCouponExhausted, loyalty.CodeCouponGroupConflict, loyalty.CodeCouponNotApplicable, loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram, loyalty.CodeRedeemLimitExceeded}, idempotent: true}, // the hold exceeds the share of a lower closing total
 		"refund-order":               {register: (*server).registerRefund, codes: []loyalty.Code{loyalty.CodeOrderNotFound, loyalty.CodeOrderNotClosed, loyalty.CodeRefundExceedsOrder, loyalty.CodeRefundIDReused}, idempotent: true},
 		"quote-order":                {register: (*server).registerQuote, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeMemberNotFound, loyalty.CodeMemberBlocked, loyalty.CodeOrderClosed, loyalty.CodeOrderMemberMismatch, loyalty.CodeNoActiveProgram}},
 		"cancel-order":               {register: (*server).registerCancel, codes: []loyalty.Code{loyalty.CodeOrderNotFound, loyalty.CodeOrderClosed}, idempotent: true},
 		"get-order":                  {register: (*server).registerGetOrder, codes: []loyalty.Code{loyalty.CodeOrderNotFound}},
 		"start-enrollment":           {register: (*server).registerEnroll, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed, loyalty.CodeReferralCodeUnknown, loyalty.CodeReferralSelf, loyalty.CodeReferralPhoneUsed}},
 		"start-public-enrollment":    {register: (*server).registerPublicEnroll, codes: []loyalty.Code{loyalty.CodeInvalidPhone, loyalty.CodeConsentRequired, loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed, loyalty.CodeTenantNotFound, loyalty.CodePhoneNotAllowed, loyalty.CodeCountryNotAllowed, loyalty.CodeReferralCodeUnknown}, public: true},
+		"issue-gift-card":            {register: (*server).registerIssueGiftCard, idempotent: true},
+		"get-gift-card":              {register: (*server).registerGetGiftCard, codes: []loyalty.Code{loyalty.CodeGiftCardNotFound}},
 		"verify-enrollment":          {register: (*server).registerVerify, codes: []loyalty.Code{loyalty.CodeChallengeNotFound, loyalty.CodeOTPInvalid, loyalty.CodeOTPLocked, loyalty.CodeOTPExpired, loyalty.CodeOTPUsed, loyalty.CodeAlreadyEnrolled, loyalty.CodeTooManyRequests, loyalty.CodeNoActiveProgram, loyalty.CodeEnrollmentClosed}, public: true},
 		"create-program":             {register: (*server).registerCreateProgram, minRole: admin},
 		"list-programs":              {register: (*server).registerListPrograms},
@@ -95,6 +97,7 @@ func init() {
 		"export-catalog":             {register: (*server).registerExportCatalog},
 		"create-coupon":              {register: (*server).registerCreateCoupon, codes: []loyalty.Code{loyalty.CodeCouponCodeTaken}, minRole: admin},
 		"create-coupon-batch":        {register: (*server).registerCreateCouponBatch, minRole: admin},
+		"import-coupons":             {register: (*server).registerImportCoupons, minRole: admin},
 		"list-coupons":               {register: (*server).registerListCoupons, minRole: admin},
 		"get-coupon":                 {register: (*server).registerGetCoupon, codes: []loyalty.Code{loyalty.CodeCouponNotFound}},
 		"create-promotion":           {register: (*server).registerCreatePromotion, minRole: admin},

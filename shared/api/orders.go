@@ -78,11 +78,12 @@ type CloseInput struct {
 	IdemRequired
 	RawBody []byte
 	Body    struct {
-		Member    MemberRef   `json:"member"`
-		Total     Money       `json:"total" doc:"Order total, money minor units"`
-		MoneyPaid *Money      `json:"moneyPaid,omitempty" doc:"Money paid, when it differs from the total less coupon discounts and points (e.g. after discounts of the till's own)"`
-		Items     []ItemInput `json:"items,omitempty" maxItems:"500"`
-		Coupons   []string    `json:"coupons,omitempty" maxItems:"10" doc:"Coupon codes presented; all must apply or the close is refused and nothing is used"`
+		Member    MemberRef       `json:"member"`
+		Total     Money           `json:"total" doc:"Order total, money minor units"`
+		MoneyPaid *Money          `json:"moneyPaid,omitempty" doc:"Money paid, when it differs from the total less coupon discounts and points (e.g. after discounts of the till's own)"`
+		Items     []ItemInput     `json:"items,omitempty" maxItems:"500"`
+		Coupons   []string        `json:"coupons,omitempty" maxItems:"10" doc:"Coupon codes presented; all must apply or the close is refused and nothing is used"`
+		GiftCards []GiftCardInput `json:"giftCards,omitempty" maxItems:"5" doc:"Gift cards paying part of what is left after discounts and points, spent in the close's transaction; all must apply or nothing is spent"`
 	}
 }
 
@@ -94,7 +95,7 @@ func (s *server) registerClose(r routes.Route) {
 		if err != nil {
 			return res, false, err
 		}
-		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items), Coupons: in.Body.Coupons}
+		req := loyalty.CloseRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items), Coupons: in.Body.Coupons, GiftCards: giftCardsOf(in.Body.GiftCards)}
 		if in.Body.MoneyPaid != nil {
 			m := loyalty.Money(*in.Body.MoneyPaid)
 			req.MoneyPaid = &m
@@ -146,10 +147,11 @@ func (s *server) registerCancel(r routes.Route) {
 type QuoteInput struct {
 	OrderPath
 	Body struct {
-		Member  MemberRef   `json:"member"`
-		Total   Money       `json:"total" doc:"Order total, money minor units"`
-		Items   []ItemInput `json:"items,omitempty" maxItems:"500"`
-		Coupons []string    `json:"coupons,omitempty" maxItems:"10" doc:"Coupon codes: the answer says what each would do, or why not; nothing is used"`
+		Member    MemberRef       `json:"member"`
+		Total     Money           `json:"total" doc:"Order total, money minor units"`
+		Items     []ItemInput     `json:"items,omitempty" maxItems:"500"`
+		Coupons   []string        `json:"coupons,omitempty" maxItems:"10" doc:"Coupon codes: the answer says what each would do, or why not; nothing is used"`
+		GiftCards []GiftCardInput `json:"giftCards,omitempty" maxItems:"5" doc:"Gift cards: the answer says what each would cover, or why not; nothing is spent"`
 	}
 }
 
@@ -165,7 +167,7 @@ func (s *server) registerQuote(r routes.Route) {
 			return nil, s.problem(ctx, err)
 		}
 		res, err := s.deps.Orders.Quote(ctx, callerOf(ctx), ref,
-			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items), Coupons: in.Body.Coupons})
+			loyalty.QuoteRequest{OrderID: in.OrderID, Total: loyalty.Money(in.Body.Total), Items: itemsOf(in.Body.Items), Coupons: in.Body.Coupons, GiftCards: giftCardsOf(in.Body.GiftCards)})
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

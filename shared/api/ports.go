@@ -108,12 +108,13 @@ type Capabilities struct {
 	Promotions Promotions
 	// Reports is nil where the app wires none: its operations then answer
 	// 500 (a wiring bug, not a client's fault).
-	Reports Reports
+	Reports   Reports
+	GiftCards GiftCards
 }
 
 // CapabilitiesOf is every capability of the domain's service.
 func CapabilitiesOf(svc *loyalty.Service) Capabilities {
-	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog, Coupons: svc.Coupons, Promotions: svc.Promotions}
+	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog, Coupons: svc.Coupons, Promotions: svc.Promotions, GiftCards: svc.GiftCards}
 }
 
 // Catalog manages the tenant's products.
@@ -127,8 +128,16 @@ type Catalog interface {
 type Coupons interface {
 	CreateCoupon(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, cp loyalty.Coupon) (loyalty.NewCouponResult, bool, error)
 	CreateCouponBatch(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, req loyalty.BatchRequest) (loyalty.BatchResult, bool, error)
+	ImportCoupons(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, codes []string, tpl loyalty.Coupon) (loyalty.CouponImportReport, bool, error)
 	GetCoupon(ctx context.Context, c loyalty.Caller, code string) (*loyalty.Coupon, error)
 	ListCoupons(ctx context.Context, c loyalty.Caller, after string, limit int) ([]loyalty.Coupon, error)
+}
+
+// GiftCards sells and reads gift cards (closes and refunds spend and
+// return them through Orders).
+type GiftCards interface {
+	IssueGiftCard(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, req loyalty.IssueRequest) (loyalty.IssuedGiftCard, bool, error)
+	GetGiftCard(ctx context.Context, c loyalty.Caller, number string) (loyalty.GiftCardView, error)
 }
 
 // Promotions manages the tenant's gift promotions.

@@ -40,10 +40,13 @@ type Coupon struct {
 	DiscountPercent BasisPoints `json:"discountBp,omitempty"`
 	DiscountAmount  Money       `json:"discountAmount,omitempty" minimum:"0"`
 	Points          Points      `json:"points,omitempty" minimum:"0"`
-	ValidFrom       time.Time   `json:"validFrom,omitempty"`
-	ValidUntil      time.Time   `json:"validUntil,omitempty"`
-	Group           string      `json:"group,omitempty"`
-	BatchID         string      `json:"batchId,omitempty"`
+	// FreeSKU: the coupon makes one unit of this product free (the
+	// order must have it).
+	FreeSKU    string    `json:"freeSku,omitempty"`
+	ValidFrom  time.Time `json:"validFrom,omitempty"`
+	ValidUntil time.Time `json:"validUntil,omitempty"`
+	Group      string    `json:"group,omitempty"`
+	BatchID    string    `json:"batchId,omitempty"`
 	// Uses counts the orders closed with the coupon (less single-use
 	// coupons given back by a full refund). The store keeps it; a close
 	// raises it in its own transaction, conditioned on the limit.
@@ -101,8 +104,14 @@ func ValidateCoupon(c *Coupon) error {
 			return Invalid("points", "points must be between 0 and %d", MaxPoints)
 		}
 	}
+	if c.FreeSKU != "" {
+		effects++
+		if len(c.FreeSKU) > 128 || strings.TrimSpace(c.FreeSKU) != c.FreeSKU {
+			return Invalid("freeSku", "a SKU is 1-128 characters without surrounding spaces")
+		}
+	}
 	if effects != 1 {
-		return Invalid("discountPercent", "a coupon gives exactly one of discountPercent, discountAmount or points")
+		return Invalid("discountPercent", "a coupon gives exactly one of discountPercent, discountAmount, points or freeSku")
 	}
 	if !c.ValidFrom.IsZero() && !c.ValidUntil.IsZero() && !c.ValidUntil.After(c.ValidFrom) {
 		return Invalid("validUntil", "validUntil must be after validFrom")
@@ -170,7 +179,9 @@ type couponPlan struct {
 // to the condition of its write.
 //
 // usedGroups are the combination groups promotions took on the order.
-func planCoupons(p *Program, codes []string, found map[string]Coupon, memberID string, blocked bool, total Money, memberUses map[string]int64, usedGroups map[string]string, now time.Time) couponPlan {
+//
+// items are the order's lines: a free-product coupon needs its SKU there.
+func planCoupons(p *Program, codes []string, found map[string]Coupon, memberID string, blocked bool, total Money, memberUses map[string]int64, usedGroups map[string]string, items []Item, now time.Time) couponPlan {
 	var plan couponPlan
 	seen, groups := map[string]bool{}, map[string]string{}
 	for g, by := range usedGroups {
@@ -203,6 +214,8 @@ func planCoupons(p *Program, codes []string, found map[string]Coupon, memberID s
 			refuse(Errorf(CodeCouponNotApplicable, "coupon %s gives points, which this card cannot earn", code))
 		case c.Group != "" && groups[c.Group] != "":
 			refuse(Errorf(CodeCouponGroupConflict, "coupon %s is of group %s, already used on this order by %s", code, c.Group, groups[c.Group]))
+		case c.FreeSKU != "" && freeUnitPrice(items, c.FreeSKU) == 0:
+			refuse(Errorf(CodeCouponNotApplicable, "coupon %s gives %s free, which is not in the order", code, c.FreeSKU))
 		default:
 			res.Applied = true
 			left := total - plan.discount
@@ -211,6 +224,8 @@ func planCoupons(p *Program, codes []string, found map[string]Coupon, memberID s
 				res.Discount = Money(mulDiv(int64(left), int64(c.DiscountPercent), int64(FullPercent)))
 			case c.DiscountAmount > 0:
 				res.Discount = min(c.DiscountAmount, left)
+			case c.FreeSKU != "":
+				res.Discount = min(freeUnitPrice(items, c.FreeSKU), left)
 			default:
 				res.Points = c.Points
 			}
@@ -228,6 +243,23 @@ func planCoupons(p *Program, codes []string, found map[string]Coupon, memberID s
 		plan.results = append(plan.results, res)
 	}
 	return plan
+}
+
+// freeUnitPrice is the price of one unit of sku in the order: of its
+// cheapest line (a line's amount over its units, rounded down); 0 when the
+// order has none.
+func freeUnitPrice(items []Item, sku string) Money {
+	var best Money
+	for _, it := range items {
+		if it.SKU != sku || it.Amount <= 0 {
+			continue
+		}
+		unit := it.Amount / Money(max(1, it.Quantity))
+		if best == 0 || unit < best {
+			best = unit
+		}
+	}
+	return best
 }
 
 // returnCoupons gives the single-use coupons of a fully refunded order back.

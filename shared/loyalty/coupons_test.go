@@ -19,7 +19,9 @@ func TestPlanCouponsProperties(t *testing.T) {
 		var codes []string
 		for i := 0; i < 1+rng.IntN(6); i++ {
 			c := Coupon{Code: fmt.Sprintf("C%03d", rng.IntN(8)), Usage: CouponMulti, Group: groups[rng.IntN(len(groups))]}
-			switch rng.IntN(3) {
+			switch rng.IntN(4) {
+			case 3:
+				c.FreeSKU = fmt.Sprintf("SKU%d", rng.IntN(3))
 			case 0:
 				c.DiscountPercent = BasisPoints(rng.IntN(int(FullPercent) + 1))
 			case 1:
@@ -39,8 +41,12 @@ func TestPlanCouponsProperties(t *testing.T) {
 			codes = append(codes, "UNKNOWN")
 		}
 		total := Money(rng.IntN(100000))
-		a := planCoupons(p, codes, found, "m_1", false, total, nil, nil, t0)
-		b := planCoupons(p, codes, found, "m_1", false, total, nil, nil, t0)
+		var items []Item
+		for i := 0; i < rng.IntN(3); i++ {
+			items = append(items, Item{SKU: fmt.Sprintf("SKU%d", rng.IntN(3)), Amount: Money(1 + rng.IntN(20000)), Quantity: rng.IntN(4)})
+		}
+		a := planCoupons(p, codes, found, "m_1", false, total, nil, nil, items, t0)
+		b := planCoupons(p, codes, found, "m_1", false, total, nil, nil, items, t0)
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("round %d: two plans of one input differ", round)
 		}
@@ -53,6 +59,9 @@ func TestPlanCouponsProperties(t *testing.T) {
 			sum += r.Discount
 			if r.Applied && found[r.Code].Group != "" {
 				used[found[r.Code].Group]++
+			}
+			if c := found[r.Code]; r.Applied && c.FreeSKU != "" && (freeUnitPrice(items, c.FreeSKU) == 0 || r.Discount > freeUnitPrice(items, c.FreeSKU)) {
+				t.Fatalf("round %d: free %s applied for %d on %+v", round, c.FreeSKU, r.Discount, items)
 			}
 			if r.Applied == (r.Reason != "") {
 				t.Fatalf("round %d: %+v applied with a reason, or refused without", round, r)

@@ -33,6 +33,8 @@ type Draft struct {
 	layout                    MemberLayout
 	// couponUses are coupon counters the operation changes (see CouponUse).
 	couponUses []CouponUse
+	// giftCards are gift cards the operation spends or refunds to.
+	giftCards []*giftCardChange
 }
 
 // NewDraft starts a draft over a member's state as read.
@@ -109,7 +111,9 @@ func newMemberDraft(acct Account, now time.Time, by Caller) *Draft {
 func (d *Draft) Account() Account { return d.acct }
 
 // Changed reports whether the draft has anything to write.
-func (d *Draft) Changed() bool { return len(d.entries) > 0 || d.statsChanged || d.acctChanged }
+func (d *Draft) Changed() bool {
+	return len(d.entries) > 0 || d.statsChanged || d.acctChanged || len(d.giftCards) > 0
+}
 
 // nextSeq is the sequence number the next entry will get.
 func (d *Draft) nextSeq() int64 { return d.baseSeq + int64(len(d.entries)) + 1 }
@@ -325,6 +329,9 @@ type Commit struct {
 	// IndexBirthday (re)writes the member's birthday index item from the
 	// account's birth date (an enrollment always does).
 	IndexBirthday bool
+	// GiftCards are gift cards changed with the order, each with its own
+	// ledger entries (see giftcards.go).
+	GiftCards []GiftCardWrite
 }
 
 // OrderWrite is an order to write, conditioned on the version read
@@ -376,6 +383,9 @@ func (d *Draft) Commit(tenantID string) *Commit {
 	}
 	c.CardChange = d.cardChange
 	c.Coupons = d.couponUses
+	for _, g := range d.giftCards {
+		c.GiftCards = append(c.GiftCards, g.write())
+	}
 	c.AllStats, c.Layout = d.stats, d.layout
 	ids := make([]string, 0, len(d.lots))
 	for id := range d.lots {

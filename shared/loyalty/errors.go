@@ -138,6 +138,10 @@ var AllCodes = []Code{
 	CodeCouponNotApplicable,
 	CodeCouponCodeTaken,
 	CodeReportRangeInvalid,
+	CodeGiftCardNotFound,
+	CodeGiftCardExpired,
+	CodeGiftCardInsufficient,
+	CodeGiftCardExceedsOrder,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

@@ -117,6 +117,10 @@ type CloseRequest struct {
 	// Coupons are the codes presented; found are the coupons read.
 	Coupons []string
 	found   map[string]Coupon
+	// GiftCards pay part of what is left after discounts and points;
+	// cards are the cards read.
+	GiftCards []GiftCardSpend
+	cards     map[string]GiftCard
 	// promotions are the tenant's, read with the order's context.
 	promotions []Promotion
 }
@@ -142,7 +146,12 @@ type CloseResult struct {
 	Promotions        []PromotionResult `json:"promotions,omitempty"`
 	Items             []LineResult      `json:"items,omitempty"`
 	PromotionDiscount Money             `json:"promotionDiscount,omitempty" minimum:"0"`
-	Balance           Balance           `json:"balance"`
+	// GiftCards say what each gift card paid; GiftCardPaid is their sum
+	// (not part of moneyPaid, but cashback accrues on it like on money:
+	// the card was bought with money and earned nothing then).
+	GiftCards    []GiftCardResult `json:"giftCards,omitempty"`
+	GiftCardPaid Money            `json:"giftCardPaid,omitempty" minimum:"0"`
+	Balance      Balance          `json:"balance"`
 }
 
 // Close captures the order's hold (the points are spent) and accrues cashback
@@ -171,7 +180,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	blocked := st.Account.Status == MemberBlocked
 	promos := planPromotions(req.promotions, req.Items, stampProgress(st.Account, blocked), now)
 	promos.discount = min(promos.discount, req.Total)
-	coupons := planCoupons(p, req.Coupons, req.found, st.Account.MemberID, blocked, req.Total-promos.discount, nil, promos.groups, now)
+	coupons := planCoupons(p, req.Coupons, req.found, st.Account.MemberID, blocked, req.Total-promos.discount, nil, promos.groups, req.Items, now)
 	if coupons.err != nil {
 		return nil, nil, CloseResult{}, coupons.err
 	}
@@ -184,7 +193,11 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 			Details: Details{Held: ref(held), MaxRedeemable: ref(limit)}}
 	}
 	pointsMoney := PointsToMoney(held, value)
-	moneyPaid := max(0, net-pointsMoney)
+	gifts := planGiftCards(req.GiftCards, req.cards, max(0, net-pointsMoney), true, o.ID, by, now)
+	if gifts.err != nil {
+		return nil, nil, CloseResult{}, gifts.err
+	}
+	moneyPaid := max(0, net-pointsMoney-gifts.total)
 	if req.MoneyPaid != nil {
 		if *req.MoneyPaid > moneyPaid {
 			return nil, nil, CloseResult{}, Invalid("moneyPaid", "money paid (%d) exceeds the total less points (%d)", *req.MoneyPaid, moneyPaid)
@@ -200,7 +213,7 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	var accrued Points
 	var pending bool
 	if st.Account.Status != MemberBlocked && p != nil {
-		accrued = AccrualFor(p, tier, moneyPaid, req.Items, now) + coupons.points
+		accrued = AccrualFor(p, tier, moneyPaid+gifts.total, req.Items, now) + coupons.points
 	}
 	if accrued > 0 {
 		var expires time.Time
@@ -225,13 +238,15 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	o.State, o.Total, o.MoneyPaid, o.Accrued, o.ClosedAt = OrderClosed, req.Total, moneyPaid, accrued, now
 	o.ClosedBy = by.StaffID
 	o.Coupons, d.couponUses = coupons.applied, coupons.uses
+	o.GiftCards, o.GiftCardPaid, d.giftCards = gifts.applied, gifts.total, gifts.changes
 	if !blocked {
 		d.recordStamps(req.promotions, promos.stamps, KindAccrue, o.ID, "")
 		o.Stamps = promos.stamps
 	}
 	o.PromotionDiscount = promos.discount
 	res := CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending, Coupons: coupons.results, CouponDiscount: coupons.discount,
-		Promotions: promos.results, Items: promos.lines, PromotionDiscount: promos.discount}
+		Promotions: promos.results, Items: promos.lines, PromotionDiscount: promos.discount,
+		GiftCards: gifts.results, GiftCardPaid: gifts.total}
 	if p != nil {
 		pct, disc := DiscountFor(p, tier, req.Total, now)
 		if pct > 0 {
@@ -285,16 +300,21 @@ type RefundRequest struct {
 	Amount   Money
 	// promotions are the tenant's (their cycles turn stamps back).
 	promotions []Promotion
+	// cards are the gift cards the order was paid with, as read.
+	cards map[string]GiftCard
 }
 
 // RefundResult reports what a refund did to points.
 type RefundResult struct {
-	RefundID        string  `json:"refundId"`
-	ReversedAccrual Points  `json:"reversedAccrual" minimum:"0"`
-	ReturnedPoints  Points  `json:"returnedPoints" minimum:"0"`
-	Shortfall       Points  `json:"shortfall" minimum:"0"`
-	RefundedTotal   Money   `json:"refundedTotal" minimum:"0"`
-	Balance         Balance `json:"balance"`
+	RefundID        string `json:"refundId"`
+	ReversedAccrual Points `json:"reversedAccrual" minimum:"0"`
+	ReturnedPoints  Points `json:"returnedPoints" minimum:"0"`
+	Shortfall       Points `json:"shortfall" minimum:"0"`
+	RefundedTotal   Money  `json:"refundedTotal" minimum:"0"`
+	// GiftCards say what went back to the gift cards the order was paid
+	// with (their share of the refund); the rest is refunded in money.
+	GiftCards []GiftCardReturn `json:"giftCards,omitempty"`
+	Balance   Balance          `json:"balance"`
 }
 
 // Refund applies a (partial) refund. Cashback accrued on the order is
@@ -318,7 +338,7 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 				ReturnedPoints: r.ReturnedPoints, Shortfall: r.Shortfall, RefundedTotal: order.Refunded, Balance: st.Account.Balance()}, nil
 		}
 	}
-	bound := order.MoneyPaid
+	bound := order.MoneyPaid + order.GiftCardPaid
 	if bound == 0 {
 		bound = order.Total // paid entirely with points: refunds are measured against the goods' value
 	}
@@ -338,6 +358,12 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 	o := *order
 	o.SpentLots = append([]LotTake(nil), order.SpentLots...)
 	o.Coupons = append([]OrderCoupon(nil), order.Coupons...)
+	o.GiftCards = append([]OrderGiftCard(nil), order.GiftCards...)
+	giftReturns, giftChanges, err := refundGiftCards(&o, req.cards, before, after, bound, req.RefundID, by, now)
+	if err != nil {
+		return nil, nil, RefundResult{}, err
+	}
+	d.giftCards = giftChanges
 	if after == bound {
 		// The whole order is refunded: its single-use coupons are given
 		// back, in this transaction (multi-use ones stay counted).
@@ -412,7 +438,7 @@ func Refund(p *Program, st MemberState, order *Order, req RefundRequest, now tim
 	o.Refunds = append(o.Refunds, r)
 	o.Refunded, o.Reversed, o.Returned = after, o.Reversed+reversed, o.Returned+returned
 	return d, &o, RefundResult{RefundID: r.ID, ReversedAccrual: reversed, ReturnedPoints: returned, Shortfall: shortfall,
-		RefundedTotal: after, Balance: d.acct.Balance()}, nil
+		RefundedTotal: after, GiftCards: giftReturns, Balance: d.acct.Balance()}, nil
 }
 
 // SweepResult counts what one sweep did.
@@ -423,6 +449,9 @@ type SweepResult struct {
 	MaturedLots   int    `json:"maturedLots" minimum:"0"`
 	// BirthdayBonuses credited by this run.
 	BirthdayBonuses int `json:"birthdayBonuses" minimum:"0"`
+	// Gift cards expired with value left, and that value (breakage).
+	ExpiredGiftCards int   `json:"expiredGiftCards,omitempty" minimum:"0"`
+	GiftCardBreakage Money `json:"giftCardBreakage,omitempty" minimum:"0"`
 }
 
 // Add sums two results.
@@ -432,6 +461,8 @@ func (r *SweepResult) Add(o SweepResult) {
 	r.ReleasedHolds += o.ReleasedHolds
 	r.MaturedLots += o.MaturedLots
 	r.BirthdayBonuses += o.BirthdayBonuses
+	r.ExpiredGiftCards += o.ExpiredGiftCards
+	r.GiftCardBreakage += o.GiftCardBreakage
 }
 
 // SweepMember matures the member's pending lots that are due and expires the

@@ -93,6 +93,8 @@ type OrderQuery struct {
 	SKUs []string
 	// Coupons (normalised codes) named by the request, read in the same batch.
 	Coupons []string
+	// GiftCards (normalised numbers) named by the request, read in the same batch.
+	GiftCards []string
 }
 
 // OrderContext is the first read of an order operation.
@@ -107,6 +109,8 @@ type OrderContext struct {
 	Coupons map[string]Coupon
 	// Promotions of the tenant, in creation order.
 	Promotions []Promotion
+	// GiftCards found by number (unknown ones absent).
+	GiftCards map[string]GiftCard
 }
 
 // MemberKey and OrderKey name work the sweep found due.
@@ -118,6 +122,8 @@ type OrderKey struct{ TenantID, OrderID string }
 type DueWork struct {
 	Members []MemberKey
 	Orders  []OrderKey
+	// GiftCards past their expiry with value left.
+	GiftCards []GiftCardKey
 	// Through is the last day read (today, or earlier while catching up
 	// after the sweep did not run for a while).
 	Through time.Time

@@ -63,6 +63,7 @@ type Service struct {
 	*Coupons
 	*Promotions
 	*Referrals
+	*GiftCards
 }
 
 // NewService builds every capability over store and the clock now (nil:
@@ -70,7 +71,7 @@ type Service struct {
 // on the result.
 func NewService(store Store, now func() time.Time) *Service {
 	c := &Core{Store: store, Now: now}
-	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, Referrals: &Referrals{c}}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, Referrals: &Referrals{c}, GiftCards: &GiftCards{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
@@ -309,10 +310,10 @@ func (s *Orders) RedeemPoints(ctx context.Context, c Caller, idem Idem, ref Memb
 
 // CloseOrder captures the hold and accrues cashback.
 func (s *Orders) CloseOrder(ctx context.Context, c Caller, idem Idem, ref MemberRef, req CloseRequest) (CloseResult, bool, error) {
-	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, OrderQuery{SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons)}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
+	return orderOp(ctx, s.Core, c, UseClose, idem, req.OrderID, &ref, OrderQuery{SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons), GiftCards: giftCardNumbers(req.GiftCards)}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, CloseResult, error) {
 		req := req
 		req.Items = withCatalog(req.Items, oc.Products)
-		req.found, req.promotions = oc.Coupons, oc.Promotions
+		req.found, req.promotions, req.cards = oc.Coupons, oc.Promotions, oc.GiftCards
 		d, o, res, err := Close(currentProgram(oc), st, oc.Order, req, now, c)
 		if err == nil {
 			qualifyReferral(d, o)
@@ -333,6 +334,14 @@ func (s *Orders) RefundOrder(ctx context.Context, c Caller, idem Idem, orderID s
 	return orderOp(ctx, s.Core, c, UseRefund, idem, orderID, nil, OrderQuery{}, func(oc *OrderContext, st MemberState, now time.Time) (*Draft, *Order, RefundResult, error) {
 		req := req
 		req.promotions = oc.Promotions
+		if oc.Order != nil && len(oc.Order.GiftCards) > 0 {
+			// Only an order paid with gift cards reads them: one more
+			// round trip, for those orders alone.
+			var err error
+			if req.cards, err = s.orderGiftCards(ctx, c.TenantID, oc.Order); err != nil {
+				return nil, nil, RefundResult{}, err
+			}
+		}
 		return Refund(currentProgram(oc), st, oc.Order, req, now, c)
 	})
 }
@@ -343,6 +352,8 @@ type QuoteRequest struct {
 	Total   Money
 	Items   []Item
 	Coupons []string
+	// GiftCards: what each would cover (amount 0: as much as it can).
+	GiftCards []GiftCardSpend
 }
 
 // Accrual quote of an order.
@@ -368,11 +379,14 @@ type QuoteResult struct {
 	Promotions        []PromotionResult `json:"promotions,omitempty"`
 	Items             []LineResult      `json:"items,omitempty"`
 	PromotionDiscount Money             `json:"promotionDiscount,omitempty" minimum:"0"`
+	// GiftCards say what each card would cover of what is left after
+	// discounts and the most points (nothing is spent), or why not.
+	GiftCards []GiftCardResult `json:"giftCards,omitempty"`
 }
 
 // Quote reads and computes; it writes nothing.
 func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRequest) (QuoteResult, error) {
-	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref, SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons)})
+	oc, err := s.Store.LoadOrderContext(ctx, OrderQuery{TenantID: c.TenantID, OrderID: req.OrderID, Member: &ref, SKUs: orderSKUs(req.Items), Coupons: couponCodes(req.Coupons), GiftCards: giftCardNumbers(req.GiftCards)})
 	if err != nil {
 		return QuoteResult{}, err
 	}
@@ -408,7 +422,7 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	blocked := acct.Status == MemberBlocked
 	promos := planPromotions(oc.Promotions, req.Items, stampProgress(acct, blocked), now)
 	promos.discount = min(promos.discount, req.Total)
-	coupons := planCoupons(p, req.Coupons, oc.Coupons, acct.MemberID, blocked, req.Total-promos.discount, uses, promos.groups, now)
+	coupons := planCoupons(p, req.Coupons, oc.Coupons, acct.MemberID, blocked, req.Total-promos.discount, uses, promos.groups, req.Items, now)
 	net := req.Total - promos.discount - coupons.discount
 	maxPts := max(0, min(RedeemLimitFor(p, tier, net, req.Items), available))
 	if acct.Status == MemberBlocked {
@@ -424,6 +438,10 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	}
 	if pct, disc := DiscountFor(p, tier, req.Total, now); pct > 0 {
 		res.DiscountPercent, res.Discount = pct.String(), disc
+	}
+	if len(req.GiftCards) > 0 {
+		payable := max(0, net-PointsToMoney(maxPts, p.Value()))
+		res.GiftCards = planGiftCards(req.GiftCards, oc.GiftCards, payable, false, req.OrderID, c, now).results
 	}
 	return res, nil
 }
@@ -495,6 +513,9 @@ func (s *Orders) Sweep(ctx context.Context, tenantID string) (SweepResult, error
 	}
 	n, err := s.creditBirthdays(ctx, now, bdays)
 	total.BirthdayBonuses += n
+	n, amt, err := s.expireGiftCards(ctx, due.GiftCards, now)
+	total.ExpiredGiftCards += n
+	total.GiftCardBreakage += amt
 	if err != nil {
 		return total, err
 	}

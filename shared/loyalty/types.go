@@ -366,6 +366,10 @@ type Order struct {
 	// promotion, and the discount its promotions gave.
 	Stamps            map[string]int `json:"stamps,omitempty"`
 	PromotionDiscount Money          `json:"promotionDiscount,omitempty" minimum:"0"`
+	// GiftCards the order was paid with (see giftcards.go) and their sum,
+	// which refunds return to the cards in proportion.
+	GiftCards    []OrderGiftCard `json:"giftCards,omitempty"`
+	GiftCardPaid Money           `json:"giftCardPaid,omitempty" minimum:"0"`
 	// PointOfSale the order was opened at: cashiers of other points of
 	// sale may neither act on it nor read it.
 	PointOfSale string `json:"pointOfSaleId,omitempty"`

@@ -323,6 +323,9 @@ func (s *Store) addCommit(t *txn, c *loyalty.Commit) error {
 		}, loyalty.ErrConflict)
 	}
 	couponUpdates(t, c.TenantID, c.Coupons)
+	if err := s.giftCardWrites(t, c.TenantID, c.GiftCards, c.At); err != nil {
+		return err
+	}
 	if c.Audit != nil {
 		p, err := auditPut(c.TenantID, c.Audit)
 		if err != nil {

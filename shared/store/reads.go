@@ -185,7 +185,8 @@ func (s *Store) LoadOrderContext(ctx context.Context, q loyalty.OrderQuery) (*lo
 	}
 	couponKeys, couponNames := couponKeys(q.TenantID, q.Coupons)
 	productKeys, productNames := productKeys(q.TenantID, q.SKUs)
-	keys = append(append(keys, couponKeys...), productKeys...)
+	giftKeys, giftNames := giftCardKeys(q.TenantID, q.GiftCards)
+	keys = append(append(append(keys, couponKeys...), productKeys...), giftKeys...)
 	items, err := s.batchGetAll(ctx, keys)
 	if err != nil {
 		return nil, err
@@ -195,6 +196,9 @@ func (s *Store) LoadOrderContext(ctx context.Context, q loyalty.OrderQuery) (*lo
 		return nil, err
 	}
 	if oc.Coupons, err = decodeCoupons(q.TenantID, items, couponNames); err != nil {
+		return nil, err
+	}
+	if oc.GiftCards, err = decodeGiftCards(q.TenantID, items, giftNames); err != nil {
 		return nil, err
 	}
 	if it := items[tenantKey]; it != nil {

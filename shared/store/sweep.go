@@ -51,6 +51,7 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, tenantID string) (*l
 	work := &loyalty.DueWork{Through: to}
 	seenMember := map[loyalty.MemberKey]bool{}
 	seenOrder := map[loyalty.OrderKey]bool{}
+	seenCard := map[loyalty.GiftCardKey]bool{}
 	for day := from; !day.After(to); day = day.AddDate(0, 0, 1) {
 		for _, kind := range []string{dueHold, dueMature, dueExpire} {
 			for shard := 0; shard < s.shards(); shard++ {
@@ -86,6 +87,12 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, tenantID string) (*l
 						if !seenMember[k] {
 							seenMember[k] = true
 							work.Members = append(work.Members, k)
+						}
+					case strings.HasPrefix(rest, "GC#"):
+						k := loyalty.GiftCardKey{TenantID: t, Number: strings.TrimPrefix(rest, "GC#")}
+						if !seenCard[k] {
+							seenCard[k] = true
+							work.GiftCards = append(work.GiftCards, k)
 						}
 					case strings.HasPrefix(rest, "ORD#"):
 						k := loyalty.OrderKey{TenantID: t, OrderID: strings.TrimPrefix(rest, "ORD#")}

@@ -44,7 +44,9 @@ type cashierView struct {
 	Total    string
 	Points   string
 	Refund   string
-	FormKey  string
+	// GiftCard and GiftAmount pay part of a close with a gift card.
+	GiftCard, GiftAmount string
+	FormKey              string
 	// Issuing a card at the till (seed 002, "online"): the phone, then the
 	// challenge whose code the customer reads out.
 	IssuePhone string
@@ -164,6 +166,7 @@ func (h *Handler) cashierPost(w http.ResponseWriter, r *http.Request) {
 		v.OrderID = f.Get("order")
 	}
 	v.Total, v.Points, v.Refund = f.Get("total"), f.Get("points"), f.Get("refund")
+	v.GiftCard, v.GiftAmount = f.Get("giftCard"), f.Get("giftAmount")
 	status := http.StatusOK
 	if err := h.cashierAction(r, c, action, v); err != nil {
 		v.Error, status = h.textOf(r, v.Lang, err), statusOf(err)
@@ -252,11 +255,23 @@ func (h *Handler) cashierAction(r *http.Request, c loyalty.Caller, action string
 			}
 			notice, bal, replayed = T(v.Lang, "cashier.redeemed", formatPoints(v.Lang, res.Held)), res.Balance, rep
 		case "close":
-			res, rep, err := h.deps.Orders.CloseOrder(ctx, c, idem(v.Total), ref, loyalty.CloseRequest{OrderID: v.OrderID, Total: loyalty.Money(total)})
+			req := loyalty.CloseRequest{OrderID: v.OrderID, Total: loyalty.Money(total)}
+			if strings.TrimSpace(v.GiftCard) != "" {
+				amount, ok := parseHundredths(v.GiftAmount)
+				if !ok || amount == 0 || len(v.GiftCard) > 40 {
+					v.ErrorField = "giftAmount"
+					return errText("err.amount")
+				}
+				req.GiftCards = []loyalty.GiftCardSpend{{Number: v.GiftCard, Amount: loyalty.Money(amount)}}
+			}
+			res, rep, err := h.deps.Orders.CloseOrder(ctx, c, idem(v.Total, v.GiftCard, v.GiftAmount), ref, req)
 			if err != nil {
 				return err
 			}
 			notice, bal, replayed = T(v.Lang, "cashier.closed", formatPoints(v.Lang, res.Redeemed), formatPoints(v.Lang, res.Accrued)), res.Balance, rep
+			for _, g := range res.GiftCards {
+				notice += " " + T(v.Lang, "cashier.giftCardPaid", formatMoney(v.Lang, g.Amount), formatMoney(v.Lang, g.Balance))
+			}
 		}
 	case "cancel":
 		res, rep, err := h.deps.Orders.CancelOrder(ctx, c, idem(), v.OrderID)

@@ -264,7 +264,7 @@ func TestPagesRefuseAnyFormWithout5xx(t *testing.T) {
 	csrf := r.hidden(t, "csrf")
 	long := strings.Repeat("9", 5000)
 	values := []string{"", "0", "-1", "1e400", "\x00", "<script>", long, "+7 (912) 000-00-00", "9223372036854775807", "1,234.567", "ch_x.t_other"}
-	fields := []string{"phone", "code", "email", "birthDate", "name", "q", "member", "order", "total", "points", "refund", "formKey", "challenge", "lang"}
+	fields := []string{"phone", "code", "email", "birthDate", "name", "q", "member", "order", "total", "points", "refund", "giftCard", "giftAmount", "formKey", "challenge", "lang"}
 	for _, target := range []struct {
 		path   string
 		client *page
