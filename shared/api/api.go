@@ -81,6 +81,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		deps.Catalog = cmp.Or(deps.Catalog, all.Catalog)
 		deps.Coupons = cmp.Or(deps.Coupons, all.Coupons)
 		deps.Promotions = cmp.Or(deps.Promotions, all.Promotions)
+		deps.Cards = cmp.Or(deps.Cards, all.Cards)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

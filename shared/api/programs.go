@@ -30,6 +30,7 @@ type ProgramBody struct {
 	Categories         map[string]CategoryBody `json:"categories,omitempty" maxProperties:"100" doc:"Rates for order items of a category; override the program's"`
 	AccrueOnDiscounted *bool                   `json:"accrueOnDiscounted,omitempty" doc:"Accrue on items sold at a discount (default true)"`
 	PointsPerMoney     *PointsPerMoneyBody     `json:"pointsPerMoney,omitempty" doc:"Accrue points per whole amount of money instead of a percent"`
+	CardNumbers        *loyalty.CardRule       `json:"cardNumbers,omitempty" doc:"How new members' card numbers are drawn (seed 004): auto (default), pattern, or imported (a pool of pre-printed cards). Members keep the numbers they have."`
 	ProductRules       *loyalty.ProductRules   `json:"productRules,omitempty" doc:"Which order lines earn cashback and which may be paid with points (by SKU or category; a line's category is the till's, else the catalog's)"`
 	ActiveFrom         *time.Time              `json:"activeFrom,omitempty" doc:"Start of the program's activity window"`
 	ActiveUntil        *time.Time              `json:"activeUntil,omitempty" doc:"End of the program's activity window (exclusive)"`
@@ -115,6 +116,7 @@ func (b ProgramBody) domain() loyalty.Program {
 	}
 	p.AccrueOnDiscounted = b.AccrueOnDiscounted
 	p.Products = b.ProductRules
+	p.CardNumbers = b.CardNumbers
 	if b.PointsPerMoney != nil {
 		p.PointsPerMoney = &loyalty.PointsPerMoney{Money: loyalty.Money(b.PointsPerMoney.Money), Points: loyalty.Points(b.PointsPerMoney.Points)}
 	}
@@ -170,6 +172,7 @@ func programView(p loyalty.Program) ProgramView {
 	}
 	v.AccrueOnDiscounted = p.AccrueOnDiscounted
 	v.ProductRules = p.Products
+	v.CardNumbers = p.CardNumbers
 	if p.PointsPerMoney != nil {
 		v.PointsPerMoney = &PointsPerMoneyBody{Money: Money(p.PointsPerMoney.Money), Points: Points(p.PointsPerMoney.Points)}
 	}

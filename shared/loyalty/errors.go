@@ -68,10 +68,16 @@ const (
 	CodeCouponGroupConflict Code = "coupon_group_conflict"
 	CodeCouponNotApplicable Code = "coupon_not_applicable"
 	CodeCouponCodeTaken     Code = "coupon_code_taken"
+
+	// Card numbers (cards.go).
+	CodeCardNotInPool Code = "card_not_in_pool"
+	CodeCardTaken     Code = "card_taken"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
 var AllCodes = []Code{
+	CodeCardNotInPool,
+	CodeCardTaken,
 	CodeInvalidRequest,
 	CodeValidationFailed,
 	CodeInvalidPhone,

@@ -62,6 +62,7 @@ type Service struct {
 	*Catalog
 	*Coupons
 	*Promotions
+	*Cards
 }
 
 // NewService builds every capability over store and the clock now (nil:
@@ -69,7 +70,7 @@ type Service struct {
 // on the result.
 func NewService(store Store, now func() time.Time) *Service {
 	c := &Core{Store: store, Now: now}
-	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, Cards: &Cards{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.

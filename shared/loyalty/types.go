@@ -48,12 +48,14 @@ type Program struct {
 	AccrueOnDiscounted *bool                    `json:"accrueOnDiscounted,omitempty"` // nil: true
 	PointsPerMoney     *PointsPerMoney          `json:"pointsPerMoney,omitempty"`
 	// Products restrict accrual and redemption to some order lines (seed 004).
-	Products    *ProductRules `json:"productRules,omitempty"`
-	ActiveFrom  time.Time     `json:"activeFrom,omitempty"`
-	ActiveUntil time.Time     `json:"activeUntil,omitempty"`
-	Version     int64         `json:"version"`
-	CreatedAt   time.Time     `json:"createdAt"`
-	UpdatedAt   time.Time     `json:"updatedAt"`
+	Products *ProductRules `json:"productRules,omitempty"`
+	// CardNumbers is how new members' card numbers are drawn (cards.go).
+	CardNumbers *CardRule `json:"cardNumbers,omitempty"`
+	ActiveFrom  time.Time `json:"activeFrom,omitempty"`
+	ActiveUntil time.Time `json:"activeUntil,omitempty"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // DefaultHoldTimeout releases a forgotten hold so points do not stay locked.
@@ -380,6 +382,7 @@ type Challenge struct {
 	Name         string    `json:"-"`
 	BirthDate    string    `json:"-"`
 	Marketing    bool      `json:"-"`
+	Card         string    `json:"-"` // a physical card the till hands out, bound at verify
 	CodeHash     string    `json:"-"`
 	CodeLength   int       `json:"codeLength"`
 	AttemptsLeft int       `json:"attemptsLeft"`

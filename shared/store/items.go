@@ -85,11 +85,12 @@ type challengeItem struct {
 	BirthDate string `json:"birthDate,omitempty"`
 	Marketing bool   `json:"marketing"`
 	CodeHash  string `json:"codeHash"`
+	Card      string `json:"card,omitempty"`
 }
 
 func (c challengeItem) domain() *loyalty.Challenge {
 	ch := c.Challenge
-	ch.Phone, ch.Email, ch.Name, ch.BirthDate, ch.Marketing, ch.CodeHash = c.Phone, c.Email, c.Name, c.BirthDate, c.Marketing, c.CodeHash
+	ch.Phone, ch.Email, ch.Name, ch.BirthDate, ch.Marketing, ch.CodeHash, ch.Card = c.Phone, c.Email, c.Name, c.BirthDate, c.Marketing, c.CodeHash, c.Card
 	return &ch
 }
 

@@ -285,6 +285,9 @@ func (e *Env) CreateProgram(p loyalty.Program, activate bool) string {
 		}
 		body["welcomeBonus"] = wb
 	}
+	if p.CardNumbers != nil {
+		body["cardNumbers"] = p.CardNumbers
+	}
 	r := e.Do("POST", "/v1/programs", body, nil)
 	r.Want(201)
 	id := r.JSON()["programId"].(string)
