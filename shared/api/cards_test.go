@@ -5,8 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/loyalty/cashback/shared/api/apitest"
 	"github.com/loyalty/cashback/shared/loyalty"

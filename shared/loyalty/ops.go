@@ -232,10 +232,8 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 	res := CloseResult{Accrued: accrued, Redeemed: held, MoneyPaid: moneyPaid, Pending: pending, Coupons: coupons.results, CouponDiscount: coupons.discount,
 		Promotions: promos.results, Items: promos.lines, PromotionDiscount: promos.discount}
 	if p != nil {
-		pct, disc := DiscountFor(p, tier, req.Total, now)
-		if pct > 0 {
-			res.DiscountPercent, res.Discount = pct.String(), disc
-		}
+		planProgramDiscount(p, tier, req.Total, req.Total-promos.discount-coupons.discount, req.Items, promos.lines, now).
+			report(&res.DiscountPercent, &res.Discount, &res.Items)
 		// The order counts towards tiers (promotion as soon as met) and
 		// towards the activity selections of bulk accruals.
 		d.recordActivity(p, req.Total, 1, categorySpend(req.Items))

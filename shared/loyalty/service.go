@@ -418,9 +418,7 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	if tier != nil {
 		res.Tier = tier.Name
 	}
-	if pct, disc := DiscountFor(p, tier, req.Total, now); pct > 0 {
-		res.DiscountPercent, res.Discount = pct.String(), disc
-	}
+	planProgramDiscount(p, tier, req.Total, net, req.Items, promos.lines, now).report(&res.DiscountPercent, &res.Discount, &res.Items)
 	return res, nil
 }
 
