@@ -96,6 +96,7 @@ type Results struct {
 	FeedLag                *FeedLag               `json:"feedLag,omitempty"`
 	Pages                  map[string]*PageResult `json:"pages,omitempty"`
 	DeliveryLag            *DeliveryLag           `json:"deliveryLag,omitempty"`
+	CatalogImport          *CatalogImport         `json:"catalogImport,omitempty"`
 }
 
 type bench struct {
@@ -128,7 +129,19 @@ func main() {
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
+	only := flag.String("only", "", "measure only these parts (comma-separated: hotpath = enroll, quote, closes (plain and 20 lines + 2 coupons + promotion), refunds, reads; catalog = the catalog CSV import) into an existing results file, and rewrite REPORT.md")
+	catalogRows = flag.Int("catalog-rows", 100_000, "rows of the catalog CSV import")
 	flag.Parse()
+	var parts []string
+	if *only != "" {
+		parts = strings.Split(*only, ",")
+		for _, p := range parts {
+			if p != "hotpath" && p != "catalog" {
+				fmt.Fprintf(os.Stderr, "bench: -only %s: the parts are hotpath and catalog\n", p)
+				os.Exit(2)
+			}
+		}
+	}
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
 		if *sizesOnly {
@@ -140,13 +153,16 @@ func main() {
 		}
 		return
 	}
-	if err := run(*out, *n, *deliveryOnly); err != nil {
+	if err := run(*out, *n, *deliveryOnly, parts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, n int, deliveryOnly bool) error {
+// catalogRows is the size of the catalog import (-catalog-rows).
+var catalogRows *int
+
+func run(out string, n int, deliveryOnly bool, parts []string) error {
 	ctx := context.Background()
 	emu, err := ddblocal.Start(ctx, ddblocal.Options{})
 	if err != nil {
@@ -199,6 +215,9 @@ func run(out string, n int, deliveryOnly bool) error {
 	if err := b.setup(n, nil); err != nil {
 		return err
 	}
+	if len(parts) > 0 {
+		return b.measureParts(out, res, n, parts)
+	}
 	if deliveryOnly {
 		if err := b.measureDeliveryLag(res, n); err != nil {
 			return err
@@ -240,6 +259,9 @@ func run(out string, n int, deliveryOnly bool) error {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {
+		return err
+	}
+	if err := b.measureCatalogImport(res, *catalogRows); err != nil {
 		return err
 	}
 	measureInit(ctx, res, emu.Endpoint)

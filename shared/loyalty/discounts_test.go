@@ -26,11 +26,11 @@ func TestDiscountFromOrderTotal(t *testing.T) {
 		pct           string
 		disc          Money
 	}{
-		{90000, 50000, "", 0},        // 1 400 in all, 900 eligible: below the first step
-		{100000, 50000, "5", 5000},   // 5 % of the 1 000 eligible
-		{299999, 0, "5", 14999},      // just below the second step
+		{90000, 50000, "", 0},         // 1 400 in all, 900 eligible: below the first step
+		{100000, 50000, "5", 5000},    // 5 % of the 1 000 eligible
+		{299999, 0, "5", 14999},       // just below the second step
 		{300000, 900000, "10", 30000}, // tobacco neither counts nor gets any
-		{700000, 0, "", 60000},       // a money step
+		{700000, 0, "", 60000},        // a money step
 	} {
 		its := items(c.food, c.tobacco)
 		_, _, res, err := Close(p, memberWith(), nil, CloseRequest{OrderID: "o", Total: c.food + c.tobacco, Items: its}, t0, Caller{})

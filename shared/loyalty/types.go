@@ -42,11 +42,11 @@ type Program struct {
 	ReturnSpentOnRefund bool          `json:"returnSpentOnRefund"`
 	TermsURL            string        `json:"termsUrl,omitempty"`
 	// Rules beyond the basic bonus program (see rates.go and tiers.go).
-	DiscountPercent    BasisPoints              `json:"discountBp,omitempty"` // type "discount"
+	DiscountPercent BasisPoints `json:"discountBp,omitempty"` // type "discount"
 	// DiscountAmount is money off every order; DiscountSteps a discount
 	// only from an order total (discounts.go).
-	DiscountAmount Money          `json:"discountAmount,omitempty"`
-	DiscountSteps  []DiscountStep `json:"discountSteps,omitempty"`
+	DiscountAmount     Money                    `json:"discountAmount,omitempty"`
+	DiscountSteps      []DiscountStep           `json:"discountSteps,omitempty"`
 	Tiers              []Tier                   `json:"tiers,omitempty"`
 	Categories         map[string]CategoryRates `json:"categories,omitempty"`
 	AccrueOnDiscounted *bool                    `json:"accrueOnDiscounted,omitempty"` // nil: true
