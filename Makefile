@@ -78,9 +78,9 @@ openapi-validate: $(PROGRESS)
 	@test -x $(OPENAPI_VENV)/bin/openapi-spec-validator || $(PROGRESS) -label pip -- bash -c 'python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q openapi-spec-validator==0.9.0'
 	$(OPENAPI_VENV)/bin/openapi-spec-validator api/openapi.json
 
-## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md
+## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md (ONLY=hotpath,catalog: just those parts, merged into the results)
 bench: ddb-local
-	go run ./bench -out bench/results.json
+	go run ./bench -out bench/results.json $(if $(ONLY),-only $(ONLY))
 
 ## bench-delivery: only the webhook delivery lag (commit -> receiver) into bench/results.json, bench/REPORT.md
 bench-delivery: ddb-local
