@@ -78,9 +78,9 @@ openapi-validate: $(PROGRESS)
 	@test -x $(OPENAPI_VENV)/bin/openapi-spec-validator || $(PROGRESS) -label pip -- bash -c 'python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q openapi-spec-validator==0.9.0'
 	$(OPENAPI_VENV)/bin/openapi-spec-validator api/openapi.json
 
-## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md
+## bench: round trips, modelled capacity, cost and latency per operation -> bench/results.json, bench/REPORT.md (ONLY=hotpath,catalog: just those parts, merged into the results)
 bench: ddb-local
-	go run ./bench -out bench/results.json
+	go run ./bench -out bench/results.json $(if $(ONLY),-only $(ONLY))
 
 ## bench-birthdays: only the birthday sweep, 100 vs 100 000 members with 50 birthdays today, into bench/results.json, bench/REPORT.md
 bench-birthdays: ddb-local

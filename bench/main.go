@@ -97,6 +97,7 @@ type Results struct {
 	Pages                  map[string]*PageResult `json:"pages,omitempty"`
 	DeliveryLag            *DeliveryLag           `json:"deliveryLag,omitempty"`
 	Birthdays              []BirthdayRun          `json:"birthdaySweep,omitempty"`
+	CatalogImport          *CatalogImport         `json:"catalogImport,omitempty"`
 }
 
 type bench struct {
@@ -133,7 +134,19 @@ func main() {
 	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
 	reportsOnly := flag.Bool("reports-only", false, "measure only the reports (liability, a year of activity) into an existing results file, and rewrite REPORT.md")
 	birthdaysOnly = flag.Bool("birthdays-only", false, "measure only the birthday sweep (100 and 100 000 members) into an existing results file, and rewrite REPORT.md")
+	only := flag.String("only", "", "measure only these parts (comma-separated: hotpath = enroll, quote, closes (plain and 20 lines + 2 coupons + promotion), refunds, reads; catalog = the catalog CSV import) into an existing results file, and rewrite REPORT.md")
+	catalogRows = flag.Int("catalog-rows", 100_000, "rows of the catalog CSV import")
 	flag.Parse()
+	var parts []string
+	if *only != "" {
+		parts = strings.Split(*only, ",")
+		for _, p := range parts {
+			if p != "hotpath" && p != "catalog" {
+				fmt.Fprintf(os.Stderr, "bench: -only %s: the parts are hotpath and catalog\n", p)
+				os.Exit(2)
+			}
+		}
+	}
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
 		if *sizesOnly {
@@ -145,13 +158,16 @@ func main() {
 		}
 		return
 	}
-	if err := run(*out, *n, *deliveryOnly, *reportsOnly); err != nil {
+	if err := run(*out, *n, *deliveryOnly, *reportsOnly, parts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, n int, deliveryOnly, reportsOnly bool) error {
+// catalogRows is the size of the catalog import (-catalog-rows).
+var catalogRows *int
+
+func run(out string, n int, deliveryOnly, reportsOnly bool, parts []string) error {
 	ctx := context.Background()
 	emu, err := ddblocal.Start(ctx, ddblocal.Options{})
 	if err != nil {
@@ -215,6 +231,9 @@ func run(out string, n int, deliveryOnly, reportsOnly bool) error {
 		prev.Birthdays = res.Birthdays
 		return write(out, prev)
 	}
+	if len(parts) > 0 {
+		return b.measureParts(out, res, n, parts)
+	}
 	if deliveryOnly {
 		if err := b.measureDeliveryLag(res, n); err != nil {
 			return err
@@ -273,6 +292,9 @@ func run(out string, n int, deliveryOnly, reportsOnly bool) error {
 		return err
 	}
 	if err := b.measureBirthdays(res); err != nil {
+		return err
+	}
+	if err := b.measureCatalogImport(res, *catalogRows); err != nil {
 		return err
 	}
 	measureInit(ctx, res, emu.Endpoint)

@@ -177,6 +177,10 @@ func writeReport(dir string, res *Results) error {
 			fmt.Fprintf(&b, "| %d | %d | %d | %.1f | %d | %.1f | %.1f | %d |\n", r.Members, r.Birthdays, r.Credited, r.SweepMs, r.Calls, r.ReadUnits, r.RerunMs, r.RerunCalls)
 		}
 	}
+	if ci := res.CatalogImport; ci != nil {
+		fmt.Fprintf(&b, "\n## Catalog CSV import\n\n%d rows (%d imported, %d bad rows reported, e.g. %s; the progress callback saw %d rows) in %.1f s: **%.0f rows/s**; %d round trips, %.0f WCU. %s.\n",
+			ci.Rows, ci.Imported, ci.Failed, ci.FirstFailed, ci.Progress, ci.Seconds, ci.RowsPerSec, ci.RoundTrips, ci.WCU, ci.Note)
+	}
 	if len(res.Pages) > 0 {
 		b.WriteString("\n## Web pages\n\nServer-rendered pages through the web function's handler over DynamoDB Local, measured by a client on the same machine. " +
 			"First visit = the HTML plus the stylesheet and script it links (the card's QR code is inline SVG in the HTML; assets are cached for a year after). " +

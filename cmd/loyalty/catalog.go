@@ -1,11 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"time"
+	"io"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/loyalty/cashback/shared/csvio"
@@ -16,7 +15,14 @@ import (
 // (--report), a non-zero exit when any row failed.
 func catalogCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "catalog", Short: "Import and export a tenant's product catalog as CSV"}
-	var tenant, file, report string
+	ci := &csvImport{
+		run: func(ctx context.Context, l *local, tenant string, f io.Reader, progress func(int)) (csvio.Result, error) {
+			return csvio.Run(ctx, csvio.CatalogTable(l.app.Service, owner(tenant)), f, progress)
+		},
+		summary: func(r csvio.Result) string {
+			return fmt.Sprintf("rows %d, imported %d, failed %d", r.Rows, r.Imported, len(r.Failed))
+		},
+	}
 	imp := &cobra.Command{
 		Use:   "import",
 		Short: "Import products from CSV (sku,name,category,price: what catalog export writes); exits non-zero when a row fails",
@@ -26,56 +32,9 @@ when any row failed. A sku already in the catalog is replaced, so running the
 same file again changes nothing.
 
 ` + csvio.CatalogHelp,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := os.Open(file)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			lines, err := countLines(file)
-			if err != nil {
-				return err
-			}
-			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			if err := requireTenant(cmd.Context(), l, tenant); err != nil {
-				return err
-			}
-			bar := progressbar.NewOptions(lines, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("importing"),
-				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(100*time.Millisecond))
-			rep, err := csvio.ImportCatalog(cmd.Context(), l.app.Service, owner(tenant), f, func(n int) { _ = bar.Add(n) })
-			_ = bar.Finish()
-			fmt.Fprintln(cmd.ErrOrStderr())
-			if err != nil && rep.Rows == 0 {
-				return err // the file was refused as a whole (header) or never read
-			}
-			if report != "" {
-				if werr := writeReport(report, rep.Failed); werr != nil {
-					return werr
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rows %d, imported %d, failed %d\n", rep.Rows, rep.Imported, len(rep.Failed))
-			if err != nil {
-				return err
-			}
-			if len(rep.Failed) > 0 {
-				where := "run again with --report FILE to list them"
-				if report != "" {
-					where = "see " + report
-				}
-				return fmt.Errorf("%d of %d rows failed: %s", len(rep.Failed), rep.Rows, where)
-			}
-			return nil
-		},
+		RunE: ci.runE,
 	}
-	imp.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
-	imp.Flags().StringVar(&file, "file", "", "CSV file (required)")
-	imp.Flags().StringVar(&report, "report", "", "write failed rows (line,reason) to this CSV; written on every run, header only when no row failed")
-	_ = imp.MarkFlagRequired("tenant")
-	_ = imp.MarkFlagRequired("file")
+	ci.flags(imp)
 
 	var exportTenant string
 	exp := &cobra.Command{

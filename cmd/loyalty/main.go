@@ -39,7 +39,7 @@ func main() {
 // newRoot builds the command tree; tests run it in-process.
 func newRoot() *cobra.Command {
 	root := &cobra.Command{Use: "loyalty", Short: "Loyalty cashback service: local server and admin CLI", SilenceUsage: true}
-	root.AddCommand(serveCmd(), tenantCmd(), outboxCmd(), ledgerCmd(), membersCmd(), catalogCmd(), couponsCmd(), usageCmd())
+	root.AddCommand(serveCmd(), tenantCmd(), outboxCmd(), ledgerCmd(), membersCmd(), catalogCmd(), couponsCmd(), cardsCmd(), usageCmd())
 	return root
 }
 

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/loyalty/cashback/shared/csvio"
@@ -23,8 +24,15 @@ func owner(tenantID string) loyalty.Caller {
 
 func membersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "members", Short: "Import and export a tenant's members as CSV"}
-	var tenant, file, report string
 	var workers int
+	ci := &csvImport{
+		run: func(ctx context.Context, l *local, tenant string, f io.Reader, progress func(int)) (csvio.Result, error) {
+			return csvio.Run(ctx, csvio.MemberTable(l.app.Service, owner(tenant), libphone.Normalize, workers), f, progress)
+		},
+		summary: func(r csvio.Result) string {
+			return fmt.Sprintf("rows %d, imported %d, already members %d, failed %d", r.Rows, r.Imported, r.Existing, len(r.Failed))
+		},
+	}
 	imp := &cobra.Command{
 		Use:   "import",
 		Short: "Import members from CSV (phone,card,name,email,status,points,pending,held: what members export writes); exits non-zero when a row fails",
@@ -34,59 +42,10 @@ when any row failed. Running the same file again imports nothing twice (a
 phone joins once; such rows count as "already members", not as failures).
 
 ` + csvio.ColumnHelp,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := os.Open(file)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			lines, err := countLines(file)
-			if err != nil {
-				return err
-			}
-			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			if err := requireTenant(cmd.Context(), l, tenant); err != nil {
-				return err
-			}
-			bar := progressbar.NewOptions(lines, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("importing"),
-				progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond))
-			rep, err := csvio.Import(cmd.Context(), l.app.Service, owner(tenant), f, libphone.Normalize, workers, func() { _ = bar.Add(1) })
-			_ = bar.Finish()
-			fmt.Fprintln(cmd.ErrOrStderr())
-			if err != nil && rep.Rows == 0 {
-				return err // the file was refused as a whole (header) or never read
-			}
-			// The report is written whenever asked for, header only when
-			// every row went in, so a script never reads a stale one.
-			if report != "" {
-				if werr := writeReport(report, rep.Failed); werr != nil {
-					return werr
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rows %d, imported %d, already members %d, failed %d\n", rep.Rows, rep.Imported, rep.Existing, len(rep.Failed))
-			if err != nil {
-				return err
-			}
-			if len(rep.Failed) > 0 {
-				where := "run again with --report FILE to list them"
-				if report != "" {
-					where = "see " + report
-				}
-				return fmt.Errorf("%d of %d rows failed: %s", len(rep.Failed), rep.Rows, where)
-			}
-			return nil
-		},
+		RunE: ci.runE,
 	}
-	imp.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
-	imp.Flags().StringVar(&file, "file", "", "CSV file (required)")
-	imp.Flags().StringVar(&report, "report", "", "write failed rows (line,reason) to this CSV; written on every run, header only when no row failed")
+	ci.flags(imp)
 	imp.Flags().IntVar(&workers, "workers", 8, "parallel writers")
-	_ = imp.MarkFlagRequired("tenant")
-	_ = imp.MarkFlagRequired("file")
 
 	var exportTenant string
 	exp := &cobra.Command{

@@ -82,6 +82,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		deps.Coupons = cmp.Or(deps.Coupons, all.Coupons)
 		deps.Promotions = cmp.Or(deps.Promotions, all.Promotions)
 		deps.GiftCards = cmp.Or(deps.GiftCards, all.GiftCards)
+		deps.Cards = cmp.Or(deps.Cards, all.Cards)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

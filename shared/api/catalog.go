@@ -138,7 +138,7 @@ func (s *server) registerExportCatalog(r routes.Route) {
 
 // bodyLimit is the largest body a request may send.
 func bodyLimit(r *http.Request) int64 {
-	if r.Method == http.MethodPost && r.URL.Path == catalogImportPath {
+	if r.Method == http.MethodPost && (r.URL.Path == catalogImportPath || r.URL.Path == cardsImportPath) {
 		return CatalogImportMaxBytes
 	}
 	return MaxBodyBytes

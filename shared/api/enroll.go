@@ -14,6 +14,7 @@ type EnrollBody struct {
 	Phone   string `json:"phone" minLength:"1" maxLength:"32" doc:"Phone in national or international form; stored as E.164"`
 	Email   string `json:"email,omitempty" maxLength:"254" format:"email"`
 	Channel string `json:"channel,omitempty" enum:"sms,email" doc:"Where to send the code (default sms)"`
+	Card    string `json:"card,omitempty" maxLength:"19" pattern:"^[0-9]*$" doc:"Staff route only: the physical card handed to the customer, bound at verify (checked against the program's card rule)"`
 	Profile *struct {
 		Name      string `json:"name,omitempty" maxLength:"200"`
 		BirthDate string `json:"birthDate,omitempty" format:"date"`
@@ -30,7 +31,7 @@ func (b *EnrollBody) domain(normalize PhoneNormalizer) (loyalty.EnrollRequest, e
 	if err != nil {
 		return loyalty.EnrollRequest{}, err
 	}
-	req := loyalty.EnrollRequest{Phone: e164, Email: trimmed(b.Email), Channel: b.Channel, Terms: b.Consent.Terms, Marketing: b.Consent.Marketing,
+	req := loyalty.EnrollRequest{Phone: e164, Email: trimmed(b.Email), Channel: b.Channel, Card: b.Card, Terms: b.Consent.Terms, Marketing: b.Consent.Marketing,
 		ReferralCode: trimmed(b.ReferralCode)}
 	if b.Profile != nil {
 		req.Name, req.BirthDate = trimmed(b.Profile.Name), b.Profile.BirthDate

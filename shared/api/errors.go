@@ -118,6 +118,8 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeCouponExpired:        http.StatusUnprocessableEntity,
 	loyalty.CodeCouponNotYetValid:    http.StatusUnprocessableEntity,
 	loyalty.CodeCouponExhausted:      http.StatusConflict,
+	loyalty.CodeCardNotInPool:        http.StatusUnprocessableEntity,
+	loyalty.CodeCardTaken:            http.StatusConflict,
 	loyalty.CodeCouponGroupConflict:  http.StatusUnprocessableEntity,
 	loyalty.CodeCouponNotApplicable:  http.StatusUnprocessableEntity,
 	loyalty.CodeCouponCodeTaken:      http.StatusConflict,

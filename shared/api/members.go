@@ -87,6 +87,9 @@ func (s *server) registerFindMember(r routes.Route) {
 	o := op(r, "Find a member by phone or card", "members")
 	huma.Register(s.api, o, func(ctx context.Context, in *FindMemberInput) (*MemberOutput, error) {
 		ref := loyalty.MemberRef{Card: in.Card}
+		if err := loyalty.CheckCardRef("card", in.Card); err != nil {
+			return nil, s.problem(ctx, err)
+		}
 		switch {
 		case (in.Phone == "") == (in.Card == ""):
 			return nil, s.problem(ctx, loyalty.Invalid("phone", "give exactly one of phone or card"))
@@ -242,10 +245,23 @@ func (s *server) registerBlock(blocked bool) func(routes.Route) {
 	}
 }
 
+// ReplaceCardInput optionally names the physical card handed out.
+type ReplaceCardInput struct {
+	MemberPath
+	Body *struct {
+		Number string `json:"number,omitempty" maxLength:"19" pattern:"^[0-9]*$" doc:"The number of the physical card the cashier hands out; checked against the program's card rule (an imported card is bound to the member, once). Absent: a number is drawn under the rule."`
+	} `required:"false"`
+}
+
 func (s *server) registerReplaceCard(r routes.Route) {
 	o := op(r, "Issue a new card number for a lost card, keeping the balance", "members")
-	huma.Register(s.api, o, func(ctx context.Context, in *MemberPath) (*MemberOutput, error) {
-		a, err := s.deps.Members.ReplaceCard(ctx, callerOf(ctx), in.MemberID)
+	o.Description = "The old number stops finding the member at once. With `number`, the member gets that physical card: under a card pool (`cardNumbers.mode: imported`) it must be an imported, unbound number (`card_not_in_pool`, `card_taken`)."
+	huma.Register(s.api, o, func(ctx context.Context, in *ReplaceCardInput) (*MemberOutput, error) {
+		number := ""
+		if in.Body != nil {
+			number = in.Body.Number
+		}
+		a, err := s.deps.Members.ReplaceCard(ctx, callerOf(ctx), in.MemberID, number)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

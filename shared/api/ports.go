@@ -39,7 +39,7 @@ type Members interface {
 	Ledger(ctx context.Context, c loyalty.Caller, memberID string, limit int, beforeSeq int64) ([]loyalty.Entry, error)
 	AdjustPoints(ctx context.Context, c loyalty.Caller, idem loyalty.Idem, memberID string, req loyalty.AdjustRequest) (loyalty.AdjustResult, bool, error)
 	SetBlocked(ctx context.Context, c loyalty.Caller, memberID string, blocked bool) (*loyalty.Account, error)
-	ReplaceCard(ctx context.Context, c loyalty.Caller, memberID string) (*loyalty.Account, error)
+	ReplaceCard(ctx context.Context, c loyalty.Caller, memberID, number string) (*loyalty.Account, error)
 	SetTier(ctx context.Context, c loyalty.Caller, memberID, tier string) (*loyalty.Account, error)
 	SetGroups(ctx context.Context, c loyalty.Caller, memberID string, groups []string) (*loyalty.Account, error)
 	SetCodeWord(ctx context.Context, c loyalty.Caller, memberID, word string) (*loyalty.Account, error)
@@ -110,11 +110,18 @@ type Capabilities struct {
 	// 500 (a wiring bug, not a client's fault).
 	Reports   Reports
 	GiftCards GiftCards
+	Cards     Cards
 }
 
 // CapabilitiesOf is every capability of the domain's service.
 func CapabilitiesOf(svc *loyalty.Service) Capabilities {
-	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog, Coupons: svc.Coupons, Promotions: svc.Promotions, GiftCards: svc.GiftCards}
+	return Capabilities{Orders: svc.Orders, Enrollment: svc.Enrollment, Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog, Coupons: svc.Coupons, Promotions: svc.Promotions, GiftCards: svc.GiftCards, Cards: svc.Cards}
+}
+
+// Cards manages the tenant's pool of imported card numbers.
+type Cards interface {
+	ImportPoolCards(ctx context.Context, c loyalty.Caller, numbers []string) ([]error, error)
+	ListPoolCards(ctx context.Context, c loyalty.Caller, after string, limit int) ([]loyalty.PoolCard, error)
 }
 
 // Catalog manages the tenant's products.

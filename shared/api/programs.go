@@ -28,13 +28,23 @@ type ProgramBody struct {
 	TermsURL            string        `json:"termsUrl,omitempty" maxLength:"2000" format:"uri"`
 
 	DiscountPercent    *Percent                `json:"discountPercent,omitempty" doc:"Discount programs: percent off every order (tiers may override)"`
+	DiscountAmount     *Money                  `json:"discountAmount,omitempty" doc:"Discount programs: money off every order (at most the order's eligible total), instead of a percent"`
+	DiscountFrom       []DiscountStepBody      `json:"discountFrom,omitempty" maxItems:"10" doc:"Discount programs: a discount only from an order total (seed 004); the highest step whose threshold the eligible total reaches applies, e.g. 5 % from 1000.00 and 10 % from 3000.00. Replaces discountPercent/discountAmount; below the first threshold no discount."`
 	Tiers              []TierBody              `json:"tiers,omitempty" maxItems:"20" doc:"Levels; a member holds the highest tier whose qualification is met in its trailing period"`
 	Categories         map[string]CategoryBody `json:"categories,omitempty" maxProperties:"100" doc:"Rates for order items of a category; override the program's"`
 	AccrueOnDiscounted *bool                   `json:"accrueOnDiscounted,omitempty" doc:"Accrue on items sold at a discount (default true)"`
 	PointsPerMoney     *PointsPerMoneyBody     `json:"pointsPerMoney,omitempty" doc:"Accrue points per whole amount of money instead of a percent"`
+	CardNumbers        *loyalty.CardRule       `json:"cardNumbers,omitempty" doc:"How new members' card numbers are drawn (seed 004): auto (default), pattern, or imported (a pool of pre-printed cards). Members keep the numbers they have."`
 	ProductRules       *loyalty.ProductRules   `json:"productRules,omitempty" doc:"Which order lines earn cashback and which may be paid with points (by SKU or category; a line's category is the till's, else the catalog's)"`
 	ActiveFrom         *time.Time              `json:"activeFrom,omitempty" doc:"Start of the program's activity window"`
 	ActiveUntil        *time.Time              `json:"activeUntil,omitempty" doc:"End of the program's activity window (exclusive)"`
+}
+
+// DiscountStepBody is one threshold of a discount from an order total.
+type DiscountStepBody struct {
+	From    Money    `json:"from" doc:"Eligible order total (money minor units) from which the step applies"`
+	Percent *Percent `json:"percent,omitempty" doc:"Percent off the eligible total (exactly one of percent, amount)"`
+	Amount  *Money   `json:"amount,omitempty" doc:"Money off (minor units)"`
 }
 
 // TierBody is one tier of a program.
@@ -134,8 +144,22 @@ func (b ProgramBody) domain() loyalty.Program {
 	if b.DiscountPercent != nil {
 		p.DiscountPercent = b.DiscountPercent.BP
 	}
+	if b.DiscountAmount != nil {
+		p.DiscountAmount = loyalty.Money(*b.DiscountAmount)
+	}
+	for _, s := range b.DiscountFrom {
+		st := loyalty.DiscountStep{From: loyalty.Money(s.From)}
+		if s.Percent != nil {
+			st.Percent = s.Percent.BP
+		}
+		if s.Amount != nil {
+			st.Amount = loyalty.Money(*s.Amount)
+		}
+		p.DiscountSteps = append(p.DiscountSteps, st)
+	}
 	p.AccrueOnDiscounted = b.AccrueOnDiscounted
 	p.Products = b.ProductRules
+	p.CardNumbers = b.CardNumbers
 	if b.PointsPerMoney != nil {
 		p.PointsPerMoney = &loyalty.PointsPerMoney{Money: loyalty.Money(b.PointsPerMoney.Money), Points: loyalty.Points(b.PointsPerMoney.Points)}
 	}
@@ -195,8 +219,24 @@ func programView(p loyalty.Program) ProgramView {
 	if p.DiscountPercent > 0 {
 		v.DiscountPercent = &Percent{p.DiscountPercent}
 	}
+	if p.DiscountAmount > 0 {
+		m := Money(p.DiscountAmount)
+		v.DiscountAmount = &m
+	}
+	for _, s := range p.DiscountSteps {
+		sb := DiscountStepBody{From: Money(s.From)}
+		if s.Percent > 0 {
+			sb.Percent = &Percent{s.Percent}
+		}
+		if s.Amount > 0 {
+			m := Money(s.Amount)
+			sb.Amount = &m
+		}
+		v.DiscountFrom = append(v.DiscountFrom, sb)
+	}
 	v.AccrueOnDiscounted = p.AccrueOnDiscounted
 	v.ProductRules = p.Products
+	v.CardNumbers = p.CardNumbers
 	if p.PointsPerMoney != nil {
 		v.PointsPerMoney = &PointsPerMoneyBody{Money: Money(p.PointsPerMoney.Money), Points: Points(p.PointsPerMoney.Points)}
 	}

@@ -72,6 +72,9 @@ func (m MemberRef) domain(normalize PhoneNormalizer) (loyalty.MemberRef, error) 
 		}
 		return loyalty.MemberRef{Phone: e164}, nil
 	}
+	if err := loyalty.CheckCardRef("member.card", m.Card); err != nil {
+		return loyalty.MemberRef{}, err
+	}
 	return loyalty.MemberRef{ID: m.ID, Card: m.Card}, nil
 }
 

@@ -49,117 +49,43 @@ const catalogBatch = 500
 // progress, when set, is called once per row processed. An error is returned
 // only when the file is refused as a whole (header) or a write fails.
 func ImportCatalog(ctx context.Context, w CatalogWriter, c loyalty.Caller, r io.Reader, progress func(n int)) (CatalogReport, error) {
-	rep := CatalogReport{Failed: []RowError{}}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err != nil {
-		return rep, fmt.Errorf("read header: %w", err)
-	}
-	col, err := catalogColumns(header)
-	if err != nil {
-		return rep, err
-	}
-	field := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
+	res, err := Run(ctx, CatalogTable(w, c), r, progress)
+	return CatalogReport{Rows: res.Rows, Imported: res.Imported, Failed: res.Failed}, err
+}
+
+// CatalogTable is the product CSV for Run: batches of catalogBatch rows,
+// one writer; a sku repeated in the file is reported on its later lines.
+func CatalogTable(w CatalogWriter, c loyalty.Caller) Table[loyalty.Product] {
 	firstLine := map[string]int{}
-	batch := make([]loyalty.Product, 0, catalogBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := w.ImportProducts(ctx, c, batch); err != nil {
-			return err
-		}
-		rep.Imported += len(batch)
-		if progress != nil {
-			progress(len(batch))
-		}
-		batch = batch[:0]
-		return nil
-	}
-	fail := func(line int, reason string) {
-		rep.Failed = append(rep.Failed, RowError{Line: line, Reason: reason})
-		if progress != nil {
-			progress(1)
-		}
-	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		rep.Rows++
-		if err != nil {
-			fail(line, "malformed CSV: "+err.Error())
-			continue
-		}
-		p, reason := parseProduct(rec, field)
-		if len(rec) > len(header) {
-			// Most often an unquoted comma: 12,50 for a price.
-			reason = fmt.Sprintf("%d fields, the header has %d (quote a value with a comma; prices take a dot)", len(rec), len(header))
-		}
-		if reason == "" {
-			if first, dup := firstLine[p.SKU]; dup {
-				reason = fmt.Sprintf("sku %q already on line %d", p.SKU, first)
+	return Table[loyalty.Product]{
+		Columns: CatalogColumns, Required: []string{"sku", "name"}, Batch: catalogBatch,
+		Parse: func(rec Record, line int) (loyalty.Product, string) {
+			p, reason := parseProduct(rec)
+			if rec.Extra() {
+				// Most often an unquoted comma: 12,50 for a price.
+				reason = fmt.Sprintf("%d fields, the header has %d (quote a value with a comma; prices take a dot)", len(rec.Fields), rec.HeaderLen())
 			}
-		}
-		if reason != "" {
-			fail(line, reason)
-			continue
-		}
-		firstLine[p.SKU] = line
-		batch = append(batch, p)
-		if len(batch) == catalogBatch {
-			if err := flush(); err != nil {
-				return rep, fmt.Errorf("line %d: %w", line, err)
+			if reason == "" {
+				if first, dup := firstLine[p.SKU]; dup {
+					reason = fmt.Sprintf("sku %q already on line %d", p.SKU, first)
+				}
 			}
-		}
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
+			if reason == "" {
+				firstLine[p.SKU] = line
+			}
+			return p, reason
+		},
+		// Products are configuration: a batch is written whole or the
+		// import stops (nothing about a product fails one row alone).
+		Write: func(ctx context.Context, ps []loyalty.Product) ([]error, error) {
+			return nil, w.ImportProducts(ctx, c, ps)
+		},
 	}
-	if err := flush(); err != nil {
-		return rep, err
-	}
-	return rep, nil
 }
 
-func catalogColumns(header []string) (map[string]int, error) {
-	col := map[string]int{}
-	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff")
-		}
-		name := strings.ToLower(strings.TrimSpace(h))
-		known := false
-		for _, c := range CatalogColumns {
-			known = known || c == name
-		}
-		if !known {
-			return nil, fmt.Errorf("unknown column %q (column %d): the columns are %s", h, i+1, strings.Join(CatalogColumns, ","))
-		}
-		if _, dup := col[name]; dup {
-			return nil, fmt.Errorf("column %q appears twice", name)
-		}
-		col[name] = i
-	}
-	for _, need := range []string{"sku", "name"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("the header has no %s column", need)
-		}
-	}
-	return col, nil
-}
-
-func parseProduct(rec []string, field func([]string, string) string) (loyalty.Product, string) {
-	p := loyalty.Product{SKU: field(rec, "sku"), Name: field(rec, "name"), Category: field(rec, "category")}
-	if v := field(rec, "price"); v != "" {
+func parseProduct(rec Record) (loyalty.Product, string) {
+	p := loyalty.Product{SKU: rec.Get("sku"), Name: rec.Get("name"), Category: rec.Get("category")}
+	if v := rec.Get("price"); v != "" {
 		m, err := ParseMoney(v)
 		if err != nil {
 			return p, fmt.Sprintf("price %q: %v", v, err)

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/loyalty/cashback/shared/loyalty"
 )
@@ -42,14 +41,6 @@ members export writes exactly these, so its file imports as-is:
 Any other column refuses the whole file. Imported points expire under the
 tenant's current program, counted from the import.`
 
-var known = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range Columns {
-		m[c] = true
-	}
-	return m
-}()
-
 // RowError is a row that was not imported.
 type RowError struct {
 	Line   int    `json:"line"`
@@ -69,147 +60,59 @@ type Importer interface {
 	ImportMember(ctx context.Context, c loyalty.Caller, row loyalty.ImportRow) (string, error)
 }
 
-type job struct {
-	line int
-	row  loyalty.ImportRow
-}
-
 // Import reads the CSV (with a header row naming the columns) and imports
 // rows with `workers` goroutines. normalize parses phone numbers; progress,
 // when set, is called once per row processed.
 func Import(ctx context.Context, imp Importer, c loyalty.Caller, r io.Reader, normalize func(string) (string, error), workers int, progress func()) (Report, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return Report{}, fmt.Errorf("read header: %w", err)
-	}
-	col, err := columns(header)
-	if err != nil {
-		return Report{}, err
-	}
-	field := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
-	if workers < 1 {
-		workers = 1
-	}
-	var rep Report
-	var mu sync.Mutex
-	fail := func(line int, reason string) {
-		mu.Lock()
-		rep.Failed = append(rep.Failed, RowError{Line: line, Reason: reason})
-		mu.Unlock()
-	}
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	var fatal error
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				_, err := imp.ImportMember(ctx, c, j.row)
-				mu.Lock()
-				switch {
-				case err == nil:
-					rep.Imported++
-				case errors.Is(err, loyalty.ErrImportExists):
-					rep.Existing++
-				case loyalty.CodeOf(err) != loyalty.CodeInternal:
-					rep.Failed = append(rep.Failed, RowError{Line: j.line, Reason: err.Error()})
-				default:
-					if fatal == nil {
-						fatal = fmt.Errorf("line %d: %w", j.line, err)
-					}
-				}
-				mu.Unlock()
-				if progress != nil {
-					progress()
-				}
-			}
-		}()
-	}
-	line := 1
-	for {
-		rec, err := cr.Read()
-		line++
-		if err == io.EOF {
-			break
-		}
-		rep.Rows++
-		if err != nil {
-			fail(line, "malformed CSV: "+err.Error())
-			if progress != nil {
+	var tick func(int)
+	if progress != nil {
+		tick = func(n int) {
+			for ; n > 0; n-- {
 				progress()
 			}
-			continue
 		}
-		row, reason := parseRow(rec, field, normalize)
-		if reason != "" {
-			fail(line, reason)
-			if progress != nil {
-				progress()
+	}
+	res, err := Run(ctx, MemberTable(imp, c, normalize, workers), r, tick)
+	rep := Report{Rows: res.Rows, Imported: res.Imported, Existing: res.Existing}
+	if len(res.Failed) > 0 {
+		rep.Failed = res.Failed
+	}
+	return rep, err
+}
+
+// MemberTable is the member CSV for Run: a row per member, imported one
+// at a time (each its own transaction) by `workers` goroutines.
+func MemberTable(imp Importer, c loyalty.Caller, normalize func(string) (string, error), workers int) Table[loyalty.ImportRow] {
+	return Table[loyalty.ImportRow]{
+		Columns: Columns, Required: []string{"phone"}, Workers: workers,
+		Parse: func(rec Record, _ int) (loyalty.ImportRow, string) { return parseRow(rec, normalize) },
+		Write: func(ctx context.Context, rows []loyalty.ImportRow) ([]error, error) {
+			out := make([]error, len(rows))
+			for i, row := range rows {
+				_, out[i] = imp.ImportMember(ctx, c, row)
 			}
-			continue
-		}
-		select {
-		case jobs <- job{line: line, row: row}:
-		case <-ctx.Done():
-			close(jobs)
-			wg.Wait()
-			return rep, ctx.Err()
-		}
+			return out, nil
+		},
 	}
-	close(jobs)
-	wg.Wait()
-	return rep, fatal
 }
 
-// columns maps the header's column names to their index. An unknown or
-// repeated column refuses the file: a misspelt "points" column would
-// otherwise import every balance as zero without a word.
-func columns(header []string) (map[string]int, error) {
-	col := map[string]int{}
-	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff") // spreadsheets save UTF-8 with a byte order mark
-		}
-		name := strings.ToLower(strings.TrimSpace(h))
-		if !known[name] {
-			return nil, fmt.Errorf("unknown column %q (column %d): the columns are %s", h, i+1, strings.Join(Columns, ","))
-		}
-		if _, dup := col[name]; dup {
-			return nil, fmt.Errorf("column %q appears twice", name)
-		}
-		col[name] = i
-	}
-	if _, ok := col["phone"]; !ok {
-		return nil, errors.New("the header has no phone column")
-	}
-	return col, nil
-}
-
-func parseRow(rec []string, field func([]string, string) string, normalize func(string) (string, error)) (loyalty.ImportRow, string) {
-	phone, err := normalize(field(rec, "phone"))
+func parseRow(rec Record, normalize func(string) (string, error)) (loyalty.ImportRow, string) {
+	phone, err := normalize(rec.Get("phone"))
 	if err != nil {
 		return loyalty.ImportRow{}, "invalid phone"
 	}
-	row := loyalty.ImportRow{Phone: phone, Card: field(rec, "card"), Name: field(rec, "name"), Email: field(rec, "email")}
+	row := loyalty.ImportRow{Phone: phone, Card: rec.Get("card"), Name: rec.Get("name"), Email: rec.Get("email")}
 	if len(row.Name) > 200 || len(row.Email) > 254 {
 		return loyalty.ImportRow{}, "name or email too long"
 	}
-	switch st := loyalty.MemberStatus(strings.ToLower(field(rec, "status"))); st {
+	switch st := loyalty.MemberStatus(strings.ToLower(rec.Get("status"))); st {
 	case "", loyalty.MemberActive:
 	case loyalty.MemberBlocked:
 		row.Blocked = true
 	default:
 		return loyalty.ImportRow{}, fmt.Sprintf("status %q: want active or blocked", st)
 	}
-	if pts := field(rec, "points"); pts != "" {
+	if pts := rec.Get("points"); pts != "" {
 		n, err := ParsePoints(pts)
 		if err != nil {
 			return loyalty.ImportRow{}, fmt.Sprintf("points %q: %v", pts, err)
@@ -220,7 +123,7 @@ func parseRow(rec []string, field func([]string, string) string, normalize func(
 		{"pending", "pending points have not matured: export again after they do"},
 		{"held", "held points belong to an open order: close or cancel it and export again"},
 	} {
-		v := field(rec, c.name)
+		v := rec.Get(c.name)
 		if v == "" {
 			continue
 		}

@@ -133,22 +133,38 @@ func (s *Members) SetBlocked(ctx context.Context, c Caller, memberID string, blo
 }
 
 // ReplaceCard issues a new card number to a member who lost theirs, keeping
-// the balance; the old number stops finding the member at once.
-func (s *Members) ReplaceCard(ctx context.Context, c Caller, memberID string) (*Account, error) {
+// the balance; the old number stops finding the member at once. number, when
+// given, is the physical card the cashier hands out (checked against the
+// program's card rule; an imported card is bound to the member); otherwise
+// one is drawn under the rule.
+func (s *Members) ReplaceCard(ctx context.Context, c Caller, memberID, number string) (*Account, error) {
 	if err := requireAdmin(c); err != nil {
 		return nil, err
 	}
-	out, _, err := memberOp(ctx, s.Core, c, Idem{}, memberID, "", func(_ *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+	out, _, err := memberOp(ctx, s.Core, c, Idem{}, memberID, "", func(t *Tenant, st MemberState, now time.Time) (*Draft, *Account, *AuditEntry, error) {
+		card := CardChoice{Number: drawCard(t.CurrentProgram)}
+		if number != "" {
+			var err error
+			if card, err = s.chooseCard(ctx, c.TenantID, t.CurrentProgram, number); err != nil {
+				return nil, nil, nil, err
+			}
+		}
 		d := NewDraft(st, now, c)
 		old := d.acct.Card
-		d.acct.Card = NewCardNumber()
+		if old == card.Number {
+			return nil, nil, nil, Errorf(CodeCardTaken, "the member already has this card")
+		}
+		d.acct.Card = card.Number
 		d.acctChanged = true
-		d.cardChange = &CardChange{Old: old, New: d.acct.Card}
+		d.cardChange = &CardChange{Old: old, New: d.acct.Card, FromPool: card.FromPool}
 		a := d.Account()
 		return d, &a, audit(c, now, "member.replace-card", memberID, "…"+last4(old)), nil
 	})
 	if errors.Is(err, ErrCardTaken) {
-		return s.ReplaceCard(ctx, c, memberID)
+		if number != "" {
+			return nil, Errorf(CodeCardTaken, "this card is already bound to a member")
+		}
+		return s.ReplaceCard(ctx, c, memberID, "")
 	}
 	return out, err
 }
@@ -181,7 +197,10 @@ func last4(s string) string {
 }
 
 // CardChange moves a member's card claim from one number to another.
-type CardChange struct{ Old, New string }
+type CardChange struct {
+	Old, New string
+	FromPool bool // New is an imported card: bind it in the same transaction
+}
 
 func codeWordHash(memberID, word string) string {
 	sum := sha256.Sum256([]byte(memberID + "\x00" + strings.ToLower(strings.TrimSpace(word))))

@@ -348,6 +348,8 @@ type EnrollmentWrite struct {
 	ChallengeAttempt int // attempts left when read
 	Phone            string
 	Card             string
+	// CardFromPool binds the imported card Card in the same transaction.
+	CardFromPool bool
 	// LockType, set on a tenant's first card, fixes its program type,
 	// conditioned on the current program being ProgramID.
 	LockType  string

@@ -79,6 +79,7 @@ type EnrollRequest struct {
 	BirthDate string
 	Terms     bool
 	Marketing bool
+	Card      string // a physical card handed out at the till (staff route only)
 	KeyID     string // the staff key asking (its sending limits); "" on the public route
 	// ReferralCode is the code of the member who referred the customer
 	// (optional).
@@ -123,6 +124,11 @@ func (s *Enrollment) StartEnrollment(ctx context.Context, tenantID string, idem 
 	if channel == "email" && req.Email == "" {
 		return EnrollResult{}, false, Invalid("email", "email is required when the channel is email")
 	}
+	if public && req.Card != "" {
+		// A pre-printed number claimed from a web page would let anyone
+		// take a card off the pool: cards are handed out at the till.
+		return EnrollResult{}, false, Invalid("card", "a card number is given by the cashier, not on the public route")
+	}
 	// The code goes out once the challenge is committed, and only by the
 	// request that committed it: a replay sends nothing.
 	var code Message
@@ -133,6 +139,11 @@ func (s *Enrollment) StartEnrollment(ctx context.Context, tenantID string, idem 
 		}
 		if !t.CurrentProgram.Running(s.now()) {
 			return EnrollResult{}, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
+		}
+		if req.Card != "" {
+			if _, err := s.chooseCard(ctx, tenantID, t.CurrentProgram, req.Card); err != nil {
+				return EnrollResult{}, err
+			}
 		}
 		if channel == "sms" {
 			if err := s.checkSMSRecipient(t, req.Phone); err != nil {
@@ -165,7 +176,7 @@ func (s *Enrollment) StartEnrollment(ctx context.Context, tenantID string, idem 
 		now := s.now()
 		ch := &Challenge{
 			ID: ChallengeID(tenantID), TenantID: tenantID, Purpose: PurposeEnroll, Phone: req.Phone, Email: req.Email,
-			Channel: channel, Name: req.Name, BirthDate: req.BirthDate, Marketing: req.Marketing,
+			Channel: channel, Name: req.Name, BirthDate: req.BirthDate, Marketing: req.Marketing, Card: req.Card,
 			CodeLength: length, AttemptsLeft: attempts, ExpiresAt: now.Add(ttl), CreatedAt: now, ReferrerID: referrerID,
 		}
 		ch.CodeHash = s.Codes.Hash(ch.ID, secret)
@@ -251,9 +262,16 @@ func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem
 		if !p.Running(now) {
 			return VerifyResult{}, Errorf(CodeEnrollmentClosed, "the loyalty program is not taking new members")
 		}
+		card := CardChoice{Number: drawCard(p)}
+		if ch.Card != "" {
+			// Checked again: the pool may have changed since the code was sent.
+			if card, err = s.chooseCard(ctx, tenantID, p, ch.Card); err != nil {
+				return VerifyResult{}, err
+			}
+		}
 		acct := Account{
 			TenantID: tenantID, MemberID: NewID("m_"), ProgramID: p.ID, Phone: ch.Phone, Email: ch.Email,
-			Name: ch.Name, BirthDate: ch.BirthDate, Marketing: ch.Marketing, Card: NewCardNumber(),
+			Name: ch.Name, BirthDate: ch.BirthDate, Marketing: ch.Marketing, Card: card.Number,
 			Status: MemberActive, CreatedAt: now, ReferralCode: NewReferralCode(),
 		}
 		referral := ""
@@ -290,7 +308,7 @@ func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem
 			d.record(Entry{Kind: KindWelcome, Available: wb.Points, Lots: map[string]Points{lot.ID: wb.Points}})
 		}
 		c := d.Commit(tenantID)
-		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card, MemberLimit: t.Limits().Members,
+		c.Enrollment = &EnrollmentWrite{ChallengeID: ch.ID, ChallengeAttempt: ch.AttemptsLeft, Phone: ch.Phone, Card: acct.Card, CardFromPool: card.FromPool, MemberLimit: t.Limits().Members,
 			Referred: acct.Referral != nil}
 		c.ReferralCode = acct.ReferralCode
 		c.Meter = MeterFor(t, UseVerify, now)
@@ -303,6 +321,8 @@ func (s *Enrollment) VerifyEnrollment(ctx context.Context, tenantID string, idem
 		}
 		if err := s.Store.Commit(ctx, c); err != nil {
 			switch {
+			case errors.Is(err, ErrCardTaken) && ch.Card != "":
+				return VerifyResult{}, Errorf(CodeCardTaken, "this card is already bound to a member")
 			case errors.Is(err, ErrCardTaken), errors.Is(err, ErrReferralCodeTaken):
 				return VerifyResult{}, ErrConflict // draw another card number and code
 			case errors.Is(err, ErrReferralPhoneUsed) && acct.Referral != nil:

@@ -76,10 +76,15 @@ const (
 
 	// Reports (shared/reports).
 	CodeReportRangeInvalid Code = "report_range_invalid"
+	// Card numbers (cards.go).
+	CodeCardNotInPool Code = "card_not_in_pool"
+	CodeCardTaken     Code = "card_taken"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
 var AllCodes = []Code{
+	CodeCardNotInPool,
+	CodeCardTaken,
 	CodeInvalidRequest,
 	CodeValidationFailed,
 	CodeInvalidPhone,

@@ -248,10 +248,8 @@ func Close(p *Program, st MemberState, order *Order, req CloseRequest, now time.
 		Promotions: promos.results, Items: promos.lines, PromotionDiscount: promos.discount,
 		GiftCards: gifts.results, GiftCardPaid: gifts.total}
 	if p != nil {
-		pct, disc := DiscountFor(p, tier, req.Total, now)
-		if pct > 0 {
-			res.DiscountPercent, res.Discount = pct.String(), disc
-		}
+		planProgramDiscount(p, tier, req.Total, req.Total-promos.discount-coupons.discount, req.Items, promos.lines, now).
+			report(&res.DiscountPercent, &res.Discount, &res.Items)
 		// The order counts towards tiers (promotion as soon as met) and
 		// towards the activity selections of bulk accruals.
 		d.recordActivity(p, req.Total, 1, categorySpend(req.Items))

@@ -20,6 +20,7 @@ type ProductFilter struct {
 type ProductRules struct {
 	Accrual    *ProductFilter `json:"accrual,omitempty" doc:"Lines that earn cashback; others earn nothing"`
 	Redemption *ProductFilter `json:"redemption,omitempty" doc:"Lines that may be paid with points; others count at a 0 % share"`
+	Discount   *ProductFilter `json:"discount,omitempty" doc:"Discount programs: lines the discount is given on and counted towards its threshold; others get none"`
 }
 
 // maxFilterEntries bounds the SKUs and categories of a program's product
@@ -75,7 +76,7 @@ func validateProductRules(r *ProductRules) error {
 	for _, part := range []struct {
 		name string
 		f    *ProductFilter
-	}{{"productRules.accrual", r.Accrual}, {"productRules.redemption", r.Redemption}} {
+	}{{"productRules.accrual", r.Accrual}, {"productRules.redemption", r.Redemption}, {"productRules.discount", r.Discount}} {
 		if part.f == nil {
 			continue
 		}

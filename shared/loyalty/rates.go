@@ -132,19 +132,6 @@ func AccrualFor(p *Program, t *Tier, moneyPaid Money, items []Item, now time.Tim
 	}, int64(moneyPaid)*100, int64(FullPercent)*int64(p.Value())))
 }
 
-// DiscountFor is the discount a discount program gives a member's order:
-// the tier's percent, else the program's.
-func DiscountFor(p *Program, t *Tier, total Money, now time.Time) (BasisPoints, Money) {
-	if p == nil || p.Type != TypeDiscount || !p.Running(now) {
-		return 0, 0
-	}
-	pct := p.DiscountPercent
-	if t != nil && t.DiscountPercent != nil {
-		pct = *t.DiscountPercent
-	}
-	return pct, Money(mulDiv(int64(total), int64(pct), int64(FullPercent)))
-}
-
 // categorySpend sums item amounts per category (for tier qualification).
 func categorySpend(items []Item) map[string]Money {
 	var out map[string]Money

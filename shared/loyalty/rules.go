@@ -27,6 +27,12 @@ func ValidateProgram(p *Program) error {
 	if p.MaxRedeemPercent < 0 || p.MaxRedeemPercent > FullPercent {
 		return Invalid("maxRedeemPercent", "percent must be between 0 and 100")
 	}
+	if err := validateDiscount(p); err != nil {
+		return err
+	}
+	if err := validateCardRule(p.CardNumbers); err != nil {
+		return err
+	}
 	if p.PointValue < 0 {
 		return Invalid("pointValue", "point value must be positive")
 	}

@@ -64,6 +64,7 @@ type Service struct {
 	*Promotions
 	*Referrals
 	*GiftCards
+	*Cards
 }
 
 // NewService builds every capability over store and the clock now (nil:
@@ -71,7 +72,7 @@ type Service struct {
 // on the result.
 func NewService(store Store, now func() time.Time) *Service {
 	c := &Core{Store: store, Now: now}
-	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, Referrals: &Referrals{c}, GiftCards: &GiftCards{c}}
+	return &Service{Orders: &Orders{c}, Enrollment: &Enrollment{Core: c}, Members: &Members{c}, Programs: &Programs{c}, Tenancy: &Tenancy{c}, Catalog: &Catalog{c}, Coupons: &Coupons{c}, Promotions: &Promotions{c}, Referrals: &Referrals{c}, GiftCards: &GiftCards{c}, Cards: &Cards{c}}
 }
 
 // Defaults, as in the seeds: a 4-digit code, 5 tries, valid 10 minutes.
@@ -436,9 +437,7 @@ func (s *Orders) Quote(ctx context.Context, c Caller, ref MemberRef, req QuoteRe
 	if tier != nil {
 		res.Tier = tier.Name
 	}
-	if pct, disc := DiscountFor(p, tier, req.Total, now); pct > 0 {
-		res.DiscountPercent, res.Discount = pct.String(), disc
-	}
+	planProgramDiscount(p, tier, req.Total, net, req.Items, promos.lines, now).report(&res.DiscountPercent, &res.Discount, &res.Items)
 	if len(req.GiftCards) > 0 {
 		payable := max(0, net-PointsToMoney(maxPts, p.Value()))
 		res.GiftCards = planGiftCards(req.GiftCards, oc.GiftCards, payable, false, req.OrderID, c, now).results

@@ -72,18 +72,24 @@ type Program struct {
 	ReturnSpentOnRefund bool           `json:"returnSpentOnRefund"`
 	TermsURL            string         `json:"termsUrl,omitempty"`
 	// Rules beyond the basic bonus program (see rates.go and tiers.go).
-	DiscountPercent    BasisPoints              `json:"discountBp,omitempty"` // type "discount"
+	DiscountPercent BasisPoints `json:"discountBp,omitempty"` // type "discount"
+	// DiscountAmount is money off every order; DiscountSteps a discount
+	// only from an order total (discounts.go).
+	DiscountAmount     Money                    `json:"discountAmount,omitempty"`
+	DiscountSteps      []DiscountStep           `json:"discountSteps,omitempty"`
 	Tiers              []Tier                   `json:"tiers,omitempty"`
 	Categories         map[string]CategoryRates `json:"categories,omitempty"`
 	AccrueOnDiscounted *bool                    `json:"accrueOnDiscounted,omitempty"` // nil: true
 	PointsPerMoney     *PointsPerMoney          `json:"pointsPerMoney,omitempty"`
 	// Products restrict accrual and redemption to some order lines (seed 004).
-	Products    *ProductRules `json:"productRules,omitempty"`
-	ActiveFrom  time.Time     `json:"activeFrom,omitempty"`
-	ActiveUntil time.Time     `json:"activeUntil,omitempty"`
-	Version     int64         `json:"version"`
-	CreatedAt   time.Time     `json:"createdAt"`
-	UpdatedAt   time.Time     `json:"updatedAt"`
+	Products *ProductRules `json:"productRules,omitempty"`
+	// CardNumbers is how new members' card numbers are drawn (cards.go).
+	CardNumbers *CardRule `json:"cardNumbers,omitempty"`
+	ActiveFrom  time.Time `json:"activeFrom,omitempty"`
+	ActiveUntil time.Time `json:"activeUntil,omitempty"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // DefaultHoldTimeout releases a forgotten hold so points do not stay locked.
@@ -452,6 +458,7 @@ type Challenge struct {
 	BirthDate    string    `json:"-"`
 	Marketing    bool      `json:"-"`
 	ReferrerID   string    `json:"-"` // the member whose referral code the customer gave
+	Card         string    `json:"-"` // a physical card the till hands out, bound at verify
 	CodeHash     string    `json:"-"`
 	CodeLength   int       `json:"codeLength"`
 	AttemptsLeft int       `json:"attemptsLeft"`

@@ -85,6 +85,8 @@ var Routes = []Route{
 	{FnPrograms, "list-products", "GET", "/v1/catalog/products"},
 	{FnPrograms, "import-catalog", "POST", "/v1/catalog/import"},
 	{FnPrograms, "export-catalog", "GET", "/v1/catalog/export"},
+	{FnPrograms, "import-cards", "POST", "/v1/cards/import"},
+	{FnPrograms, "export-cards", "GET", "/v1/cards/export"},
 	{FnPrograms, "create-coupon", "POST", "/v1/coupons"},
 	{FnPrograms, "create-coupon-batch", "POST", "/v1/coupons/batch"},
 	{FnPrograms, "import-coupons", "POST", "/v1/coupons/import"},

@@ -297,6 +297,9 @@ func (s *Store) addCommit(t *txn, c *loyalty.Commit) error {
 			return err
 		}
 		t.put(putNew(card), loyalty.ErrCardTaken)
+		if en.CardFromPool {
+			bindPoolCard(t, c.TenantID, en.Card, c.MemberID, c.At)
+		}
 		t.update(tenantOnEnroll(c.TenantID, en))
 	}
 	if err := referralWrites(t, c); err != nil {
@@ -311,6 +314,9 @@ func (s *Store) addCommit(t *txn, c *loyalty.Commit) error {
 			return err
 		}
 		t.put(putNew(card), loyalty.ErrCardTaken)
+		if cc.FromPool {
+			bindPoolCard(t, c.TenantID, cc.New, c.MemberID, c.At)
+		}
 		dir, err := marshal(directoryEntry(c.Account), tenantPK(c.TenantID), memberDirSK(c.MemberID))
 		if err != nil {
 			return err
@@ -392,7 +398,7 @@ func (s *Store) SaveProgram(ctx context.Context, p *loyalty.Program, prevVersion
 // after it expires).
 func (s *Store) PutChallenge(ctx context.Context, c *loyalty.Challenge, idem *loyalty.IdemRecord, meter *loyalty.Meter) error {
 	t := &txn{table: s.table}
-	item, err := marshal(challengeItem{Challenge: *c, Phone: c.Phone, Email: c.Email, Name: c.Name, BirthDate: c.BirthDate, Marketing: c.Marketing, CodeHash: c.CodeHash, ReferrerID: c.ReferrerID},
+	item, err := marshal(challengeItem{Challenge: *c, Phone: c.Phone, Email: c.Email, Name: c.Name, BirthDate: c.BirthDate, Marketing: c.Marketing, CodeHash: c.CodeHash, ReferrerID: c.ReferrerID, Card: c.Card},
 		challengePK(c.TenantID, c.ID), skChallenge)
 	if err != nil {
 		return err

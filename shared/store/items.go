@@ -87,11 +87,12 @@ type challengeItem struct {
 	CodeHash  string `json:"codeHash"`
 	// ReferrerID: the member whose referral code the customer gave.
 	ReferrerID string `json:"referrerId,omitempty"`
+	Card       string `json:"card,omitempty"`
 }
 
 func (c challengeItem) domain() *loyalty.Challenge {
 	ch := c.Challenge
-	ch.Phone, ch.Email, ch.Name, ch.BirthDate, ch.Marketing, ch.CodeHash = c.Phone, c.Email, c.Name, c.BirthDate, c.Marketing, c.CodeHash
+	ch.Phone, ch.Email, ch.Name, ch.BirthDate, ch.Marketing, ch.CodeHash, ch.Card = c.Phone, c.Email, c.Name, c.BirthDate, c.Marketing, c.CodeHash, c.Card
 	ch.ReferrerID = c.ReferrerID
 	return &ch
 }

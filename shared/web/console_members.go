@@ -187,7 +187,7 @@ func (h *Handler) memberAction(r *http.Request, c loyalty.Caller, v *consoleView
 		v.Notice = T(l, "console.member.tierSet")
 	case "card":
 		var a *loyalty.Account
-		if a, err = m.ReplaceCard(ctx, c, id); err == nil {
+		if a, err = m.ReplaceCard(ctx, c, id, strings.TrimSpace(r.PostFormValue("number"))); err == nil {
 			v.Notice = T(l, "console.member.cardReplaced", a.Card)
 		}
 	case "codeword":

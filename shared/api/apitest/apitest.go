@@ -299,6 +299,9 @@ func (e *Env) CreateProgram(p loyalty.Program, activate bool) string {
 		}
 		body["birthdayBonus"] = bb
 	}
+	if p.CardNumbers != nil {
+		body["cardNumbers"] = p.CardNumbers
+	}
 	r := e.Do("POST", "/v1/programs", body, nil)
 	r.Want(201)
 	id := r.JSON()["programId"].(string)
