@@ -84,7 +84,7 @@ func TestEveryChangeBecomesItsEvent(t *testing.T) {
 	prog := e.Do("POST", "/v1/programs", map[string]any{"name": "Feed", "type": "bonus", "cashbackPercent": 5, "maxRedeemPercent": 50,
 		"pendingPeriod": "P1D", "welcomeBonus": map[string]any{"points": 500, "lifetime": "PT1H"},
 		"referral": map[string]any{"referrerPoints": 100, "refereePoints": 100},
-		"tiers": []map[string]any{{"name": "Base", "priority": 1, "cashbackPercent": 5, "qualify": map[string]any{"period": "P30D"}}, {"name": "Gold", "priority": 2, "cashbackPercent": 10, "qualify": map[string]any{"period": "P30D", "spend": 100000000}}},
+		"tiers":    []map[string]any{{"name": "Base", "priority": 1, "cashbackPercent": 5, "qualify": map[string]any{"period": "P30D"}}, {"name": "Gold", "priority": 2, "cashbackPercent": 10, "qualify": map[string]any{"period": "P30D", "spend": 100000000}}},
 	}, nil).Want(201).JSON()["programId"].(string)
 	e.Do("POST", "/v1/programs/"+prog+"/activate", nil, nil).Want(200)
 	rec := &recorder{t: t}
