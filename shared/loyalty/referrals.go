@@ -189,7 +189,7 @@ func (s *Referrals) RewardReferral(ctx context.Context, tenantID, refereeID stri
 		done := *r
 		done.Status = ReferralRewarded
 		d.acct.Referral, d.acctChanged = &done, true
-		rewards := p != nil && p.Type == TypeBonus && p.Referral != nil
+		rewards := p.Running(now) && p.Type == TypeBonus && p.Referral != nil
 		if rewards && st.Account.Status == MemberActive && p.Referral.RefereePoints > 0 {
 			creditBonus(d, p, p.Referral.RefereePoints, "", Entry{Kind: KindReferral, OrderID: r.OrderID, Note: "referee"})
 		}

@@ -83,7 +83,8 @@ func TestEveryChangeBecomesItsEvent(t *testing.T) {
 	e := apitest.New(t, apitest.Options{NoProgram: true})
 	prog := e.Do("POST", "/v1/programs", map[string]any{"name": "Feed", "type": "bonus", "cashbackPercent": 5, "maxRedeemPercent": 50,
 		"pendingPeriod": "P1D", "welcomeBonus": map[string]any{"points": 500, "lifetime": "PT1H"},
-		"tiers": []map[string]any{{"name": "Base", "priority": 1, "cashbackPercent": 5, "qualify": map[string]any{"period": "P30D"}}, {"name": "Gold", "priority": 2, "cashbackPercent": 10, "qualify": map[string]any{"period": "P30D", "spend": 100000000}}},
+		"referral": map[string]any{"referrerPoints": 100, "refereePoints": 100},
+		"tiers":    []map[string]any{{"name": "Base", "priority": 1, "cashbackPercent": 5, "qualify": map[string]any{"period": "P30D"}}, {"name": "Gold", "priority": 2, "cashbackPercent": 10, "qualify": map[string]any{"period": "P30D", "spend": 100000000}}},
 	}, nil).Want(201).JSON()["programId"].(string)
 	e.Do("POST", "/v1/programs/"+prog+"/activate", nil, nil).Want(200)
 	rec := &recorder{t: t}
@@ -101,6 +102,13 @@ func TestEveryChangeBecomesItsEvent(t *testing.T) {
 	e.Do("POST", "/v1/members/"+m.ID+"/block", nil, nil).Want(200)
 	e.Do("POST", "/v1/members/"+m.ID+"/unblock", nil, nil).Want(200)
 	e.Do("PUT", "/v1/members/"+m.ID+"/tier", map[string]any{"tier": "Gold"}, nil).Want(200)
+	e.Drain() // m's events first, whatever the order within a batch
+	// A friend joins with m's code; their first closed order qualifies the
+	// referral (the rewards are the referral sink's, not in this feed).
+	code := e.Do("GET", "/v1/members/"+m.ID, nil, nil).Want(200).JSON()["referralCode"].(string)
+	ch := e.Do("POST", "/v1/enrollments", map[string]any{"phone": "+79120000102", "referralCode": code, "consent": map[string]any{"terms": true}}, nil).Want(201).JSON()["challengeId"].(string)
+	friend := e.Do("POST", "/v1/enrollments/"+ch+"/verify", map[string]any{"code": e.Sender.LastCode(t, "+79120000102")}, nil).Want(201).JSON()["memberId"].(string)
+	post(e, "/v1/orders/f1/close", map[string]any{"member": map[string]any{"id": friend}, "total": 10000})
 	e.Drain()
 
 	got := rec.types()
@@ -118,9 +126,14 @@ func TestEveryChangeBecomesItsEvent(t *testing.T) {
 	e.Do("GET", "/v1/members/"+m.ID+"/ledger", nil, nil).Want(200).Decode(&ledger)
 	points := 0
 	for typ, evs := range got {
-		if typ[:7] == "points." {
-			points += len(evs)
+		for _, ev := range evs {
+			if typ[:7] == "points." && ev.MemberID == m.ID {
+				points++
+			}
 		}
+	}
+	if q := got[feed.MemberReferralQualified]; len(q) != 1 || q[0].MemberID != friend {
+		t.Errorf("referral qualified events: %v", q)
 	}
 	if points != len(ledger.Entries) {
 		t.Errorf("%d points events for %d ledger entries", points, len(ledger.Entries))
