@@ -23,6 +23,7 @@ import (
 	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/recentops"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/wallet"
@@ -210,6 +211,12 @@ func (a *App) wireWebhooks(cfg Config, sender loyalty.Sender) error {
 // WalletSink is the wallet-sync consumer of the event feed: the stream
 // reader hands it every batch (feed.Sink).
 func (a *App) WalletSink() feed.Sink { return &wallet.Sync{Service: a.Wallet} }
+
+// RecentOpsSink keeps each point of sale's list of recent operations (the
+// till page's) from the event feed (feed.Sink).
+func (a *App) RecentOpsSink() feed.Sink {
+	return &recentops.Sink{Store: a.Store, Logger: a.Logger}
+}
 
 // Option adjusts the configuration read from the environment.
 type Option func(ctx context.Context, cfg *Config) error

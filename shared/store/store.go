@@ -26,6 +26,7 @@
 //	T#t#AUDIT#<month> / <time>#<rand>  administrative actions
 //	T#t#WALLET#m / APPLE|GOOGLE|REG#<device>  wallet passes (wallet.go)
 //	T#t#GNONCE#<sha256(nonce)> / NONCE  Google Wallet callback seen (TTL)
+//	T#t#TILL#<pos> / RECENT      a point of sale's last operations (recentops.go, from the feed)
 //	WDEV#<device> / REG#<type>#<serial>  Apple device registration (the device is global)
 //	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant
