@@ -186,7 +186,9 @@ func drainFeed(ctx context.Context, l *local) error {
 
 // feedSinks are the consumers of the feed's events locally, the same as
 // functions/dispatch hands its events to (usage counting needs none).
-func feedSinks(a *app.App) []feed.Sink { return []feed.Sink{a.Webhooks, a.WalletSink(), a.RecentOpsSink()} }
+func feedSinks(a *app.App) []feed.Sink {
+	return []feed.Sink{a.Webhooks, a.WalletSink(), a.RecentOpsSink()}
+}
 
 func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }
 

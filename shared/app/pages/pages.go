@@ -20,7 +20,7 @@ func New(a *app.App) (*web.Handler, error) {
 		wallets = a.Wallet // a nil *Service in the interface would not read as nil
 	}
 	return web.New(web.Deps{
-		Wallets:    wallets, Recent: a.Store,
+		Wallets: wallets, Recent: a.Store,
 		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
 		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
 	})
