@@ -100,6 +100,9 @@ func init() {
 		"list-promotions":            {register: (*server).registerListPromotions},
 		"get-member-apple-pass":      {register: (*server).registerApplePass, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
 		"get-member-google-wallet":   {register: (*server).registerGoogleWallet, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
+		"get-apple-certificate":      {register: (*server).registerGetAppleCertificate, codes: []loyalty.Code{codeWalletNotConfigured, codeAppleCertificateNotFound}, minRole: loyalty.RoleOwner},
+		"set-apple-certificate":      {register: (*server).registerSetAppleCertificate, codes: []loyalty.Code{codeWalletNotConfigured, codeInvalidCertificate}, minRole: loyalty.RoleOwner},
+		"delete-apple-certificate":   {register: (*server).registerDeleteAppleCertificate, codes: []loyalty.Code{codeWalletNotConfigured}, minRole: loyalty.RoleOwner},
 		"healthz":                    {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

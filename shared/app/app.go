@@ -174,6 +174,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Google: google,
 		Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
+	if (cfg.Notifier == NotifierAWS || cfg.Notifier == "") && cfg.Wallet.Pusher == nil {
+		// A tenant's own certificate pushes to APNs as itself.
+		w.TenantPusher = func(k *wallet.Keys) wallet.Pusher { return wallet.NewAPNs(k) }
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now

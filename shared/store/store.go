@@ -18,6 +18,7 @@
 //	T#t#IDEM#<sha256(key)> / IDEM  idempotency record (TTL)
 //	T#t#RATE#<sha256(scope)>#<window s> / RATE  rate limit: counts of the window's buckets (TTL)
 //	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
+//	T#t / APPLECERT              the tenant's own Pass Type ID certificate, key sealed (wallet.go)
 //	T#t / MEMBER#m               member directory: id, card, phone, name (lists, export, search)
 //	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters:
 //	                             a capped tenant's in shard 0, in the operation's own
