@@ -11,7 +11,7 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: chromium run test test-unit volume bench bench-birthdays bench-delivery bench-reports chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
+.PHONY: chromium run test test-unit volume bench bench-birthdays bench-delivery bench-push bench-reports chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -89,6 +89,10 @@ bench-birthdays: ddb-local
 ## bench-delivery: only the webhook delivery lag (commit -> receiver) into bench/results.json, bench/REPORT.md
 bench-delivery: ddb-local
 	go run ./bench -out bench/results.json -delivery-only
+
+## bench-push: only the wallet push lag (commit -> APNs push in the outbox) into bench/results.json, bench/REPORT.md
+bench-push: ddb-local
+	go run ./bench -out bench/results.json -push-only
 
 ## bench-reports: only the reports (liability, a year of activity of a 100 000-member tenant) into bench/results.json, bench/REPORT.md
 bench-reports: ddb-local

@@ -33,9 +33,11 @@ import (
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/ddblocal"
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
+	"github.com/loyalty/cashback/shared/wallet"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
 
@@ -98,6 +100,7 @@ type Results struct {
 	DeliveryLag            *DeliveryLag           `json:"deliveryLag,omitempty"`
 	Birthdays              []BirthdayRun          `json:"birthdaySweep,omitempty"`
 	CatalogImport          *CatalogImport         `json:"catalogImport,omitempty"`
+	PushLag                *PushLag               `json:"pushLag,omitempty"`
 }
 
 type bench struct {
@@ -121,6 +124,9 @@ type bench struct {
 	slug     string // the tenant's, for the pages
 	ownerKey string
 	members  []string
+	pushes   *pushClock // the wallet's APNs, timing pushes
+	// walletKeys are throwaway local pass keys for the push phase.
+	walletKeys *wallet.Keys
 }
 
 var onlyPages, birthdaysOnly *bool
@@ -136,6 +142,7 @@ func main() {
 	birthdaysOnly = flag.Bool("birthdays-only", false, "measure only the birthday sweep (100 and 100 000 members) into an existing results file, and rewrite REPORT.md")
 	only := flag.String("only", "", "measure only these parts (comma-separated: hotpath = enroll, quote, closes (plain and 20 lines + 2 coupons + promotion), refunds, reads; catalog = the catalog CSV import) into an existing results file, and rewrite REPORT.md")
 	catalogRows = flag.Int("catalog-rows", 100_000, "rows of the catalog CSV import")
+	pushOnly := flag.Bool("push-only", false, "measure only the wallet push lag into an existing results file, and rewrite REPORT.md")
 	flag.Parse()
 	var parts []string
 	if *only != "" {
@@ -158,7 +165,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*out, *n, *deliveryOnly, *reportsOnly, parts); err != nil {
+	if err := run(*out, *n, *deliveryOnly, *reportsOnly, *pushOnly, parts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -167,7 +174,7 @@ func main() {
 // catalogRows is the size of the catalog import (-catalog-rows).
 var catalogRows *int
 
-func run(out string, n int, deliveryOnly, reportsOnly bool, parts []string) error {
+func run(out string, n int, deliveryOnly, reportsOnly, pushOnly bool, parts []string) error {
 	ctx := context.Background()
 	emu, err := ddblocal.Start(ctx, ddblocal.Options{})
 	if err != nil {
@@ -175,6 +182,17 @@ func run(out string, n int, deliveryOnly, reportsOnly bool, parts []string) erro
 	}
 	defer emu.Stop()
 	b := &bench{ctx: ctx, endpoint: emu.Endpoint, codes: &apitest.Sender{}, clock: apitest.NewClock(time.Now())}
+	// Wallet passes as serve runs them: throwaway local keys, pushes
+	// written to an outbox file (timed on the way, see pushClock).
+	tmp, err := os.MkdirTemp("", "bench-wallet-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if b.walletKeys, err = wallet.LocalKeys(tmp); err != nil {
+		return err
+	}
+	b.pushes = &pushClock{next: wallet.OutboxPusher{Out: &notify.Outbox{Path: filepath.Join(tmp, "outbox.jsonl")}}, at: map[string][]time.Time{}}
 	// The store talks to the emulator through capture, which prices every
 	// request it sends by AWS's rules.
 	b.capture = &capture{API: ddblocal.Client(emu.Endpoint), table: "bench"}
@@ -182,7 +200,10 @@ func run(out string, n int, deliveryOnly, reportsOnly bool, parts []string) erro
 		OTPSecret: []byte("bench-secret-bench-secret-0123456789"), Phones: libphone.Normalize, Now: b.clock.Now,
 		Logger: slog.New(slog.DiscardHandler),
 		// Webhooks as serve runs them: receivers on loopback over plain http.
-		WebhookKey: []byte("bench-webhook-key-0123456789abcdef"), WebhookGuard: &webhooks.Guard{Local: true}})
+		WebhookKey: []byte("bench-webhook-key-0123456789abcdef"), WebhookGuard: &webhooks.Guard{Local: true},
+		// The wallet's keys are set only for the push phase, so the pages
+		// measured before show no wallet buttons, as in earlier runs.
+		Wallet: app.WalletConfig{Pusher: b.pushes}})
 	if err != nil {
 		return err
 	}
@@ -234,15 +255,19 @@ func run(out string, n int, deliveryOnly, reportsOnly bool, parts []string) erro
 	if len(parts) > 0 {
 		return b.measureParts(out, res, n, parts)
 	}
-	if deliveryOnly {
-		if err := b.measureDeliveryLag(res, n); err != nil {
+	if deliveryOnly || pushOnly {
+		measure, keep := b.measureDeliveryLag, func(prev *Results) { prev.DeliveryLag = res.DeliveryLag }
+		if pushOnly {
+			measure, keep = b.measurePushLag, func(prev *Results) { prev.PushLag = res.PushLag }
+		}
+		if err := measure(res, n); err != nil {
 			return err
 		}
 		prev, err := readResults(out)
 		if err != nil {
 			return err
 		}
-		prev.DeliveryLag = res.DeliveryLag
+		keep(prev)
 		return write(out, prev)
 	}
 	if reportsOnly {
@@ -286,6 +311,9 @@ func run(out string, n int, deliveryOnly, reportsOnly bool, parts []string) erro
 		return err
 	}
 	if err := b.measureDeliveryLag(res, n); err != nil {
+		return err
+	}
+	if err := b.measurePushLag(res, n); err != nil {
 		return err
 	}
 	if err := b.measureScaling(res); err != nil {
@@ -703,6 +731,9 @@ func write(path string, res *Results) error {
 	}
 	if dl := res.DeliveryLag; dl != nil {
 		fmt.Printf("delivery lag (commit → webhook received, %d closes) p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 ≤ 2000 ms)\n", dl.N, dl.P50ms, dl.P99ms, dl.MaxMs)
+	}
+	if pl := res.PushLag; pl != nil {
+		fmt.Printf("push lag (commit → wallet push, %d closes on %d members with a device) p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 ≤ 60 s)\n", pl.N, pl.Members, pl.P50ms, pl.P99ms, pl.MaxMs)
 	}
 	if err := writeReport(filepath.Dir(path), res); err != nil {
 		return err

@@ -181,6 +181,14 @@ func writeReport(dir string, res *Results) error {
 		fmt.Fprintf(&b, "\n## Catalog CSV import\n\n%d rows (%d imported, %d bad rows reported, e.g. %s; the progress callback saw %d rows) in %.1f s: **%.0f rows/s**; %d round trips, %.0f WCU. %s.\n",
 			ci.Rows, ci.Imported, ci.Failed, ci.FirstFailed, ci.Progress, ci.Seconds, ci.RowsPerSec, ci.RoundTrips, ci.WCU, ci.Note)
 	}
+	if pl := res.PushLag; pl != nil {
+		ok := "met"
+		if !pl.MeetsTarget {
+			ok = "missed"
+		}
+		fmt.Fprintf(&b, "\n## Wallet push lag\n\n%d closes on %d members with a registered device: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target %s: %s; idle poll every %.0f ms). %s\n",
+			pl.N, pl.Members, pl.P50ms, pl.P99ms, pl.MaxMs, pl.Target, ok, pl.PollIntervalMs, pl.Note)
+	}
 	if len(res.Pages) > 0 {
 		b.WriteString("\n## Web pages\n\nServer-rendered pages through the web function's handler over DynamoDB Local, measured by a client on the same machine. " +
 			"First visit = the HTML plus the stylesheet and script it links (the card's QR code is inline SVG in the HTML; assets are cached for a year after). " +

@@ -187,7 +187,7 @@ func drainFeed(ctx context.Context, l *local) error {
 // feedSinks are the consumers of the feed's events locally, the same as
 // functions/dispatch hands its events to (usage counting needs none).
 func feedSinks(a *app.App) []feed.Sink {
-	return []feed.Sink{a.Webhooks, a.WalletSink(), a.ReferralSink()}
+	return []feed.Sink{a.Webhooks, a.WalletSink(), a.ReferralSink(), a.RecentOpsSink()}
 }
 
 func outboxPath() string { return filepath.Join(dataDir(), "outbox.jsonl") }

@@ -1,6 +1,6 @@
 // Command dispatch is the Lambda on the table's DynamoDB stream: it counts
 // pay-as-you-go usage and hands the feed's events to its sinks: webhooks
-// wallet sync and referral rewards (the same as cmd/loyalty's feedSinks locally).
+// wallet sync, referral rewards and the tills' recent operations (the same as cmd/loyalty's feedSinks locally).
 package main
 
 import (
@@ -17,6 +17,6 @@ import (
 
 func main() {
 	a := app.MustFromEnv(app.WithWebhookQueueFrom(kicks.New), app.WithWalletFrom(secrets.Read))
-	d := stream.NewDispatcher(a.Store, a.Logger, a.Webhooks, a.WalletSink(), a.ReferralSink())
+	d := stream.NewDispatcher(a.Store, a.Logger, a.Webhooks, a.WalletSink(), a.ReferralSink(), a.RecentOpsSink())
 	lambda.Start(stream.LambdaHandler(d, os.Getenv(layout.EnvFeedOneShard) == "1"))
 }

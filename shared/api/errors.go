@@ -132,6 +132,8 @@ var statusOf = map[loyalty.Code]int{
 	codeBodyTooLarge:                 http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:             http.StatusUnsupportedMediaType,
 	codeWalletNotConfigured:          http.StatusNotFound,
+	codeAppleCertificateNotFound:     http.StatusNotFound,
+	codeInvalidCertificate:           http.StatusUnprocessableEntity,
 	loyalty.CodeUnavailable:          http.StatusServiceUnavailable,
 	loyalty.CodeWebhookNotFound:      http.StatusNotFound,
 	loyalty.CodeDeadLetterNotFound:   http.StatusNotFound,

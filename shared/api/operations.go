@@ -108,6 +108,9 @@ func init() {
 		"get-member-google-wallet":   {register: (*server).registerGoogleWallet, codes: []loyalty.Code{loyalty.CodeMemberNotFound, codeWalletNotConfigured}},
 		"get-liability-report":       {register: (*server).registerLiability, minRole: admin},
 		"get-activity-report":        {register: (*server).registerActivity, codes: []loyalty.Code{loyalty.CodeReportRangeInvalid}, minRole: admin},
+		"get-apple-certificate":      {register: (*server).registerGetAppleCertificate, codes: []loyalty.Code{codeWalletNotConfigured, codeAppleCertificateNotFound}, minRole: loyalty.RoleOwner},
+		"set-apple-certificate":      {register: (*server).registerSetAppleCertificate, codes: []loyalty.Code{codeWalletNotConfigured, codeInvalidCertificate}, minRole: loyalty.RoleOwner},
+		"delete-apple-certificate":   {register: (*server).registerDeleteAppleCertificate, codes: []loyalty.Code{codeWalletNotConfigured}, minRole: loyalty.RoleOwner},
 		"healthz":                    {register: (*server).registerHealth, codes: []loyalty.Code{loyalty.CodeUnavailable}, public: true},
 	}
 }

@@ -101,3 +101,94 @@ func withRequest(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), walletHostKey{}, r)))
 	})
 }
+
+// Codes of a tenant's own Apple certificate.
+const (
+	// codeAppleCertificateNotFound: the tenant signs with the service's.
+	codeAppleCertificateNotFound loyalty.Code = "apple_certificate_not_found"
+	// codeInvalidCertificate: an upload refused (detail says why).
+	codeInvalidCertificate loyalty.Code = "invalid_certificate"
+)
+
+// AppleCertificateOutput describes a tenant's own certificate.
+type AppleCertificateOutput struct {
+	Body wallet.CertInfo
+}
+
+// SetAppleCertificateInput is the upload.
+type SetAppleCertificateInput struct {
+	Body struct {
+		PassTypeID      string `json:"passTypeIdentifier" minLength:"6" maxLength:"128" doc:"The Pass Type ID the certificate is for (pass.com.example.loyalty)"`
+		TeamID          string `json:"teamIdentifier" minLength:"10" maxLength:"10" doc:"The Apple team id (10 letters and digits)"`
+		Certificate     string `json:"certificate" minLength:"1" maxLength:"16384" doc:"The Pass Type ID certificate, PEM"`
+		PrivateKey      string `json:"privateKey" minLength:"1" maxLength:"16384" doc:"Its private key, PEM (PKCS#8, PKCS#1 or SEC 1, unencrypted); stored sealed, never shown again"`
+		WWDRCertificate string `json:"wwdrCertificate,omitempty" maxLength:"16384" doc:"The Apple WWDR intermediate that issued the certificate, PEM; default: the service's"`
+	}
+}
+
+func (s *server) walletOrMissing() error {
+	if s.deps.Wallets == nil {
+		return newProblem(codeWalletNotConfigured, "wallets are not configured")
+	}
+	return nil
+}
+
+// certProblem maps the certificate operations' errors.
+func (s *server) certProblem(ctx context.Context, err error) error {
+	var ce *wallet.CertError
+	switch {
+	case errors.As(err, &ce):
+		return newProblem(codeInvalidCertificate, ce.Reason)
+	case errors.Is(err, wallet.ErrNoTenantCert):
+		return newProblem(codeAppleCertificateNotFound, "the business signs its passes with the service's certificate")
+	}
+	return s.walletProblem(ctx, err)
+}
+
+func (s *server) registerGetAppleCertificate(r routes.Route) {
+	o := op(r, "The business's own Apple Pass Type ID certificate", "wallets")
+	o.Description = "What the business uploaded (never the key). 404 apple_certificate_not_found: its passes are signed with the service's certificate."
+	huma.Register(s.api, o, func(ctx context.Context, _ *struct{}) (*AppleCertificateOutput, error) {
+		if err := s.walletOrMissing(); err != nil {
+			return nil, err
+		}
+		info, err := s.deps.Wallets.AppleCertificate(ctx, callerOf(ctx).TenantID)
+		if err != nil {
+			return nil, s.certProblem(ctx, err)
+		}
+		return &AppleCertificateOutput{Body: info}, nil
+	})
+}
+
+func (s *server) registerSetAppleCertificate(r routes.Route) {
+	o := op(r, "Sign the business's passes with its own Apple Pass Type ID certificate", "wallets")
+	o.Description = "Replaces any earlier one. The certificate must parse, be valid now, be issued by the WWDR intermediate and match the private key " +
+		"(422 invalid_certificate otherwise, nothing stored). Passes built from then on carry this pass type id and team id and are signed with it; " +
+		"APNs pushes for them authenticate with it. Passes already on phones under another pass type id stop updating: their holders add the card again."
+	huma.Register(s.api, o, func(ctx context.Context, in *SetAppleCertificateInput) (*AppleCertificateOutput, error) {
+		if err := s.walletOrMissing(); err != nil {
+			return nil, err
+		}
+		b := in.Body
+		info, err := s.deps.Wallets.SetAppleCertificate(ctx, callerOf(ctx).TenantID, wallet.CertUpload{PassTypeID: b.PassTypeID, TeamID: b.TeamID,
+			Certificate: b.Certificate, PrivateKey: b.PrivateKey, WWDRCertificate: b.WWDRCertificate})
+		if err != nil {
+			return nil, s.certProblem(ctx, err)
+		}
+		return &AppleCertificateOutput{Body: info}, nil
+	})
+}
+
+func (s *server) registerDeleteAppleCertificate(r routes.Route) {
+	o := op(r, "Return the business's passes to the service's certificate", "wallets")
+	o.DefaultStatus = http.StatusNoContent
+	huma.Register(s.api, o, func(ctx context.Context, _ *struct{}) (*struct{}, error) {
+		if err := s.walletOrMissing(); err != nil {
+			return nil, err
+		}
+		if err := s.deps.Wallets.DeleteAppleCertificate(ctx, callerOf(ctx).TenantID); err != nil {
+			return nil, s.certProblem(ctx, err)
+		}
+		return nil, nil
+	})
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/loyalty/cashback/shared/phone"
 	"github.com/loyalty/cashback/shared/referral"
 	"github.com/loyalty/cashback/shared/reports"
+	"github.com/loyalty/cashback/shared/recentops"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/wallet"
@@ -175,6 +176,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Google: google,
 		Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
+	if (cfg.Notifier == NotifierAWS || cfg.Notifier == "") && cfg.Wallet.Pusher == nil {
+		// A tenant's own certificate pushes to APNs as itself.
+		w.TenantPusher = func(k *wallet.Keys) wallet.Pusher { return wallet.NewAPNs(k) }
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -216,6 +221,12 @@ func (a *App) WalletSink() feed.Sink { return &wallet.Sync{Service: a.Wallet} }
 // ReferralSink rewards qualified referrals from the event feed (feed.Sink).
 func (a *App) ReferralSink() feed.Sink {
 	return &referral.Sink{Rewarder: a.Service.Referrals, Log: a.Logger}
+}
+
+// RecentOpsSink keeps each point of sale's list of recent operations (the
+// till page's) from the event feed (feed.Sink).
+func (a *App) RecentOpsSink() feed.Sink {
+	return &recentops.Sink{Store: a.Store, Logger: a.Logger}
 }
 
 // Option adjusts the configuration read from the environment.

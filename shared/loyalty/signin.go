@@ -114,6 +114,8 @@ func (s *Enrollment) VerifySignIn(ctx context.Context, tenantID, challengeID, co
 // the soonest expiry of its points.
 type Statement struct {
 	Account Account
+	// Stats are the member's activity counters (tier progress).
+	Stats Stats
 	// NextExpiry is the soonest day points expire and how many; nil when
 	// none will.
 	NextExpiry *Expiry
@@ -131,7 +133,7 @@ func (s *Members) Statement(ctx context.Context, c Caller, memberID string) (Sta
 	if err != nil {
 		return Statement{}, err
 	}
-	out := Statement{Account: st.Account}
+	out := Statement{Account: st.Account, Stats: st.Stats}
 	if err := s.ensureReferralCode(ctx, c.TenantID, &out.Account); err != nil {
 		return Statement{}, err
 	}

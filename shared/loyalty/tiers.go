@@ -267,3 +267,73 @@ func (p *Program) tierByName(name string) *Tier {
 	}
 	return nil
 }
+
+// TierProgress is where a member stands on the way to the next tier (the
+// card page): the tier held, the next one up the member may reach (none at
+// the top), and for each of that tier's qualifications how much is done
+// and needed within its trailing period.
+type TierProgress struct {
+	Current string
+	Next    string // "" when the member holds the top tier it may reach
+	Period  string // the next tier's qualifying period (ISO 8601)
+	Goals   []TierGoal
+}
+
+// TierGoal is one qualification of the next tier. Kind is "spend" (Money,
+// hundredths), "category" (Money spent in Category) or "visits" (count).
+type TierGoal struct {
+	Kind     string
+	Category string
+	Done     int64 // capped at Need
+	Need     int64
+}
+
+// Left is what is still missing.
+func (g TierGoal) Left() int64 { return max(0, g.Need-g.Done) }
+
+// ProgressOf reads a member's progress towards the next tier; ok is false
+// when the program has no tiers. The next tier is the lowest one above the
+// tier held (a tier set by hand counts as held) that the member's groups
+// allow; the goals are measured in the next tier's own window.
+func ProgressOf(p *Program, st *Stats, a *Account, now time.Time) (TierProgress, bool) {
+	if p == nil || len(p.Tiers) == 0 {
+		return TierProgress{}, false
+	}
+	cur := p.tierByName(a.TierNow(now))
+	out := TierProgress{}
+	if cur != nil {
+		out.Current = cur.Name
+	}
+	var next *Tier
+	for i := range p.Tiers {
+		t := &p.Tiers[i]
+		if (cur != nil && t.Priority <= cur.Priority) || (t.Group != "" && !st.inGroup(t.Group)) {
+			continue
+		}
+		if next == nil || t.Priority < next.Priority {
+			next = t
+		}
+	}
+	if next == nil {
+		return out, true
+	}
+	out.Next, out.Period = next.Name, next.Qualify.Period
+	w := st.window(optionalDuration(next.Qualify.Period), now)
+	q := next.Qualify
+	if q.Spend > 0 {
+		out.Goals = append(out.Goals, TierGoal{Kind: "spend", Done: int64(min(w.Spend, q.Spend)), Need: int64(q.Spend)})
+	}
+	cats := make([]string, 0, len(q.CategorySpend))
+	for c := range q.CategorySpend {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	for _, c := range cats {
+		need := q.CategorySpend[c]
+		out.Goals = append(out.Goals, TierGoal{Kind: "category", Category: c, Done: int64(min(w.Categories[c], need)), Need: int64(need)})
+	}
+	if q.Visits > 0 {
+		out.Goals = append(out.Goals, TierGoal{Kind: "visits", Done: int64(min(w.Visits, q.Visits)), Need: int64(q.Visits)})
+	}
+	return out, true
+}

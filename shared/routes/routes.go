@@ -117,6 +117,9 @@ var Routes = []Route{
 	{FnTenancy, "set-embed", "PUT", "/v1/embed"},
 	{FnWallet, "get-member-apple-pass", "GET", "/v1/members/{memberId}/pass.pkpass"},
 	{FnWallet, "get-member-google-wallet", "GET", "/v1/members/{memberId}/google-wallet"},
+	{FnWallet, "get-apple-certificate", "GET", "/v1/wallet/apple-certificate"},
+	{FnWallet, "set-apple-certificate", "PUT", "/v1/wallet/apple-certificate"},
+	{FnWallet, "delete-apple-certificate", "DELETE", "/v1/wallet/apple-certificate"},
 	// Apple's PassKit web service and Google's callback (IsWalletService).
 	{FnWallet, "apple-register-device", "POST", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}"},
 	{FnWallet, "apple-unregister-device", "DELETE", "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}"},

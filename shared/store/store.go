@@ -18,6 +18,7 @@
 //	T#t#IDEM#<sha256(key)> / IDEM  idempotency record (TTL)
 //	T#t#RATE#<sha256(scope)>#<window s> / RATE  rate limit: counts of the window's buckets (TTL)
 //	T#t / POS#p, T#t / STAFF#s   points of sale, staff (key hash, role, revoked)
+//	T#t / APPLECERT              the tenant's own Pass Type ID certificate, key sealed (wallet.go)
 //	T#t / MEMBER#m               member directory: id, card, phone, name (lists, export, search)
 //	T#t#USAGE#<month>#<shard> / USAGE  metered operations per kind (sharded counters:
 //	                             a capped tenant's in shard 0, in the operation's own
@@ -28,6 +29,7 @@
 //	                             from the stream (reports.go)
 //	T#t#WALLET#m / APPLE|GOOGLE|REG#<device>  wallet passes (wallet.go)
 //	T#t#GNONCE#<sha256(nonce)> / NONCE  Google Wallet callback seen (TTL)
+//	T#t#TILL#<pos> / RECENT      a point of sale's last operations (recentops.go, from the feed)
 //	WDEV#<device> / REG#<type>#<serial>  Apple device registration (the device is global)
 //	KEY#<sha256(key)> / KEY      API key → tenant, role, staff, point of sale
 //	SLUG#<slug> / UNIQ           tenant slug → tenant

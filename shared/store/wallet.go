@@ -295,3 +295,43 @@ func (s *Store) RecordGoogleUpdate(ctx context.Context, tenantID, memberID strin
 	}
 	return true, nil
 }
+
+// A tenant's own pass certificate (its key sealed by the wallet package):
+//
+//	T#t / APPLECERT
+const skAppleCert = "APPLECERT"
+
+// TenantCert reads a tenant's own pass certificate; nil when none.
+func (s *Store) TenantCert(ctx context.Context, tenantID string) (*wallet.TenantCert, error) {
+	item, err := s.get(ctx, tenantPK(tenantID), skAppleCert)
+	if err != nil || item == nil {
+		return nil, err
+	}
+	var c wallet.TenantCert
+	if err := unmarshal(item, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// PutTenantCert stores or replaces a tenant's pass certificate.
+func (s *Store) PutTenantCert(ctx context.Context, c wallet.TenantCert) error {
+	item, err := marshal(c, tenantPK(c.TenantID), skAppleCert)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
+	track(ctx, writes)
+	if err != nil {
+		return fmt.Errorf("put pass certificate: %w", err)
+	}
+	return nil
+}
+
+// DeleteTenantCert removes a tenant's pass certificate.
+func (s *Store) DeleteTenantCert(ctx context.Context, tenantID string) error {
+	if err := s.transact(ctx, types.TransactWriteItem{Delete: &types.Delete{Key: key(tenantPK(tenantID), skAppleCert)}}); err != nil {
+		return fmt.Errorf("delete pass certificate: %w", err)
+	}
+	return nil
+}

@@ -57,7 +57,13 @@ type Keys struct {
 	GoogleIssuerID string
 	GoogleEmail    string
 	GoogleKey      *rsa.PrivateKey
+
+	// own: a tenant's own Apple identity over the service's keys (KeysFor).
+	own bool
 }
+
+// Own reports whether these are a tenant's own Apple keys.
+func (k *Keys) Own() bool { return k != nil && k.own }
 
 // ParseSecret parses the secret's JSON. Apple and Google parts are each
 // optional: a part left out disables its wallet.

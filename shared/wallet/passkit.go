@@ -133,10 +133,6 @@ func (s *Service) passOf(w http.ResponseWriter, r *http.Request) (*ApplePass, []
 		problem(w, http.StatusNotFound, "not_found", "Apple Wallet is not configured")
 		return nil, nil, false
 	}
-	if r.PathValue("passTypeIdentifier") != s.Keys.PassTypeID {
-		problem(w, http.StatusNotFound, "not_found", "unknown pass type")
-		return nil, nil, false
-	}
 	token, ok := ParseApplePassAuth(r.Header.Get("Authorization"))
 	if !ok {
 		problem(w, http.StatusUnauthorized, string(loyalty.CodeUnauthorized), "send Authorization: ApplePass <token>")
@@ -145,6 +141,17 @@ func (s *Service) passOf(w http.ResponseWriter, r *http.Request) (*ApplePass, []
 	tenantID, memberID, ok := ParseSerial(r.PathValue("serialNumber"))
 	if !ok {
 		problem(w, http.StatusUnauthorized, string(loyalty.CodeUnauthorized), "unknown pass")
+		return nil, nil, false
+	}
+	// The pass type is the tenant's own when it has a certificate, else
+	// the service's.
+	k, err := s.KeysFor(r.Context(), tenantID)
+	if err != nil {
+		s.internal(w, r, err)
+		return nil, nil, false
+	}
+	if r.PathValue("passTypeIdentifier") != k.PassTypeID {
+		problem(w, http.StatusNotFound, "not_found", "unknown pass type")
 		return nil, nil, false
 	}
 	st, err := s.Store.WalletState(r.Context(), tenantID, memberID)
@@ -222,7 +229,7 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, string(loyalty.CodeInvalidRequest), err.Error())
 		return
 	}
-	created, err := s.Store.Register(r.Context(), Registration{DeviceID: dev, PassTypeID: s.Keys.PassTypeID, Serial: p.Serial,
+	created, err := s.Store.Register(r.Context(), Registration{DeviceID: dev, PassTypeID: r.PathValue("passTypeIdentifier"), Serial: p.Serial,
 		TenantID: p.TenantID, MemberID: p.MemberID, PushToken: body.PushToken, CreatedAt: s.now()})
 	if err != nil {
 		s.internal(w, r, err)
@@ -246,7 +253,7 @@ func (s *Service) unregister(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := s.Store.Unregister(r.Context(), Registration{DeviceID: dev, PassTypeID: s.Keys.PassTypeID, Serial: p.Serial, TenantID: p.TenantID, MemberID: p.MemberID})
+	err := s.Store.Unregister(r.Context(), Registration{DeviceID: dev, PassTypeID: r.PathValue("passTypeIdentifier"), Serial: p.Serial, TenantID: p.TenantID, MemberID: p.MemberID})
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -276,7 +283,9 @@ func (s *Service) listUpdated(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, string(loyalty.CodeInvalidRequest), "malformed device library identifier")
 		return
 	}
-	if !s.Keys.Apple() || ptid != s.Keys.PassTypeID {
+	// A pass type is the service's or a tenant's own: a device registered
+	// for another has no registrations under it.
+	if !s.Keys.Apple() || !validToken(ptid, 128) {
 		problem(w, http.StatusNotFound, "not_found", "unknown pass type")
 		return
 	}
@@ -305,6 +314,10 @@ func (s *Service) listUpdated(w http.ResponseWriter, r *http.Request) {
 		if st.Apple.Tag > since {
 			serials = append(serials, reg.Serial)
 		}
+	}
+	if len(regs) == 0 && ptid != s.Keys.PassTypeID {
+		problem(w, http.StatusNotFound, "not_found", "unknown pass type")
+		return
 	}
 	if len(serials) == 0 {
 		w.WriteHeader(http.StatusNoContent)

@@ -19,6 +19,10 @@ type Service struct {
 	Callbacks *CallbackVerifier
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// TenantPusher makes the APNs client of a tenant's own certificate
+	// (APNs authenticates the pass type's certificate); nil pushes every
+	// tenant's passes through Pusher (the local outbox).
+	TenantPusher func(k *Keys) Pusher
 }
 
 func (s *Service) now() time.Time {
@@ -84,7 +88,11 @@ func (s *Service) build(ctx context.Context, baseURL string, p *ApplePass) ([]by
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := s.Keys.Build(CardOf(t.Name, st, s.now()), p.Serial, s.Keys.Token(p.Serial, p.Nonce), WebServiceURL(baseURL))
+	k, err := s.KeysFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := k.Build(CardOf(t.Name, st, s.now()), p.Serial, k.Token(p.Serial, p.Nonce), WebServiceURL(baseURL))
 	if err != nil {
 		return nil, nil, fmt.Errorf("build pass: %w", err)
 	}

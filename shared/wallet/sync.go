@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 
 	"github.com/loyalty/cashback/shared/feed"
@@ -144,14 +145,21 @@ func (s *Sync) apple(ctx context.Context, k memberKey, c change, st State) error
 			}
 			return errors.New("wallet: pass tag keeps changing")
 		}
-		s.push(ctx, st.Devices)
+		s.push(ctx, k.tenant, st.Devices)
 		return nil
 	}
 }
 
-func (s *Sync) push(ctx context.Context, devices []Registration) {
+func (s *Sync) push(ctx context.Context, tenantID string, devices []Registration) {
 	svc := s.Service
-	if svc.Pusher == nil {
+	pusher, err := svc.pusherFor(ctx, tenantID)
+	if err != nil {
+		// The tag has moved: the device fetches the pass at its next
+		// check; the batch is not failed for it (see Consume).
+		svc.logger().WarnContext(ctx, "wallet: no pusher for the tenant", "tenant", tenantID, "error", err.Error())
+		return
+	}
+	if pusher == nil {
 		return
 	}
 	seen := map[string]bool{}
@@ -160,7 +168,7 @@ func (s *Sync) push(ctx context.Context, devices []Registration) {
 			continue
 		}
 		seen[r.PushToken] = true
-		err := svc.Pusher.Push(ctx, r.PushToken, r.PassTypeID)
+		err := pusher.Push(ctx, r.PushToken, r.PassTypeID)
 		switch {
 		case errors.Is(err, ErrUnregistered):
 			if err := svc.Store.Unregister(ctx, r); err != nil {
@@ -170,4 +178,31 @@ func (s *Sync) push(ctx context.Context, devices []Registration) {
 			svc.logger().WarnContext(ctx, "wallet: push failed", "tenant", r.TenantID, "error", err.Error())
 		}
 	}
+}
+
+// pusherFor is the APNs client for a tenant's passes: one authenticating
+// with the tenant's own certificate when it has one and the service makes
+// such clients (TenantPusher), else the service's.
+func (svc *Service) pusherFor(ctx context.Context, tenantID string) (Pusher, error) {
+	if svc.TenantPusher == nil || !svc.Keys.Apple() {
+		return svc.Pusher, nil
+	}
+	k, err := svc.KeysFor(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if !k.Own() {
+		return svc.Pusher, nil
+	}
+	pk := pusherKey{svc.Keys, sha256.Sum256(k.Signer.Raw)}
+	if p, ok := tenantPushers.Load(pk); ok {
+		return p.(Pusher), nil
+	}
+	p, _ := tenantPushers.LoadOrStore(pk, svc.TenantPusher(k))
+	return p.(Pusher), nil
+}
+
+type pusherKey struct {
+	service     *Keys
+	fingerprint [32]byte
 }

@@ -101,6 +101,12 @@ type Store interface {
 	// RecordGoogleUpdate notes an object update sent: the update count
 	// moves from prev to prev+1 (false when it moved meanwhile).
 	RecordGoogleUpdate(ctx context.Context, tenantID, memberID string, prev int64, notifiedAt []int64, seq int64) (bool, error)
+	// TenantCert reads a tenant's own pass certificate (nil: none).
+	TenantCert(ctx context.Context, tenantID string) (*TenantCert, error)
+	// PutTenantCert stores (or replaces) a tenant's pass certificate.
+	PutTenantCert(ctx context.Context, c TenantCert) error
+	// DeleteTenantCert removes it (no error when there is none).
+	DeleteTenantCert(ctx context.Context, tenantID string) error
 }
 
 // Members reads what a card shows.

@@ -11,6 +11,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/loyalty/cashback/shared/api/apitest"
+	"github.com/loyalty/cashback/shared/feed"
+	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/web"
 )
 
@@ -42,7 +45,16 @@ func TestBrowserEnrollCardCashier(t *testing.T) {
 }
 
 func browserFlow(t *testing.T, lang string) {
-	e, _ := walletPages(t) // the cards show their wallet buttons
+	// The default program with two tiers of the same rates: the card shows
+	// the way to Silver (3 000.00 spent in 30 days).
+	prog := apitest.DefaultProgram()
+	prog.Tiers = []loyalty.Tier{
+		{Name: "Base", Priority: 1, Qualify: loyalty.Qualify{Period: "P30D"}},
+		{Name: "Silver", Priority: 2, Qualify: loyalty.Qualify{Period: "P30D", Spend: 300000}},
+	}
+	e, _ := walletPagesWith(t, &prog) // the cards show their wallet buttons
+	// The till's recent operations follow the feed (drained below).
+	e.Sinks = []feed.Sink{e.App.RecentOpsSink()}
 	service := e.Server.URL
 	tr := func(key string, args ...any) string { return web.TFor(lang, key, args...) }
 
@@ -187,10 +199,57 @@ func browserFlow(t *testing.T, lang string) {
 	if got := text(t, cardTab, ".history li:first-child .amount"); got != "+9" {
 		t.Errorf("newest history line %q, want +9", got)
 	}
+	// The capture at close shows the 20 points spent from the hold.
+	if got := text(t, cardTab, ".history li:nth-child(2) .amount"); got != "20" {
+		t.Errorf("capture line %q, want 20", got)
+	}
+	// Tier progress: 1 000.00 + 200.00 of 3 000.00 spent: 1 800.00 to go.
+	if got := text(t, cardTab, "#tier-current"); got != "Base" {
+		t.Errorf("tier %q, want Base", got)
+	}
+	if got, want := text(t, cardTab, "#tier-next"), tr("tier.next", "Silver"); got != want {
+		t.Errorf("next tier %q, want %q", got, want)
+	}
+	left := map[string]string{"ru": "Осталось 1\u00a0800 ₽ покупок за 30 дней", "en": "1,800 more to spend in 30 days"}[lang]
+	if got := text(t, cardTab, "#tier-progress label"); got != left {
+		t.Errorf("tier goal %q, want %q", got, left)
+	}
+	bar, err := chromedp.Run(cardTab, chromedp.Attributes(chromedp.CSS("#tier-goal-0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bar["value"] != "120000" || bar["max"] != "300000" {
+		t.Errorf("progress %s of %s, want 120000 of 300000", bar["value"], bar["max"])
+	}
 	shoot(t, cardTab, lang+"-card-after")
+
+	// The till lists the close once the feed has carried it: the accrual
+	// and the capture of this order, newest first, the card masked.
+	e.Drain()
+	run(t, till, "open the till again", chromedp.Navigate(service+"/cashier"+q), chromedp.WaitVisible(chromedp.CSS("#recent-ops")))
+	var lines []string
+	lines, err = chromedp.Run(till, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#recent-ops li")].map(li => li.innerText.replace(/\s+/g, " ").trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	masked := "•• " + card[12:]
+	wantLines := []string{tr("kind.accrue") + " · " + masked, tr("kind.capture") + " · " + masked, tr("kind.redeem") + " · " + masked}
+	if len(lines) != 3 {
+		t.Fatalf("recent operations %q, want 3 lines", lines)
+	}
+	for i, w := range wantLines {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("recent line %d %q, want %q in it", i, lines[i], w)
+		}
+	}
+	if !strings.HasSuffix(lines[0], "+9") || !strings.HasSuffix(lines[1], "20") || !strings.HasSuffix(lines[2], "−20") {
+		t.Errorf("recent amounts %q, want +9, 20, −20", lines)
+	}
+	shoot(t, till, lang+"-cashier-recent")
 
 	// A form whose CSRF token was tampered with is refused, readably.
 	run(t, till, "tamper with the token",
+		chromedp.SetValue(chromedp.CSS(`#q`), card),
 		chromedp.SetValue(chromedp.CSS(`form.find input[name=csrf]`), "forged"),
 		chromedp.Click(chromedp.CSS(`form.find button[type=submit]`)))
 	waitText(t, till, "h1", tr("csrf.title"))

@@ -49,6 +49,7 @@ type cardView struct {
 	CardQR    template.HTML
 	Balance   loyalty.Balance
 	Tier      string
+	Progress  *tierView // nil: the program has no tiers
 	Expiry    *loyalty.Expiry
 	Blocked   bool
 	Entries   []loyalty.Entry
@@ -137,6 +138,9 @@ func (h *Handler) fillCard(r *http.Request, t *loyalty.Tenant, s cardSession, v 
 	v.Step, v.SignedIn, v.CSRF = "card", true, h.seal.CSRF(s.ID)
 	v.Card, v.Balance, v.Tier, v.Expiry = a.Card, a.Balance(), a.Tier, st.NextExpiry
 	v.Blocked = a.Status == loyalty.MemberBlocked
+	if pr, ok := loyalty.ProgressOf(t.CurrentProgram, &st.Stats, &a, h.deps.Now()); ok {
+		v.Progress = tierViewOf(v.Lang, pr)
+	}
 	v.Entries = entries
 	if len(entries) == historyPage {
 		q := r.URL.Query()

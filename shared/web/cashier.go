@@ -10,6 +10,7 @@ import (
 
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/recentops"
 )
 
 // The cashier page (seed 002's "Касса"): sign in with a staff key, find a
@@ -51,6 +52,9 @@ type cashierView struct {
 	// challenge whose code the customer reads out.
 	IssuePhone string
 	Challenge  string
+	// Recent is the point of sale's last operations, newest first (nil:
+	// a key without a point of sale, or none yet).
+	Recent []recentops.Op
 }
 
 var orderRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -88,6 +92,7 @@ func (h *Handler) cashierPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.cashierView(r, s, c)
+	h.fillRecent(r, c, v)
 	h.render(w, r, http.StatusOK, "cashier", "'none'", v)
 }
 
@@ -104,6 +109,22 @@ func (h *Handler) cashierView(r *http.Request, s cashierSession, c loyalty.Calle
 	}
 	v.CSRF, v.FormKey, v.OrderID = h.seal.CSRF(s.ID), randomID(), "web-"+randomID()[:10]
 	return v
+}
+
+// fillRecent reads the point of sale's recent operations (one GetItem)
+// once the page's action has run. The list follows the event feed, so an
+// operation just made appears within a stream batch, not at once; a store
+// that does not answer leaves the list out rather than failing the till.
+func (h *Handler) fillRecent(r *http.Request, c loyalty.Caller, v *cashierView) {
+	if h.deps.Recent == nil || c.PointOfSale == "" {
+		return
+	}
+	l, err := h.deps.Recent.Recent(r.Context(), c.TenantID, c.PointOfSale)
+	if err != nil {
+		h.deps.Logger.WarnContext(r.Context(), "till: recent operations unavailable", "error", err.Error())
+		return
+	}
+	v.Recent = l.Ops
 }
 
 // cashierSignedOut shows the sign-in form with why; a key refused (wrong
@@ -171,6 +192,7 @@ func (h *Handler) cashierPost(w http.ResponseWriter, r *http.Request) {
 	if err := h.cashierAction(r, c, action, v); err != nil {
 		v.Error, status = h.textOf(r, v.Lang, err), statusOf(err)
 	}
+	h.fillRecent(r, c, v)
 	h.render(w, r, status, "cashier", "'none'", v)
 }
 

@@ -80,3 +80,13 @@ func parseHundredths(s string) (int64, bool) {
 	}
 	return w*100 + f, true
 }
+
+// formatClock writes a recent moment with the day and the minute, in UTC
+// (a tenant has no time zone of its own yet; the till's list says "UTC").
+func formatClock(lang string, t time.Time) string {
+	t = t.UTC()
+	if lang == langEN {
+		return t.Format("2 Jan 15:04")
+	}
+	return t.Format("02.01 15:04")
+}

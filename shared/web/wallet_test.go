@@ -11,6 +11,7 @@ import (
 
 	"github.com/loyalty/cashback/shared/api/apitest"
 	"github.com/loyalty/cashback/shared/app"
+	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/wallet"
 	"github.com/loyalty/cashback/shared/wallet/wallettest"
 )
@@ -18,12 +19,19 @@ import (
 // walletPages is an env whose wallets have (throwaway) Apple and Google keys.
 func walletPages(t *testing.T) (*apitest.Env, *wallet.Keys) {
 	t.Helper()
+	return walletPagesWith(t, nil)
+}
+
+// walletPagesWith is walletPages over a program of the test's (nil: the
+// default one).
+func walletPagesWith(t *testing.T, program *loyalty.Program) (*apitest.Env, *wallet.Keys) {
+	t.Helper()
 	keys, err := wallet.LocalKeys(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys.GoogleIssuerID = "3388000000033"
-	return apitest.New(t, apitest.Options{Wallet: app.WalletConfig{Keys: keys}}), keys
+	return apitest.New(t, apitest.Options{Program: program, Wallet: app.WalletConfig{Keys: keys}}), keys
 }
 
 // signIn signs a new browser in on the card page as the member of phone.

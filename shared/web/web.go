@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/loyalty/cashback/shared/loyalty"
+	"github.com/loyalty/cashback/shared/recentops"
 	"github.com/loyalty/cashback/shared/routes"
 )
 
@@ -69,6 +70,11 @@ type Tenancy interface {
 	ListPointsOfSale(ctx context.Context, c loyalty.Caller) ([]loyalty.PointOfSale, error)
 }
 
+// RecentOps reads a point of sale's list of recent operations.
+type RecentOps interface {
+	Recent(ctx context.Context, tenantID, posID string) (recentops.List, error)
+}
+
 // Deps are what the pages need.
 type Deps struct {
 	Enrollment Enrollment
@@ -79,6 +85,9 @@ type Deps struct {
 	Wallets Wallets
 	// Console is the owner's back office's; nil: no /console.
 	Console *Console
+	// Recent reads a point of sale's last operations (kept from the feed
+	// by shared/recentops); nil: the till shows no list.
+	Recent RecentOps
 	// Phones normalises typed phone numbers to E.164.
 	Phones func(string) (string, error)
 	// RateLimit counts one public request from a source and refuses past
@@ -160,6 +169,14 @@ func New(deps Deps) (*Handler, error) {
 		"money":  formatMoney,
 		"date":   formatDate,
 		"kind":   func(lang string, k loyalty.EntryKind) string { return T(lang, "kind."+string(k)) },
+		"entry": func(lang string, e loyalty.Entry) entryLine {
+			return entryLineOf(lang, e.Kind, e.Amount, e.Available, e.Held, e.Stamps)
+		},
+		"op": func(lang string, o recentops.Op) entryLine {
+			return entryLineOf(lang, loyalty.EntryKind(o.Kind), loyalty.Points(o.Points), loyalty.Points(o.Available), loyalty.Points(o.Held), nil)
+		},
+		"kindOf": func(lang, k string) string { return T(lang, "kind."+k) },
+		"clock":  formatClock,
 	}
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/base.html"))
 	for _, p := range []string{"enroll", "card", "cashier", "message"} {

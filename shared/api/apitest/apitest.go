@@ -302,6 +302,24 @@ func (e *Env) CreateProgram(p loyalty.Program, activate bool) string {
 	if p.CardNumbers != nil {
 		body["cardNumbers"] = p.CardNumbers
 	}
+	for _, t := range p.Tiers {
+		q := map[string]any{"period": t.Qualify.Period}
+		if t.Qualify.Spend > 0 {
+			q["spend"] = int64(t.Qualify.Spend)
+		}
+		if t.Qualify.Visits > 0 {
+			q["visits"] = t.Qualify.Visits
+		}
+		tb := map[string]any{"name": t.Name, "priority": t.Priority, "qualify": q}
+		if t.CashbackPercent != nil {
+			tb["cashbackPercent"] = json.Number(t.CashbackPercent.String())
+		}
+		if t.Group != "" {
+			tb["group"] = t.Group
+		}
+		tiers, _ := body["tiers"].([]any)
+		body["tiers"] = append(tiers, tb)
+	}
 	r := e.Do("POST", "/v1/programs", body, nil)
 	r.Want(201)
 	id := r.JSON()["programId"].(string)

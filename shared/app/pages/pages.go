@@ -29,6 +29,7 @@ func New(a *app.App) (*web.Handler, error) {
 	}
 	return web.New(web.Deps{
 		Wallets:    wallets,
+		Recent:     a.Store,
 		Console:    console,
 		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
 		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
