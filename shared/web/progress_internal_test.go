@@ -57,10 +57,8 @@ func TestTierView(t *testing.T) {
 		t.Errorf("top: %+v", v)
 	}
 	for n, want := range map[int]string{1: " за 1 день", 3: " за 3 дня", 11: " за 11 дней", 21: " за 21 день", 25: " за 25 дней"} {
-		if got := periodText(langRU, "P"+itoa(n)+"D"); got != want {
+		if got := periodText(langRU, "P"+itoa(int64(n))+"D"); got != want {
 			t.Errorf("P%dD: %q, want %q", n, got, want)
 		}
 	}
 }
-
-func itoa(n int) string { return string(rune('0'+n/10)) + string(rune('0'+n%10)) }
