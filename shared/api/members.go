@@ -25,13 +25,22 @@ type MemberView struct {
 	Balance    loyalty.Balance      `json:"balance"`
 	CreatedAt  time.Time            `json:"createdAt"`
 	Stamps     map[string]int       `json:"stamps,omitempty" doc:"Stamp card progress per promotion id: units counted towards the next gift"`
+	// Consent is what the member agreed to (marketing: campaigns and
+	// reminders; changed on the card page, by an unsubscribe link or STOP).
+	Consent MemberConsent `json:"consent"`
 	// Wallets is shown by GET /v1/members/{memberId} only.
 	Wallets *wallet.Wallets `json:"wallets,omitempty" doc:"The member's card in phone wallets: Apple devices registered for updates, saved in Google Wallet"`
 }
 
 func memberView(a *loyalty.Account) MemberView {
 	return MemberView{MemberID: a.MemberID, CardNumber: a.Card, Phone: a.Phone, Email: a.Email, Name: a.Name,
-		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt, Stamps: a.Stamps}
+		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt, Stamps: a.Stamps,
+		Consent: MemberConsent{Marketing: a.Marketing}}
+}
+
+// MemberConsent is a member's consent to marketing messages.
+type MemberConsent struct {
+	Marketing bool `json:"marketing" doc:"Agreed to campaigns and reminders (SMS, email, wallet push)"`
 }
 
 type MemberPath struct {

@@ -105,6 +105,8 @@ type Capabilities struct {
 	Catalog    Catalog
 	Coupons    Coupons
 	Promotions Promotions
+	// Campaigns is nil where the app wires none (their operations answer 500).
+	Campaigns Campaigns
 }
 
 // CapabilitiesOf is every capability of the domain's service.

@@ -278,7 +278,20 @@ type Commit struct {
 	// Coupons are coupon counters changed with the order (only when an
 	// order closes with coupons, or a full refund gives one back).
 	Coupons []CouponUse
+	// SegmentIndex adds or removes the member's entries in the campaigns'
+	// segment indexes (a group joined or left), written with the change.
+	SegmentIndex []SegmentIndexChange
 }
+
+// SegmentIndexChange is one entry of a segment index: the member has
+// (or, with Remove, no longer has) the value of an indexed attribute.
+type SegmentIndexChange struct {
+	Name, Value string
+	Remove      bool
+}
+
+// SegmentGroup is the segment index of customer groups.
+const SegmentGroup = "group"
 
 // OrderWrite is an order to write, conditioned on the version read
 // (PrevVersion 0: the order must not exist yet).

@@ -68,6 +68,15 @@ const (
 	CodeCouponGroupConflict Code = "coupon_group_conflict"
 	CodeCouponNotApplicable Code = "coupon_not_applicable"
 	CodeCouponCodeTaken     Code = "coupon_code_taken"
+
+	// Campaigns and marketing consent (shared/campaigns).
+	CodeCampaignNotFound        Code = "campaign_not_found"
+	CodeSegmentEmpty            Code = "segment_empty"
+	CodeTemplateUnknownVariable Code = "template_unknown_variable"
+	CodeTemplateInvalid         Code = "template_invalid"
+	CodeSendTimeInPast          Code = "send_time_in_past"
+	CodeUnsubscribeTokenInvalid Code = "unsubscribe_token_invalid"
+	CodeInboundSignatureInvalid Code = "inbound_signature_invalid"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
@@ -126,6 +135,13 @@ var AllCodes = []Code{
 	CodeCouponGroupConflict,
 	CodeCouponNotApplicable,
 	CodeCouponCodeTaken,
+	CodeCampaignNotFound,
+	CodeSegmentEmpty,
+	CodeTemplateUnknownVariable,
+	CodeTemplateInvalid,
+	CodeSendTimeInPast,
+	CodeUnsubscribeTokenInvalid,
+	CodeInboundSignatureInvalid,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

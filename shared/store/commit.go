@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/campaigns"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 )
@@ -290,6 +291,14 @@ func (s *Store) Commit(ctx context.Context, c *loyalty.Commit) error {
 		}
 		t.put(putNew(card), loyalty.ErrCardTaken)
 		t.update(tenantOnEnroll(c.TenantID, en))
+		if m := campaigns.BirthMonthOf(c.Account.BirthDate); m != 0 {
+			if err := segIndexWrites(t, c.TenantID, c.MemberID, []loyalty.SegmentIndexChange{{Name: campaigns.SourceBirthMonth, Value: campaigns.BirthMonthKey(m)}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := segIndexWrites(t, c.TenantID, c.MemberID, c.SegmentIndex); err != nil {
+		return err
 	}
 	if cc := c.CardChange; cc != nil {
 		card, err := marshal(uniqItem{MemberID: c.MemberID}, cardPK(c.TenantID, cc.New), skUniq)

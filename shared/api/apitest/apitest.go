@@ -205,6 +205,9 @@ func DefaultProgram() loyalty.Program {
 	return loyalty.Program{Name: "Test program", Type: "bonus", CashbackPercent: 500, MaxRedeemPercent: 5000, ReturnSpentOnRefund: true}
 }
 
+// SMSInboundSecret signs the fake SMS gateway's inbound replies.
+const SMSInboundSecret = "test-sms-inbound-secret"
+
 // Start is the clock's default start.
 var Start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
@@ -227,6 +230,8 @@ func New(t testing.TB, opts ...Options) *Env {
 		WebhookKey:   []byte("test-webhook-key-0123456789abcdef"),
 		WebhookGuard: &webhooks.Guard{Resolver: Resolver{}, Dialer: loopbackOnly{}},
 		WebhookQueue: kicks,
+		BaseURL:          "http://loyalty.test",
+		SMSInboundSecret: []byte(SMSInboundSecret),
 		Wallet:       o.Wallet,
 	})
 	if err != nil {
