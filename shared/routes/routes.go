@@ -202,7 +202,7 @@ type Access struct {
 	KickWebhooks bool
 	// KickCampaigns: sqs:SendMessage on the campaign queue.
 	KickCampaigns bool
-	ReadStream   bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
+	ReadStream    bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
 	// ReadWalletSecret: secretsmanager:GetSecretValue on the wallet keys
 	// (pass signer, token key, Google service account).
 	ReadWalletSecret bool

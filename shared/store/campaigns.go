@@ -354,4 +354,5 @@ func segIndexWrites(t *txn, tenantID, memberID string, changes []loyalty.Segment
 	}
 	return nil
 }
+
 var _ campaigns.Store = (*Store)(nil)

@@ -226,13 +226,13 @@ func New(t testing.TB, opts ...Options) *Env {
 		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
 		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
 		// Only internal errors are logged: a test that meets one shows its cause.
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		WebhookKey:   []byte("test-webhook-key-0123456789abcdef"),
-		WebhookGuard: &webhooks.Guard{Resolver: Resolver{}, Dialer: loopbackOnly{}},
-		WebhookQueue: kicks,
+		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		WebhookKey:       []byte("test-webhook-key-0123456789abcdef"),
+		WebhookGuard:     &webhooks.Guard{Resolver: Resolver{}, Dialer: loopbackOnly{}},
+		WebhookQueue:     kicks,
 		BaseURL:          "http://loyalty.test",
 		SMSInboundSecret: []byte(SMSInboundSecret),
-		Wallet:       o.Wallet,
+		Wallet:           o.Wallet,
 	})
 	if err != nil {
 		t.Fatalf("wire app: %v", err)
