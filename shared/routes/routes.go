@@ -142,6 +142,8 @@ var Routes = []Route{
 	{FnWeb, "page-cashier-post", "POST", "/cashier"},
 	{FnWeb, "page-embed-script", "GET", "/embed.js"},
 	{FnWeb, "page-static", "GET", "/static/{file}"},
+	{FnWeb, "page-unsubscribe", "GET", "/u/{token}"},
+	{FnWeb, "page-unsubscribe-post", "POST", "/u/{token}"},
 }
 
 // IsPage reports whether a route serves a web page or its assets rather

@@ -56,6 +56,7 @@ type cardView struct {
 	SignedIn  bool
 	EnrollURL string
 	Wallet    walletButtons
+	Marketing bool // consent to campaigns and reminders (consent.go)
 }
 
 func (h *Handler) newCardView(r *http.Request, t *loyalty.Tenant) *cardView {
@@ -133,6 +134,7 @@ func (h *Handler) fillCard(r *http.Request, t *loyalty.Tenant, s cardSession, v 
 	v.Step, v.SignedIn, v.CSRF = "card", true, h.seal.CSRF(s.ID)
 	v.Card, v.Balance, v.Tier, v.Expiry = a.Card, a.Balance(), a.Tier, st.NextExpiry
 	v.Blocked = a.Status == loyalty.MemberBlocked
+	v.Marketing = a.Marketing
 	v.Entries = entries
 	if len(entries) == historyPage {
 		q := r.URL.Query()
@@ -158,6 +160,10 @@ func (h *Handler) cardPost(w http.ResponseWriter, r *http.Request) {
 		}
 		setCookie(w, r, cardCookie, "", "/c/"+t.Slug, -1, http.SameSiteLaxMode)
 		http.Redirect(w, r, v.Action+v.LangQuery, http.StatusSeeOther)
+		return
+	}
+	if r.PostFormValue("step") == "consent" {
+		h.cardConsent(w, r, t, v)
 		return
 	}
 	var f cardForm

@@ -82,6 +82,9 @@ type Deps struct {
 	// RateLimit counts one public request from a source and refuses past
 	// the limit (the API's public limit per address).
 	RateLimit func(ctx context.Context, scope string) error
+	// Consent changes marketing consent (card page, unsubscribe links);
+	// nil: those forms answer 503.
+	Consent Consent
 	// Secret keys the sealed form state and sessions (derived keys only).
 	Secret []byte
 	Logger *slog.Logger
@@ -160,7 +163,7 @@ func New(deps Deps) (*Handler, error) {
 		"kind":   func(lang string, k loyalty.EntryKind) string { return T(lang, "kind."+string(k)) },
 	}
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/base.html"))
-	for _, p := range []string{"enroll", "card", "cashier", "message"} {
+	for _, p := range []string{"enroll", "card", "cashier", "message", "unsubscribe"} {
 		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+p+".html"))
 		h.pages[p] = t
 	}
@@ -171,6 +174,7 @@ func New(deps Deps) (*Handler, error) {
 		"page-card": h.cardPage, "page-card-post": h.cardPost, "page-card-pass": h.cardPass,
 		"page-cashier": h.cashierPage, "page-cashier-post": h.cashierPost,
 		"page-embed-script": h.embedScript, "page-static": h.static,
+		"page-unsubscribe": h.unsubscribePage, "page-unsubscribe-post": h.unsubscribePost,
 	}
 	for _, r := range routes.Routes {
 		if !routes.IsPage(r) {

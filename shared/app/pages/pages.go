@@ -22,7 +22,8 @@ func New(a *app.App) (*web.Handler, error) {
 	return web.New(web.Deps{
 		Wallets:    wallets,
 		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
-		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
+		Consent: a.Campaigns,
+		Phones:  a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
 	})
 }
 
