@@ -110,7 +110,7 @@ month, then 402 plan_limit).`,
 				return err
 			}
 			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-			go sweepLoop(ctx, l.app.Service, logger, sweepEvery)
+			go sweepLoop(ctx, l.app.Service, l.app.Campaigns, logger, sweepEvery)
 			// The webhook delivery worker: the code the deliver-webhooks
 			// Lambda runs, fed by an in-process queue instead of SQS.
 			go l.app.WebhookQueue.Run(ctx, l.app.Webhooks, 4)
@@ -177,7 +177,7 @@ func campaignLoop(ctx context.Context, svc *campaigns.Service, logger *slog.Logg
 }
 
 // sweepLoop is the local stand-in for the scheduled expire-sweep function.
-func sweepLoop(ctx context.Context, svc *loyalty.Service, logger *slog.Logger, every time.Duration) {
+func sweepLoop(ctx context.Context, svc *loyalty.Service, reminders *campaigns.Service, logger *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -195,6 +195,14 @@ func sweepLoop(ctx context.Context, svc *loyalty.Service, logger *slog.Logger, e
 			if res != (loyalty.SweepResult{}) {
 				logger.Info("sweep", "expiredLots", res.ExpiredLots, "expiredPoints", int64(res.ExpiredPoints),
 					"releasedHolds", res.ReleasedHolds, "maturedLots", res.MaturedLots)
+			}
+			// Expiry reminders read the same index, once a day.
+			if rem, err := reminders.Remind(ctx); err != nil {
+				if ctx.Err() == nil {
+					logger.Error("expiry reminders failed", "error", err.Error())
+				}
+			} else if rem.Sent > 0 {
+				logger.Info("expiry reminders", "days", rem.Days, "members", rem.Members, "sent", rem.Sent)
 			}
 		}
 	}

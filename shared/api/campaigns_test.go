@@ -296,3 +296,54 @@ func inboundSigned(e *apitest.Env, from, text, sig string, want int) {
 	body := `{"from":"` + from + `","text":"` + text + `"}`
 	e.Do("POST", "/v1/public/"+e.Slug+"/sms/inbound", []byte(body), map[string]string{"X-Signature": sig}).Want(want)
 }
+
+func TestExpiryReminderOncePerExpiryDateToConsentingMembers(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, apitest.Options{NoProgram: true})
+	// A bad template is refused like a campaign's.
+	prog := map[string]any{"name": "P", "type": "bonus", "cashbackPercent": 10, "maxRedeemPercent": 50, "pointsLifetime": "P30D",
+		"expiryReminder": map[string]any{"daysBefore": 7, "channel": "sms", "text": "{nme}"}}
+	if c := e.Do("POST", "/v1/programs", prog, nil).Want(422).Code(); c != "template_unknown_variable" {
+		t.Fatalf("bad reminder template: %s", c)
+	}
+	prog["expiryReminder"] = map[string]any{"daysBefore": 7, "channel": "sms", "text": "{expiringPoints} points expire on {expiry} [remind]"}
+	id := e.Do("POST", "/v1/programs", prog, nil).Want(201).JSON()["programId"].(string)
+	e.Do("POST", "/v1/programs/"+id+"/activate", nil, nil).Want(200)
+
+	yes := enrollWith(e, "+79160000601", true, "1990-01-01", "")
+	no := enrollWith(e, "+79160000602", false, "1990-01-01", "")
+	for _, m := range []apitest.Member{yes, no} {
+		e.Close("o-"+m.ID, m.ID, 100000).Want(200) // 100.00 points expiring in 30 days
+	}
+	expires := e.Clock.Now().AddDate(0, 0, 30).UTC().Format("2006-01-02")
+	remind := func() campaigns.RemindResult {
+		t.Helper()
+		r, err := e.App.Campaigns.Remind(context.Background())
+		if err != nil {
+			t.Fatalf("reminders: %v", err)
+		}
+		return r
+	}
+	remind() // 30 days ahead: nothing is due yet
+	if got := campaignMessages(e.Sender.Messages(), "[remind]"); len(got) != 0 {
+		t.Fatalf("reminded a month ahead: %v", got)
+	}
+	e.Clock.Advance(23 * 24 * time.Hour)
+	r := remind()
+	got := campaignMessages(e.Sender.Messages(), "[remind]")
+	if len(got) != 1 || got[yes.Phone] != 1 || r.Sent != 1 {
+		t.Fatalf("reminders 7 days ahead: %v (run %+v), want one to %s", got, r, yes.Phone)
+	}
+	for _, m := range e.Sender.Messages() {
+		if strings.Contains(m.Body, "[remind]") && !strings.Contains(m.Body, "100.00 points expire on "+expires) {
+			t.Fatalf("reminder text %q, want the points and date %s", m.Body, expires)
+		}
+	}
+	// Later runs the same day and the next days send nothing more.
+	remind()
+	e.Clock.Advance(24 * time.Hour)
+	remind()
+	if got := campaignMessages(e.Sender.Messages(), "[remind]"); len(got) != 1 || got[yes.Phone] != 1 {
+		t.Fatalf("reminded again: %v", got)
+	}
+}

@@ -56,6 +56,15 @@ func (a *App) SweepHandler(ctx context.Context, _ json.RawMessage) (loyalty.Swee
 	}
 	a.Logger.InfoContext(ctx, "sweep", "expiredLots", res.ExpiredLots, "expiredPoints", int64(res.ExpiredPoints),
 		"releasedHolds", res.ReleasedHolds, "maturedLots", res.MaturedLots)
+	// Expiry reminders read the same index, once a day.
+	rem, err := a.Campaigns.Remind(ctx)
+	if err != nil {
+		a.Logger.ErrorContext(ctx, "expiry reminders failed", "error", err.Error())
+		return res, err
+	}
+	if rem.Days > 0 {
+		a.Logger.InfoContext(ctx, "expiry reminders", "days", rem.Days, "members", rem.Members, "sent", rem.Sent)
+	}
 	return res, nil
 }
 

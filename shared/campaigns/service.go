@@ -51,6 +51,17 @@ type Store interface {
 	// older account undoes it).
 	SetMarketingConsent(ctx context.Context, tenantID, memberID string, consent bool, at time.Time) error
 	ResolveMember(ctx context.Context, tenantID string, ref loyalty.MemberRef) (string, error)
+
+	// Expiry reminders.
+	ListTenantIDs(ctx context.Context) ([]string, error)
+	// ExpiringMembers lists the members the expiry index has points of
+	// expiring on day (UTC).
+	ExpiringMembers(ctx context.Context, day time.Time) ([]loyalty.MemberKey, error)
+	// ClaimReminder records the reminder of a member's expiry day,
+	// conditioned on its absence, with the message's meter.
+	ClaimReminder(ctx context.Context, tenantID, memberID string, day time.Time, meter *loyalty.Meter, at time.Time) (bool, error)
+	RemindersDoneThrough(ctx context.Context) (time.Time, error)
+	SetRemindersDone(ctx context.Context, day time.Time) error
 	TenantBySlug(ctx context.Context, slug string) (*loyalty.Tenant, error)
 }
 

@@ -215,12 +215,18 @@ func (w *run) member(ctx context.Context, id string) (*stopAt, error) {
 
 // message builds the member's message, or says why none goes.
 func (w *run) message(st *loyalty.MemberState, now time.Time) (loyalty.Message, string) {
+	return w.compose(w.camp.TenantID, w.camp.Channel, w.parts, st, now)
+}
+
+// compose renders a message for a member by channel, with the member's
+// unsubscribe link, or says why none goes (no consent, no address).
+func (s *Service) compose(tenantID, channel string, parts []part, st *loyalty.MemberState, now time.Time) (loyalty.Message, string) {
 	a := &st.Account
 	if !a.Marketing {
 		return loyalty.Message{}, RecNoConsent
 	}
-	m := loyalty.Message{Channel: w.camp.Channel, Body: Render(w.parts, st, now), SentAt: now}
-	switch w.camp.Channel {
+	m := loyalty.Message{Channel: channel, Body: Render(parts, st, now), SentAt: now}
+	switch channel {
 	case ChannelSMS:
 		m.To = a.Phone
 	case ChannelEmail:
@@ -231,8 +237,8 @@ func (w *run) message(st *loyalty.MemberState, now time.Time) (loyalty.Message, 
 	if m.To == "" {
 		return loyalty.Message{}, RecNoAddress
 	}
-	if link := w.unsubscribeLink(w.camp.TenantID, a.MemberID); link != "" && w.camp.Channel != ChannelPush {
-		m.Body += "\n" + unsubscribeLabel(w.camp.Channel) + link
+	if link := s.unsubscribeLink(tenantID, a.MemberID); link != "" && channel != ChannelPush {
+		m.Body += "\n" + unsubscribeLabel(channel) + link
 	}
 	return m, RecClaimed
 }

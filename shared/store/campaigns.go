@@ -356,3 +356,106 @@ func segIndexWrites(t *txn, tenantID, memberID string, changes []loyalty.Segment
 }
 
 var _ campaigns.Store = (*Store)(nil)
+
+// Expiry reminders.
+
+const (
+	remindersPK = "REMINDERS"
+	remindersSK = "STATE"
+)
+
+func reminderPK(t, m string) string { return "T#" + t + "#REMIND#" + m }
+
+// ExpiringMembers reads the expiry index partitions of day, every shard:
+// the members with points expiring that day.
+func (s *Store) ExpiringMembers(ctx context.Context, day time.Time) ([]loyalty.MemberKey, error) {
+	seen := map[loyalty.MemberKey]bool{}
+	var out []loyalty.MemberKey
+	for shard := 0; shard < s.shards(); shard++ {
+		items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+			TableName: &s.table, IndexName: aws.String(layout.IndexName),
+			KeyConditionExpression:    strp("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": layout.IndexHashKey},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(fmt.Sprintf("%s#%s#%d", dueExpire, day.UTC().Format(dayLayout), shard))},
+			ProjectionExpression:      strp("PK"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			pk, ok := it[layout.HashKey].(*types.AttributeValueMemberS)
+			if !ok {
+				continue
+			}
+			t, rest, ok := strings.Cut(strings.TrimPrefix(pk.Value, "T#"), "#M#")
+			if !ok {
+				continue
+			}
+			k := loyalty.MemberKey{TenantID: t, MemberID: rest}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ClaimReminder writes the member's reminder record of day (absent before)
+// with the message's meter.
+func (s *Store) ClaimReminder(ctx context.Context, tenantID, memberID string, day time.Time, meter *loyalty.Meter, at time.Time) (bool, error) {
+	t := &txn{table: s.table}
+	item, err := marshal(recipientItem{MemberID: memberID, State: "sent", At: at.UTC()}, reminderPK(tenantID, memberID), day.UTC().Format(dayLayout))
+	if err != nil {
+		return false, err
+	}
+	withTTL(item, day.AddDate(0, 0, 30))
+	t.put(putNew(item), errRecordExists)
+	if meter != nil {
+		if err := meterWrites(t, tenantID, meter, nil, at); err != nil {
+			return false, err
+		}
+	}
+	err = s.run(ctx, t)
+	if errors.Is(err, errRecordExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+type remindersState struct {
+	DoneThrough string `json:"doneThrough"`
+}
+
+// RemindersDoneThrough is the last day whose reminders ran (zero: never).
+func (s *Store) RemindersDoneThrough(ctx context.Context) (time.Time, error) {
+	var st remindersState
+	if err := s.getInto(ctx, remindersPK, remindersSK, &st, nil); err != nil {
+		return time.Time{}, err
+	}
+	if st.DoneThrough == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(dayLayout, st.DoneThrough)
+}
+
+// SetRemindersDone moves the reminders' day forward (never back).
+func (s *Store) SetRemindersDone(ctx context.Context, day time.Time) error {
+	d := day.UTC().Format(dayLayout)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(remindersPK, remindersSK),
+		UpdateExpression:          strp("SET doneThrough = :d"),
+		ConditionExpression:       strp("attribute_not_exists(doneThrough) OR doneThrough < :d"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(d)},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		track(ctx, writes)
+		if isConditionFailed(err) {
+			return nil
+		}
+		return fmt.Errorf("reminders state: %w", err)
+	}
+	track(ctx, writes, one(out.ConsumedCapacity)...)
+	return nil
+}
