@@ -54,8 +54,8 @@ type Program struct {
 	// ExpiryReminder tells members, N days ahead, that points expire.
 	ExpiryReminder *ExpiryReminder `json:"expiryReminder,omitempty"`
 	Version        int64           `json:"version"`
-	CreatedAt   time.Time     `json:"createdAt"`
-	UpdatedAt   time.Time     `json:"updatedAt"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
 }
 
 // ExpiryReminder: DaysBefore days before a member's points expire, a member
