@@ -22,6 +22,7 @@ type Campaigns interface {
 	Create(ctx context.Context, c loyalty.Caller, req campaigns.CreateRequest) (*campaigns.Campaign, error)
 	Get(ctx context.Context, c loyalty.Caller, id string) (*campaigns.Campaign, error)
 	InboundSMS(ctx context.Context, tenantID, phone, text string) (bool, error)
+	Unsubscribe(ctx context.Context, token string) error
 }
 
 func (s *server) campaigns() (Campaigns, error) {
@@ -124,6 +125,35 @@ func (s *server) registerInboundSMS(r routes.Route) {
 		}
 		out := &InboundSMSOutput{}
 		out.Body.Unsubscribed = done
+		return out, nil
+	})
+}
+
+type UnsubscribeInput struct {
+	Body struct {
+		Token string `json:"token" minLength:"1" maxLength:"400" doc:"The token of the member's unsubscribe link (/u/{token})"`
+	}
+}
+
+type UnsubscribeOutput struct {
+	Body struct {
+		Unsubscribed bool `json:"unsubscribed"`
+	}
+}
+
+func (s *server) registerUnsubscribe(r routes.Route) {
+	o := op(r, "Withdraw a member's marketing consent with the token of an unsubscribe link (no key)", "campaigns")
+	o.Description = "For a business's own mail platform or app; the link itself opens a page (/u/{token}) that does the same."
+	huma.Register(s.api, o, func(ctx context.Context, in *UnsubscribeInput) (*UnsubscribeOutput, error) {
+		svc, err := s.campaigns()
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		if err := svc.Unsubscribe(ctx, in.Body.Token); err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &UnsubscribeOutput{}
+		out.Body.Unsubscribed = true
 		return out, nil
 	})
 }

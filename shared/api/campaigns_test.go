@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/loyalty/cashback/shared/campaigns"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
+	"github.com/loyalty/cashback/shared/store"
 )
 
 // enrollWith enrolls a member over HTTP with a birth date, an email and
@@ -261,12 +263,10 @@ func TestUnsubscribeStopsTheNextCampaign(t *testing.T) {
 	if !ok {
 		t.Fatalf("no unsubscribe link in the message: %q", link)
 	}
-	if err := e.App.Campaigns.Unsubscribe(context.Background(), token+"x"); err == nil {
-		t.Fatal("a tampered token unsubscribed")
+	if c := e.Do("POST", "/v1/public/unsubscribe", map[string]any{"token": token + "x"}, map[string]string{"Authorization": ""}).Want(404).Code(); c != "unsubscribe_token_invalid" {
+		t.Fatalf("a tampered token: %s", c)
 	}
-	if err := e.App.Campaigns.Unsubscribe(context.Background(), token); err != nil {
-		t.Fatalf("unsubscribe: %v", err)
-	}
+	e.Do("POST", "/v1/public/unsubscribe", map[string]any{"token": token}, map[string]string{"Authorization": ""}).Want(200)
 	inbound(e, b.Phone, "Stop", 200)
 	inboundSigned(e, c.Phone, "STOP", "bad", 401) // a forged reply changes nothing
 
@@ -346,4 +346,39 @@ func TestExpiryReminderOncePerExpiryDateToConsentingMembers(t *testing.T) {
 	if got := campaignMessages(e.Sender.Messages(), "[remind]"); len(got) != 1 || got[yes.Phone] != 1 {
 		t.Fatalf("reminded again: %v", got)
 	}
+}
+
+// A birth-month campaign reads the birth-month index: its DynamoDB round
+// trips follow the members born that month, not the tenant's members.
+func TestIndexedSegmentCostDoesNotGrowWithOtherMembers(t *testing.T) {
+	t.Parallel()
+	e := newCampaignEnv(t)
+	phone := 700
+	enroll := func(n int, birth string) {
+		for i := 0; i < n; i++ {
+			phone++
+			enrollWith(e, "+7916000"+strconv.Itoa(10000 + phone)[1:], true, birth, "")
+		}
+	}
+	roundTrips := func(name string) int {
+		t.Helper()
+		id := e.Do("POST", "/v1/campaigns", map[string]any{"name": name, "channel": "sms", "segment": map[string]any{"birthMonth": 5},
+			"text": "[" + name + "]"}, nil).Want(201).JSON()["campaignId"].(string)
+		m := &store.Meter{}
+		res, err := e.App.Campaigns.Run(store.WithMeter(context.Background(), m), campaigns.Ref{TenantID: e.TenantID, CampaignID: id})
+		if err != nil || res.Status != campaigns.StatusDone || res.Sent != 3 {
+			t.Fatalf("%s: %+v %v", name, res, err)
+		}
+		n, _, _ := m.Snapshot()
+		return n
+	}
+	enroll(3, "1990-05-01")
+	enroll(5, "1990-07-01")
+	small := roundTrips("small")
+	enroll(20, "1990-08-01")
+	large := roundTrips("large")
+	if small != large || small == 0 {
+		t.Fatalf("round trips of a birth-month campaign: %d with 8 members, %d with 28 (3 born in May each time)", small, large)
+	}
+	t.Logf("birth-month campaign to 3 members: %d round trips with 8 and with 28 members", small)
 }

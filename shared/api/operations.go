@@ -78,6 +78,7 @@ func init() {
 		"list-audit":                 {register: (*server).registerAudit, minRole: admin},
 		"create-campaign":            {register: (*server).registerCreateCampaign, codes: []loyalty.Code{loyalty.CodeSegmentEmpty, loyalty.CodeTemplateUnknownVariable, loyalty.CodeTemplateInvalid, loyalty.CodeSendTimeInPast}, minRole: admin},
 		"get-campaign":               {register: (*server).registerGetCampaign, codes: []loyalty.Code{loyalty.CodeCampaignNotFound}, minRole: admin},
+		"unsubscribe":                {register: (*server).registerUnsubscribe, codes: []loyalty.Code{loyalty.CodeUnsubscribeTokenInvalid}, public: true},
 		"receive-sms":                {register: (*server).registerInboundSMS, codes: []loyalty.Code{loyalty.CodeInboundSignatureInvalid, loyalty.CodeTenantNotFound, loyalty.CodeInvalidPhone}, public: true},
 		"create-webhook":             {register: (*server).registerCreateWebhook, codes: []loyalty.Code{loyalty.CodeWebhookLimit}, minRole: admin},
 		"list-webhooks":              {register: (*server).registerListWebhooks, minRole: admin},

@@ -114,6 +114,7 @@ var Routes = []Route{
 	{FnCampaigns, "create-campaign", "POST", "/v1/campaigns"},
 	{FnCampaigns, "get-campaign", "GET", "/v1/campaigns/{campaignId}"},
 	{FnCampaigns, "receive-sms", "POST", "/v1/public/{tenantSlug}/sms/inbound"},
+	{FnCampaigns, "unsubscribe", "POST", "/v1/public/unsubscribe"},
 	{FnTenancy, "get-embed", "GET", "/v1/embed"},
 	{FnTenancy, "set-embed", "PUT", "/v1/embed"},
 	{FnWallet, "get-member-apple-pass", "GET", "/v1/members/{memberId}/pass.pkpass"},
