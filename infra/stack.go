@@ -61,6 +61,10 @@ type Props struct {
 	// /var/task/google-root-keys.json); empty: callbacks are refused.
 	GoogleIssuerID string
 	GoogleRootKeys string
+	// BaseURL is the public address of the API and pages (a custom
+	// domain): the unsubscribe links of campaign messages point there.
+	// Empty: messages go without a link (STOP replies still work).
+	BaseURL string
 	// Endpoint, for a deployment to an emulator, points the functions' AWS
 	// clients at it (AWS_ENDPOINT_URL); empty in the cloud.
 	Endpoint string
@@ -208,6 +212,9 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		s.Webhooks.env(access, env)
 		s.Campaigns.env(access, env)
+		if fn == routes.FnSendCampaigns && props.BaseURL != "" {
+			env[layout.EnvBaseURL] = jsii.String(props.BaseURL)
+		}
 		if access.ReadWalletSecret {
 			env[layout.EnvWalletSecretARN] = s.WalletSecret.SecretArn()
 			if props.GoogleIssuerID != "" {

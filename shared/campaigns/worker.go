@@ -252,8 +252,8 @@ func unsubscribeLabel(channel string) string {
 
 // unsubscribeLink is the member's signed link ("" without a signer).
 func (s *Service) unsubscribeLink(tenantID, memberID string) string {
-	if s.Tokens == nil {
-		return ""
+	if s.Tokens == nil || s.BaseURL == "" {
+		return "" // a relative link in an SMS would lead nowhere
 	}
 	return s.BaseURL + "/u/" + s.Tokens.Sign(tenantID, memberID)
 }
