@@ -61,6 +61,10 @@ type Props struct {
 	// /var/task/google-root-keys.json); empty: callbacks are refused.
 	GoogleIssuerID string
 	GoogleRootKeys string
+	// BaseURL is the public address of the API and pages (a custom
+	// domain): the unsubscribe links of campaign messages point there.
+	// Empty: messages go without a link (STOP replies still work).
+	BaseURL string
 	// Endpoint, for a deployment to an emulator, points the functions' AWS
 	// clients at it (AWS_ENDPOINT_URL); empty in the cloud.
 	Endpoint string
@@ -79,6 +83,7 @@ type Stack struct {
 	DLQ          awssqs.Queue
 	Alarms       awssns.Topic
 	Webhooks     *WebhookResources
+	Campaigns    *CampaignResources
 	// FeedFailures receives what the dispatch function's event source
 	// mapping gave up on (the shard and sequence range, not the records).
 	FeedFailures awssqs.Queue
@@ -94,6 +99,9 @@ func sizing(fn string) (memory float64, timeout awscdk.Duration) {
 		return 512, awscdk.Duration_Minutes(jsii.Number(5))
 	case routes.FnDispatch:
 		return 256, awscdk.Duration_Minutes(jsii.Number(1))
+	}
+	if fn == routes.FnSendCampaigns {
+		return 256, awscdk.Duration_Seconds(jsii.Number(campaignTimeoutSeconds))
 	}
 	if fn == routes.FnDeliverWebhooks {
 		// Room for a lane of deliveries at 15 s each; the worker hands the
@@ -174,6 +182,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 	skipCheckov(s.DLQ, "CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check only looks for a KMS key id.")
 
 	s.Webhooks = newWebhookResources(stack, removal)
+	s.Campaigns = newCampaignResources(stack)
 
 	for _, fn := range routes.AllFunctions() {
 		memory, timeout := sizing(fn)
@@ -202,6 +211,10 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 			env[layout.EnvOTPSecretARN] = secret.SecretArn()
 		}
 		s.Webhooks.env(access, env)
+		s.Campaigns.env(access, env)
+		if fn == routes.FnSendCampaigns && props.BaseURL != "" {
+			env[layout.EnvBaseURL] = jsii.String(props.BaseURL)
+		}
 		if access.ReadWalletSecret {
 			env[layout.EnvWalletSecretARN] = s.WalletSecret.SecretArn()
 			if props.GoogleIssuerID != "" {
@@ -221,6 +234,9 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		if fn == routes.FnDeliverWebhooks {
 			dlq = s.Webhooks.DLQ // its scheduled (asynchronous) invocations
+		}
+		if fn == routes.FnSendCampaigns {
+			dlq = s.Campaigns.DLQ
 		}
 		f := awslambda.NewFunction(stack, jsii.String(construct(fn)), &awslambda.FunctionProps{
 			Runtime:         awslambda.Runtime_PROVIDED_AL2023(),
@@ -244,6 +260,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		}
 		grant(stack, f, fn, access, s.Table, secret, s.WalletSecret)
 		s.Webhooks.grant(f, access)
+		s.Campaigns.grant(f, access)
 		s.Functions[fn] = f
 	}
 
@@ -369,6 +386,7 @@ func NewLoyaltyStack(scope constructs.Construct, id string, props Props) *Stack 
 		alarm(construct(fn)+"Throttles", f.MetricThrottles(five), fn+" was throttled")
 	}
 	s.Webhooks.wire(stack, s.Functions[routes.FnDeliverWebhooks], action)
+	s.Campaigns.wire(stack, s.Functions[routes.FnSendCampaigns], action)
 	alarm("SweepDeadLetterDepth", s.DLQ.MetricApproximateNumberOfMessagesVisible(five), "Sweep invocations gave up and are in the dead-letter queue")
 	alarm("FeedFailedBatches", s.FeedFailures.MetricApproximateNumberOfMessagesVisible(five),
 		"The feed gave up on stream batches (their shard and sequence range are in the FeedFailures queue): events and usage counts are missing")

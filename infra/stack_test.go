@@ -124,10 +124,13 @@ func TestStack(t *testing.T) {
 			id := *s.stack.GetLogicalId(f.Node().DefaultChild().(awscdk.CfnElement))
 			res := s.doc["Resources"].(map[string]any)[id].(map[string]any)
 			dl, _ := props(res)["DeadLetterConfig"].(map[string]any)
-			if fn == routes.FnExpireSweep || fn == routes.FnDeliverWebhooks {
+			if fn == routes.FnExpireSweep || fn == routes.FnDeliverWebhooks || fn == routes.FnSendCampaigns {
 				q := dlq
 				if fn == routes.FnDeliverWebhooks {
 					q = *s.stack.GetLogicalId(s.stack.Webhooks.DLQ.Node().DefaultChild().(awscdk.CfnElement))
+				}
+				if fn == routes.FnSendCampaigns {
+					q = *s.stack.GetLogicalId(s.stack.Campaigns.DLQ.Node().DefaultChild().(awscdk.CfnElement))
 				}
 				want := map[string]any{"TargetArn": map[string]any{"Fn::GetAtt": []any{q, "Arn"}}}
 				if !reflect.DeepEqual(dl, want) {
@@ -169,10 +172,11 @@ func TestStack(t *testing.T) {
 			}
 		}
 		// the HTTP functions and dispatch (all but the sweep and the webhook
-		// worker), the table, the OTP secret, the alarm topic, the sweep's
-		// DLQ; the webhook key, the kick queue and its DLQ; the feed's
-		// failure queue; the wallet secret
-		if want := len(routes.AllFunctions()) - 2 + 4 + 3 + 1 + 1; n != want {
+		// and campaign workers), the table, the OTP secret, the alarm topic,
+		// the sweep's DLQ; the webhook key, the kick queue and its DLQ; the
+		// feed's failure queue; the wallet secret; the campaign kick queue
+		// and its DLQ
+		if want := len(routes.AllFunctions()) - 3 + 4 + 3 + 1 + 1 + 2; n != want {
 			t.Errorf("%d checkov skips in the template, want %d", n, want)
 		}
 	})
@@ -235,14 +239,14 @@ func TestStack(t *testing.T) {
 		for _, fn := range routes.AllFunctions() {
 			want := expectedActions(routes.Permissions[fn])
 			switch fn {
-			case routes.FnExpireSweep, routes.FnDeliverWebhooks:
+			case routes.FnExpireSweep, routes.FnDeliverWebhooks, routes.FnSendCampaigns:
 				// Lambda sends its failed asynchronous invocations to the DLQ.
 				want = dedupe(append(want, "sqs:SendMessage"))
 			case routes.FnDispatch:
 				// The event source mapping reports failed batches to its queue.
 				want = dedupe(append(want, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"))
 			}
-			if fn == routes.FnDeliverWebhooks {
+			if fn == routes.FnDeliverWebhooks || fn == routes.FnSendCampaigns {
 				// What the SQS event source mapping needs to poll the kicks.
 				want = dedupe(append(want, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"))
 			}
@@ -420,16 +424,16 @@ func TestStack(t *testing.T) {
 		})
 		alarms := s.resources("AWS::CloudWatch::Alarm")
 		// errors + throttles per function, plus the dead-letter depths of the
-		// sweep and of the webhook kicks, the kick backlog, the feed's
-		// failed batches and the feed's lag
-		if want := 2*len(routes.AllFunctions()) + 5; len(alarms) != want {
+		// sweep and of the webhook and campaign kicks, the two kick
+		// backlogs, the feed's failed batches and the feed's lag
+		if want := 2*len(routes.AllFunctions()) + 7; len(alarms) != want {
 			t.Errorf("%d alarms, want %d", len(alarms), want)
 		}
 		metrics := map[string]int{}
 		for _, a := range alarms {
 			metrics[props(a)["MetricName"].(string)]++
 		}
-		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 3 || metrics["ApproximateAgeOfOldestMessage"] != 1 || metrics["IteratorAge"] != 1 {
+		if metrics["Errors"] != len(routes.AllFunctions()) || metrics["Throttles"] != len(routes.AllFunctions()) || metrics["ApproximateNumberOfMessagesVisible"] != 4 || metrics["ApproximateAgeOfOldestMessage"] != 2 || metrics["IteratorAge"] != 1 {
 			t.Errorf("alarm metrics %v", metrics)
 		}
 		must(t, "email subscription", func() {
@@ -513,6 +517,67 @@ func TestWebhookDelivery(t *testing.T) {
 		// Loopback receivers are for a deployment to an emulator only.
 		if _, loopback := vars["LOYALTY_WEBHOOK_LOOPBACK"]; loopback {
 			t.Errorf("%s: webhook receivers on loopback allowed in a cloud stack", fn)
+		}
+	}
+}
+
+// Campaign sending: the kick queue with its dead letters feeds the worker
+// one campaign at a time, a schedule runs due campaigns every minute,
+// alarms watch dead kicks and the backlog, and only the campaign functions
+// see the queue.
+func TestCampaignSending(t *testing.T) {
+	s := build(t, "dev")
+	tpl := s.template
+	id := func(c interface{ Node() constructs.Node }) string {
+		return *s.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	}
+	kicks, dlq := id(s.stack.Campaigns.Kicks), id(s.stack.Campaigns.DLQ)
+	worker := id(s.stack.Functions[routes.FnSendCampaigns])
+	must(t, "kick queue", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{
+			"VisibilityTimeout":    6 * campaignTimeoutSeconds,
+			"SqsManagedSseEnabled": true,
+			"RedrivePolicy":        map[string]any{"deadLetterTargetArn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}, "maxReceiveCount": 3},
+		})
+	})
+	must(t, "worker driven by the kicks", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), &map[string]any{
+			"EventSourceArn":        map[string]any{"Fn::GetAtt": []any{kicks, "Arn"}},
+			"FunctionName":          map[string]any{"Ref": worker},
+			"BatchSize":             1,
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+		})
+	})
+	must(t, "worker timeout within the visibility", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+			"Description": "loyalty " + routes.FnSendCampaigns, "Timeout": campaignTimeoutSeconds,
+		})
+	})
+	must(t, "schedule", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), &map[string]any{
+			"ScheduleExpression": "rate(1 minute)",
+			"Target": assertions.Match_ObjectLike(&map[string]any{
+				"Arn":              map[string]any{"Fn::GetAtt": []any{worker, "Arn"}},
+				"DeadLetterConfig": map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}},
+			}),
+		})
+	})
+	must(t, "alarms", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "ApproximateAgeOfOldestMessage", "Threshold": 1800,
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{kicks, "QueueName"}}}},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1,
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{dlq, "QueueName"}}}},
+		})
+	})
+	for fn, f := range s.stack.Functions {
+		res := s.doc["Resources"].(map[string]any)[id(f)].(map[string]any)
+		vars, _ := props(res)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		_, hasQueue := vars["LOYALTY_CAMPAIGN_QUEUE_URL"]
+		if hasQueue != (fn == routes.FnCampaigns || fn == routes.FnSendCampaigns) {
+			t.Errorf("%s: campaign queue %v", fn, hasQueue)
 		}
 	}
 }
@@ -649,7 +714,7 @@ func expectedActions(a routes.Access) []string {
 	if a.ReadSecret || a.WebhookKey || a.ReadWalletSecret {
 		out = append(out, "secretsmanager:GetSecretValue")
 	}
-	if a.KickWebhooks {
+	if a.KickWebhooks || a.KickCampaigns {
 		out = append(out, "sqs:SendMessage")
 	}
 	if a.ReadStream {

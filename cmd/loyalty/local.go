@@ -128,6 +128,12 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		l.Close()
 		return nil, err
 	}
+	// The fake SMS gateway signs its inbound replies (STOP) with this key.
+	inboundKey, err := localKey(layout.EnvSMSInboundSecret, "sms-inbound.secret")
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	notifier := env(layout.EnvNotifier, app.NotifierOutbox)
 	// Throwaway wallet keys, generated once into the data dir: passes are
 	// signed but install on no real device.
@@ -151,6 +157,10 @@ func openLocal(ctx context.Context, logger *slog.Logger, own bool, notes io.Writ
 		Phones:     libphone.Normalize,
 		Logger:     logger,
 		WebhookKey: webhookKey,
+		// Campaign links point at the local server (set again by serve
+		// once it knows its port).
+		BaseURL:          os.Getenv(layout.EnvBaseURL),
+		SMSInboundSecret: inboundKey,
 		// On a laptop receivers listen on 127.0.0.1 over plain http; every
 		// other private or reserved range stays refused.
 		WebhookGuard: &webhooks.Guard{Local: true},

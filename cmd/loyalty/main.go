@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loyalty/cashback/shared/app/pages"
+	"github.com/loyalty/cashback/shared/campaigns"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/phone/libphone"
 	"github.com/loyalty/cashback/shared/store"
@@ -60,7 +61,7 @@ func demoPlan() (string, error) {
 }
 
 func serveCmd() *cobra.Command {
-	var sweepEvery, feedEvery time.Duration
+	var sweepEvery, feedEvery, campaignEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve every operation on one port (LOYALTY_PORT, default 8080) with the expiry sweep on a ticker and the event feed polling the table's stream",
@@ -109,10 +110,16 @@ month, then 402 plan_limit).`,
 				return err
 			}
 			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-			go sweepLoop(ctx, l.app.Service, logger, sweepEvery)
+			go sweepLoop(ctx, l.app.Service, l.app.Campaigns, logger, sweepEvery)
 			// The webhook delivery worker: the code the deliver-webhooks
 			// Lambda runs, fed by an in-process queue instead of SQS.
 			go l.app.WebhookQueue.Run(ctx, l.app.Webhooks, 4)
+			// The campaign worker: the code the send-campaigns Lambda
+			// runs, polling the due index instead of waiting for SQS.
+			if l.app.Campaigns.BaseURL == "" {
+				l.app.Campaigns.BaseURL = baseURL
+			}
+			go campaignLoop(ctx, l.app.Campaigns, logger, campaignEvery)
 			// The feed: DynamoDB Local's stream read through the Streams
 			// API, as the dispatch Lambda's event source mapping reads the
 			// table's stream in the cloud.
@@ -146,12 +153,31 @@ month, then 402 plan_limit).`,
 		},
 	}
 	cmd.Flags().DurationVar(&sweepEvery, "sweep-every", 30*time.Second, "how often the expiry sweep runs")
+	cmd.Flags().DurationVar(&campaignEvery, "campaigns-every", time.Second, "how often the campaign worker looks for due campaigns")
 	cmd.Flags().DurationVar(&feedEvery, "feed-every", 100*time.Millisecond, "how often the feed polls the table's stream when it is idle")
 	return cmd
 }
 
+// campaignLoop is the local stand-in for the send-campaigns function: it
+// runs every due campaign (and, after a crash, resumes those whose worker
+// died once their lease runs out).
+func campaignLoop(ctx context.Context, svc *campaigns.Service, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := svc.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("campaigns failed", "error", err.Error())
+			}
+		}
+	}
+}
+
 // sweepLoop is the local stand-in for the scheduled expire-sweep function.
-func sweepLoop(ctx context.Context, svc *loyalty.Service, logger *slog.Logger, every time.Duration) {
+func sweepLoop(ctx context.Context, svc *loyalty.Service, reminders *campaigns.Service, logger *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -169,6 +195,14 @@ func sweepLoop(ctx context.Context, svc *loyalty.Service, logger *slog.Logger, e
 			if res != (loyalty.SweepResult{}) {
 				logger.Info("sweep", "expiredLots", res.ExpiredLots, "expiredPoints", int64(res.ExpiredPoints),
 					"releasedHolds", res.ReleasedHolds, "maturedLots", res.MaturedLots)
+			}
+			// Expiry reminders read the same index, once a day.
+			if rem, err := reminders.Remind(ctx); err != nil {
+				if ctx.Err() == nil {
+					logger.Error("expiry reminders failed", "error", err.Error())
+				}
+			} else if rem.Sent > 0 {
+				logger.Info("expiry reminders", "days", rem.Days, "members", rem.Members, "sent", rem.Sent)
 			}
 		}
 	}

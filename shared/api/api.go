@@ -46,6 +46,8 @@ type Deps struct {
 	// Meter, when set, counts a request's DynamoDB round trips and capacity
 	// for its log line.
 	Meter func(context.Context) (context.Context, func() (roundTrips int, rcu, wcu float64))
+	// SMSInboundSecret authenticates the SMS gateway's inbound replies.
+	SMSInboundSecret []byte
 }
 
 // MaxBodyBytes bounds every request body; nothing legitimate comes near it.

@@ -27,7 +27,7 @@ var examples = map[string]example{
 		`{"code": "4821"}`,
 		201, `{"memberId": "m_nj4sstddkrmrtab7ftraxzf4", "cardNumber": "7756712088915492", "balance": {"available": 0, "pending": 0, "held": 0}, "referralCode": "K7M2QXP"}`},
 	"get-member": {"Balance at the till", "",
-		200, `{"memberId": "m_nj4sstddkrmrtab7ftraxzf4", "cardNumber": "7756712088915492", "phone": "+79123456789", "name": "Anna", "status": "active", "balance": {"available": 5000, "pending": 0, "held": 0}, "createdAt": "2026-03-01T10:00:00Z"}`},
+		200, `{"memberId": "m_nj4sstddkrmrtab7ftraxzf4", "cardNumber": "7756712088915492", "phone": "+79123456789", "name": "Anna", "status": "active", "balance": {"available": 5000, "pending": 0, "held": 0}, "consent": {"marketing": true}, "createdAt": "2026-03-01T10:00:00Z"}`},
 	"quote-order": {"What a 60.00 order may use and earn",
 		`{"member": {"id": "m_nj4sstddkrmrtab7ftraxzf4"}, "total": 6000}`,
 		200, `{"balance": {"available": 5000, "pending": 0, "held": 0}, "maxRedeemable": 3000, "maxRedeemPercent": "50", "accrual": {"ifNoPoints": 300, "ifMaxPoints": 150}}`},

@@ -28,6 +28,9 @@ type MemberView struct {
 	// ReferralCode is shown by GET /v1/members/{memberId}.
 	ReferralCode string                 `json:"referralCode,omitempty" doc:"The member's personal code to bring friends (the program's referral rewards)"`
 	Referral     *loyalty.ReferralState `json:"referral,omitempty" doc:"Who referred the member and where the reward stands"`
+	// Consent is what the member agreed to (marketing: campaigns and
+	// reminders; changed on the card page, by an unsubscribe link or STOP).
+	Consent MemberConsent `json:"consent"`
 	// Wallets is shown by GET /v1/members/{memberId} only.
 	Wallets *wallet.Wallets `json:"wallets,omitempty" doc:"The member's card in phone wallets: Apple devices registered for updates, saved in Google Wallet"`
 }
@@ -35,7 +38,13 @@ type MemberView struct {
 func memberView(a *loyalty.Account) MemberView {
 	return MemberView{MemberID: a.MemberID, CardNumber: a.Card, Phone: a.Phone, Email: a.Email, Name: a.Name,
 		Status: a.Status, Tier: a.Tier, Balance: a.Balance(), CreatedAt: a.CreatedAt, Stamps: a.Stamps,
-		ReferralCode: a.ReferralCode, Referral: a.Referral}
+		ReferralCode: a.ReferralCode, Referral: a.Referral,
+		Consent: MemberConsent{Marketing: a.Marketing}}
+}
+
+// MemberConsent is a member's consent to marketing messages.
+type MemberConsent struct {
+	Marketing bool `json:"marketing" doc:"Agreed to campaigns and reminders (SMS, email, wallet push)"`
 }
 
 type MemberPath struct {

@@ -115,6 +115,8 @@ type Capabilities struct {
 	Reports   Reports
 	GiftCards GiftCards
 	Cards     Cards
+	// Campaigns is nil where the app wires none (their operations answer 500).
+	Campaigns Campaigns
 }
 
 // CapabilitiesOf is every capability of the domain's service.

@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/loyalty/cashback/shared/campaigns"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/routes"
 )
@@ -38,6 +40,7 @@ type ProgramBody struct {
 	ProductRules       *loyalty.ProductRules   `json:"productRules,omitempty" doc:"Which order lines earn cashback and which may be paid with points (by SKU or category; a line's category is the till's, else the catalog's)"`
 	ActiveFrom         *time.Time              `json:"activeFrom,omitempty" doc:"Start of the program's activity window"`
 	ActiveUntil        *time.Time              `json:"activeUntil,omitempty" doc:"End of the program's activity window (exclusive)"`
+	ExpiryReminder     *loyalty.ExpiryReminder `json:"expiryReminder,omitempty" doc:"Remind members with marketing consent that points expire, N days ahead, once per expiry date"`
 }
 
 // DiscountStepBody is one threshold of a discount from an order total.
@@ -160,6 +163,7 @@ func (b ProgramBody) domain() loyalty.Program {
 	p.AccrueOnDiscounted = b.AccrueOnDiscounted
 	p.Products = b.ProductRules
 	p.CardNumbers = b.CardNumbers
+	p.ExpiryReminder = b.ExpiryReminder
 	if b.PointsPerMoney != nil {
 		p.PointsPerMoney = &loyalty.PointsPerMoney{Money: loyalty.Money(b.PointsPerMoney.Money), Points: loyalty.Points(b.PointsPerMoney.Points)}
 	}
@@ -237,6 +241,7 @@ func programView(p loyalty.Program) ProgramView {
 	v.AccrueOnDiscounted = p.AccrueOnDiscounted
 	v.ProductRules = p.Products
 	v.CardNumbers = p.CardNumbers
+	v.ExpiryReminder = p.ExpiryReminder
 	if p.PointsPerMoney != nil {
 		v.PointsPerMoney = &PointsPerMoneyBody{Money: Money(p.PointsPerMoney.Money), Points: Points(p.PointsPerMoney.Points)}
 	}
@@ -286,6 +291,9 @@ func (s *server) registerCreateProgram(r routes.Route) {
 	o.DefaultStatus = http.StatusCreated
 	registerWrite(s, o, func(ctx context.Context, in *CreateProgramInput) (res ProgramView, replayed bool, err error) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
+			return res, false, err
+		}
+		if err := in.Body.checkReminder(); err != nil {
 			return res, false, err
 		}
 		p, replayed, err := s.deps.Programs.CreateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, nil, in.RawBody), in.Body.domain())
@@ -341,6 +349,9 @@ func (s *server) registerUpdateProgram(r routes.Route) {
 		if err := requireRole(ctx, loyalty.RoleAdmin); err != nil {
 			return res, false, err
 		}
+		if err := in.Body.checkReminder(); err != nil {
+			return res, false, err
+		}
 		p, replayed, err := s.deps.Programs.UpdateProgram(ctx, callerOf(ctx), idemOf(in.IdempotencyKey, r.OperationID, []string{in.ProgramID}, in.RawBody), in.ProgramID, in.Body.domain())
 		if err != nil {
 			return res, false, err
@@ -386,4 +397,20 @@ func (s *server) registerListPrograms(r routes.Route) {
 		}
 		return out, nil
 	})
+}
+
+// checkReminder refuses an expiry reminder's template as a campaign's
+// would be refused (422 with its code), before anything is stored.
+func (b ProgramBody) checkReminder() error {
+	if b.ExpiryReminder == nil || b.ExpiryReminder.Text == "" {
+		return nil
+	}
+	if _, err := campaigns.ParseTemplate(b.ExpiryReminder.Text); err != nil {
+		var le *loyalty.Error
+		if errors.As(err, &le) {
+			le.Field = "expiryReminder.text"
+		}
+		return err
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	b.Do("POST", "/v1/coupons", map[string]any{"code": "B-COUPON", "usage": "single", "points": 100}, nil).Want(201)
 	b.Do("PUT", "/v1/catalog/products/B-SKU", map[string]any{"name": "B's product"}, nil).Want(200)
 	gift := b.Do("POST", "/v1/gift-cards", map[string]any{"amount": 5000}, apitest.Key()).Want(201).JSON()["number"].(string)
+	campaign := b.Do("POST", "/v1/campaigns", map[string]any{"name": "B's", "channel": "sms", "segment": map[string]any{}, "text": "hi"}, nil).Want(201).JSON()["campaignId"].(string)
 
 	// Tenant A: same table, its own owner key.
 	a, err := b.App.Service.CreateTenant(context.Background(), "Tenant A", loyalty.PlanFree)
@@ -40,7 +41,7 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	}
 	asA := map[string]string{"Authorization": "Bearer " + a.APIKey, "Idempotency-Key": "iso"}
 	ids := map[string]string{"{orderId}": "b-order", "{memberId}": bm.ID, "{programId}": progs.Programs[0].ID, "{staffId}": staff,
-		"{webhookId}": hook, "{eventId}": "evt_b", "{code}": "B-COUPON", "{sku}": "B-SKU", "{number}": gift}
+		"{webhookId}": hook, "{eventId}": "evt_b", "{code}": "B-COUPON", "{sku}": "B-SKU", "{number}": gift, "{campaignId}": campaign}
 	bodies := map[string]any{
 		"redeem-points":        map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000, "points": 100},
 		"close-order":          map[string]any{"member": map[string]any{"id": bm.ID}, "total": 2000},

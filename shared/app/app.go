@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty/cashback/shared/api"
+	"github.com/loyalty/cashback/shared/campaigns"
 	"github.com/loyalty/cashback/shared/cloud/awsenv"
 	"github.com/loyalty/cashback/shared/feed"
 	"github.com/loyalty/cashback/shared/layout"
@@ -23,9 +24,9 @@ import (
 	"github.com/loyalty/cashback/shared/notify"
 	"github.com/loyalty/cashback/shared/otp"
 	"github.com/loyalty/cashback/shared/phone"
+	"github.com/loyalty/cashback/shared/recentops"
 	"github.com/loyalty/cashback/shared/referral"
 	"github.com/loyalty/cashback/shared/reports"
-	"github.com/loyalty/cashback/shared/recentops"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/wallet"
@@ -58,6 +59,15 @@ type Config struct {
 	Phones api.PhoneNormalizer
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	// BaseURL is where unsubscribe links in campaign messages point.
+	BaseURL string
+	// CampaignKicker wakes the campaign worker (SQS in the cloud); nil: the
+	// local worker polls the due index (App.Campaigns.Reconcile).
+	CampaignKicker campaigns.Kicker
+	// SMSInboundSecret authenticates the SMS gateway's inbound replies
+	// (STOP); empty: the inbound route refuses every call.
+	SMSInboundSecret []byte
 
 	// WebhookKey seals webhook signing secrets; without it webhooks cannot
 	// be created or delivered (their operations answer 500).
@@ -104,7 +114,10 @@ type App struct {
 	Logger *slog.Logger
 	phones api.PhoneNormalizer
 	secret []byte // keys the pages' sealed state (derived keys only)
-	now    func() time.Time
+	// Campaigns sends campaigns and keeps marketing consent.
+	Campaigns  *campaigns.Service
+	smsInbound []byte
+	now        func() time.Time
 }
 
 // New builds the app from cfg.
@@ -188,6 +201,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := a.wireWebhooks(cfg, sender); err != nil {
 		return nil, err
 	}
+	a.Campaigns = &campaigns.Service{Store: st, Sender: sender, Kicker: cfg.CampaignKicker, Now: cfg.Now, Logger: logger, BaseURL: cfg.BaseURL}
+	if len(cfg.OTPSecret) > 0 {
+		tokens, err := campaigns.NewTokens(cfg.OTPSecret)
+		if err != nil {
+			return nil, err
+		}
+		a.Campaigns.Tokens = tokens
+	}
+	a.smsInbound = cfg.SMSInboundSecret
 	return a, nil
 }
 
@@ -241,6 +263,9 @@ func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 		OTPSecret: []byte(os.Getenv(layout.EnvOTPSecret)),
 
 		WebhookKey: []byte(os.Getenv(layout.EnvWebhookKey)),
+
+		BaseURL:          os.Getenv(layout.EnvBaseURL),
+		SMSInboundSecret: []byte(os.Getenv(layout.EnvSMSInboundSecret)),
 	}
 	if os.Getenv(layout.EnvWebhookLoopback) == "1" {
 		cfg.WebhookGuard = &webhooks.Guard{Local: true}
@@ -291,6 +316,23 @@ func WithWebhookKeyFrom(read func(ctx context.Context, arn string) ([]byte, erro
 
 // WithWebhookQueueFrom sends delivery kicks through the queue newQueue
 // makes (SQS, in shared/cloud/kicks) when the environment names one.
+// WithCampaignQueueFrom kicks the campaign worker through the queue
+// newQueue opens at the URL the environment names.
+func WithCampaignQueueFrom(newQueue func(ctx context.Context, url string) (campaigns.Kicker, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		url := os.Getenv(layout.EnvCampaignQueueURL)
+		if url == "" {
+			return errors.New("no campaign queue: set " + layout.EnvCampaignQueueURL)
+		}
+		q, err := newQueue(ctx, url)
+		if err != nil {
+			return err
+		}
+		cfg.CampaignKicker = q
+		return nil
+	}
+}
+
 func WithWebhookQueueFrom(newQueue func(ctx context.Context, url string) (webhooks.Queue, error)) Option {
 	return func(ctx context.Context, cfg *Config) error {
 		url := os.Getenv(layout.EnvWebhookQueueURL)
@@ -443,13 +485,14 @@ func (a *App) apiHandler(functions ...string) http.Handler {
 		wallets = a.Wallet
 	}
 	return api.New(api.Deps{
-		Service:      a.Service,
-		Capabilities: api.Capabilities{Webhooks: a.Webhooks, Reports: &reports.Service{Store: a.Store, Now: a.now}},
-		Wallets:      wallets,
-		Ping:         a.Store.Ping,
-		RateLimit:    a.PublicRateLimit,
-		Logger:       a.Logger,
-		Phones:       a.phones,
+		Service:          a.Service,
+		Capabilities:     api.Capabilities{Webhooks: a.Webhooks, Campaigns: a.Campaigns, Reports: &reports.Service{Store: a.Store, Now: a.now}},
+		SMSInboundSecret: a.smsInbound,
+		Wallets:          wallets,
+		Ping:             a.Store.Ping,
+		RateLimit:        a.PublicRateLimit,
+		Logger:           a.Logger,
+		Phones:           a.phones,
 		Meter: func(ctx context.Context) (context.Context, func() (int, float64, float64)) {
 			if m := store.MeterOf(ctx); m != nil {
 				return ctx, m.Snapshot // the caller (a benchmark) meters already

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/loyalty/cashback/shared/campaigns"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -54,6 +56,15 @@ func (a *App) SweepHandler(ctx context.Context, _ json.RawMessage) (loyalty.Swee
 	}
 	a.Logger.InfoContext(ctx, "sweep", "expiredLots", res.ExpiredLots, "expiredPoints", int64(res.ExpiredPoints),
 		"releasedHolds", res.ReleasedHolds, "maturedLots", res.MaturedLots)
+	// Expiry reminders read the same index, once a day.
+	rem, err := a.Campaigns.Remind(ctx)
+	if err != nil {
+		a.Logger.ErrorContext(ctx, "expiry reminders failed", "error", err.Error())
+		return res, err
+	}
+	if rem.Days > 0 {
+		a.Logger.InfoContext(ctx, "expiry reminders", "days", rem.Days, "members", rem.Members, "sent", rem.Sent)
+	}
 	return res, nil
 }
 
@@ -101,4 +112,42 @@ func (a *App) WebhookWorkerHandler(ctx context.Context, ev WorkerEvent) (events.
 func ServeWebhookWorker(opts ...Option) {
 	a := MustFromEnv(opts...)
 	lambda.Start(a.WebhookWorkerHandler)
+}
+
+// CampaignWorkerHandler runs the campaigns an SQS batch names, reporting
+// those that failed so only they come back; invoked without records (the
+// schedule) it runs every due campaign: scheduled ones beyond SQS's delay,
+// paused ones and ones whose kick or worker was lost.
+func (a *App) CampaignWorkerHandler(ctx context.Context, ev WorkerEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	if len(ev.Records) == 0 {
+		n, err := a.Campaigns.Reconcile(ctx)
+		if err != nil {
+			a.Logger.ErrorContext(ctx, "campaigns: reconcile failed", "error", err.Error())
+			return resp, err
+		}
+		a.Logger.InfoContext(ctx, "campaigns: reconciled", "campaigns", n)
+		return resp, nil
+	}
+	for _, m := range ev.Records {
+		var r campaigns.Ref
+		if err := json.Unmarshal([]byte(m.Body), &r); err != nil || r.TenantID == "" || r.CampaignID == "" {
+			a.Logger.ErrorContext(ctx, "campaigns: malformed kick dropped", "messageId", m.MessageId)
+			continue
+		}
+		res, err := a.Campaigns.Run(ctx, r)
+		if err != nil {
+			a.Logger.ErrorContext(ctx, "campaigns: run failed", "tenant", r.TenantID, "campaign", r.CampaignID, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		a.Logger.InfoContext(ctx, "campaigns: run", "tenant", r.TenantID, "campaign", r.CampaignID, "status", res.Status, "sent", res.Sent)
+	}
+	return resp, nil
+}
+
+// ServeCampaignWorker runs the send-campaigns Lambda.
+func ServeCampaignWorker(opts ...Option) {
+	a := MustFromEnv(opts...)
+	lambda.Start(a.CampaignWorkerHandler)
 }

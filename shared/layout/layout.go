@@ -41,4 +41,8 @@ const (
 	// http on the host's loopback, as `make run` does; never set in the
 	// cloud, where only https to public addresses is accepted.
 	EnvWebhookLoopback = "LOYALTY_WEBHOOK_LOOPBACK"
+	// Campaigns (shared/campaigns).
+	EnvBaseURL          = "LOYALTY_BASE_URL"           // public base URL of the API and pages (unsubscribe links in messages)
+	EnvCampaignQueueURL = "LOYALTY_CAMPAIGN_QUEUE_URL" // SQS queue of campaign kicks (cloud)
+	EnvSMSInboundSecret = "LOYALTY_SMS_INBOUND_SECRET" // key of the SMS gateway's inbound webhook signatures
 )

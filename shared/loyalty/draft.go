@@ -332,7 +332,20 @@ type Commit struct {
 	// GiftCards are gift cards changed with the order, each with its own
 	// ledger entries (see giftcards.go).
 	GiftCards []GiftCardWrite
+	// SegmentIndex adds or removes the member's entries in the campaigns'
+	// segment indexes (a group joined or left), written with the change.
+	SegmentIndex []SegmentIndexChange
 }
+
+// SegmentIndexChange is one entry of a segment index: the member has
+// (or, with Remove, no longer has) the value of an indexed attribute.
+type SegmentIndexChange struct {
+	Name, Value string
+	Remove      bool
+}
+
+// SegmentGroup is the segment index of customer groups.
+const SegmentGroup = "group"
 
 // OrderWrite is an order to write, conditioned on the version read
 // (PrevVersion 0: the order must not exist yet).

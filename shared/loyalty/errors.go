@@ -79,6 +79,14 @@ const (
 	// Card numbers (cards.go).
 	CodeCardNotInPool Code = "card_not_in_pool"
 	CodeCardTaken     Code = "card_taken"
+	// Campaigns and marketing consent (shared/campaigns).
+	CodeCampaignNotFound        Code = "campaign_not_found"
+	CodeSegmentEmpty            Code = "segment_empty"
+	CodeTemplateUnknownVariable Code = "template_unknown_variable"
+	CodeTemplateInvalid         Code = "template_invalid"
+	CodeSendTimeInPast          Code = "send_time_in_past"
+	CodeUnsubscribeTokenInvalid Code = "unsubscribe_token_invalid"
+	CodeInboundSignatureInvalid Code = "inbound_signature_invalid"
 )
 
 // AllCodes lists every code the domain uses (the HTTP layer maps each to a status).
@@ -147,6 +155,13 @@ var AllCodes = []Code{
 	CodeGiftCardExpired,
 	CodeGiftCardInsufficient,
 	CodeGiftCardExceedsOrder,
+	CodeCampaignNotFound,
+	CodeSegmentEmpty,
+	CodeTemplateUnknownVariable,
+	CodeTemplateInvalid,
+	CodeSendTimeInPast,
+	CodeUnsubscribeTokenInvalid,
+	CodeInboundSignatureInvalid,
 }
 
 // Error is a domain error with a stable code. Field names the offending input

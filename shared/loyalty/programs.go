@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -151,7 +152,9 @@ func (s *Members) SetGroups(ctx context.Context, c Caller, memberID string, grou
 		if p := t.CurrentProgram; p != nil && len(p.Tiers) > 0 {
 			d.refreshTier(p)
 		}
-		if err := s.Store.Commit(ctx, d.Commit(c.TenantID)); err != nil {
+		cm := d.Commit(c.TenantID)
+		cm.SegmentIndex = groupIndexChanges(st.Stats.Groups, groups)
+		if err := s.Store.Commit(ctx, cm); err != nil {
 			return err
 		}
 		a := d.Account()
@@ -160,6 +163,23 @@ func (s *Members) SetGroups(ctx context.Context, c Caller, memberID string, grou
 		return nil
 	})
 	return out, err
+}
+
+// groupIndexChanges are the segment index entries of the groups a member
+// leaves and joins.
+func groupIndexChanges(before, after []string) []SegmentIndexChange {
+	var out []SegmentIndexChange
+	for _, g := range before {
+		if !slices.Contains(after, g) {
+			out = append(out, SegmentIndexChange{Name: SegmentGroup, Value: g, Remove: true})
+		}
+	}
+	for _, g := range after {
+		if !slices.Contains(before, g) && !slices.Contains(out, SegmentIndexChange{Name: SegmentGroup, Value: g}) {
+			out = append(out, SegmentIndexChange{Name: SegmentGroup, Value: g})
+		}
+	}
+	return out
 }
 
 // GetProgram reads one program.

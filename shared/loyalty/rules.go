@@ -36,6 +36,14 @@ func ValidateProgram(p *Program) error {
 	if p.PointValue < 0 {
 		return Invalid("pointValue", "point value must be positive")
 	}
+	if r := p.ExpiryReminder; r != nil {
+		if r.DaysBefore < 1 || r.DaysBefore > MaxReminderDays {
+			return Invalid("expiryReminder.daysBefore", "daysBefore must be 1-%d", MaxReminderDays)
+		}
+		if r.Channel != "sms" && r.Channel != "email" && r.Channel != "push" {
+			return Invalid("expiryReminder.channel", "channel is sms, email or push")
+		}
+	}
 	durations := []struct{ field, value string }{
 		{"pointsLifetime", p.PointsLifetime}, {"pendingPeriod", p.PendingPeriod}, {"holdTimeout", p.HoldTimeout},
 	}

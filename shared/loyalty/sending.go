@@ -28,6 +28,10 @@ type SendLimits struct {
 	TenantPerDay    int64 `json:"tenantPerDay" minimum:"0" doc:"Codes all API keys together may send per 24 hours"`
 	PublicPerMinute int64 `json:"publicPerMinute" minimum:"0" doc:"Codes the public enrollment route may send per minute"`
 	PublicPerDay    int64 `json:"publicPerDay" minimum:"0" doc:"Codes the public enrollment route may send per 24 hours"`
+	// Marketing SMS (campaigns, expiry reminders) are counted apart from
+	// the codes, so a mailing never stops customers from enrolling.
+	MarketingPerMinute int64 `json:"marketingPerMinute,omitempty" minimum:"0" doc:"Campaign and reminder SMS per minute"`
+	MarketingPerDay    int64 `json:"marketingPerDay,omitempty" minimum:"0" doc:"Campaign and reminder SMS per 24 hours"`
 }
 
 // Sending limits of the plans. A till enrolls a customer or two a minute
@@ -35,8 +39,10 @@ type SendLimits struct {
 // and far below a script's; the day limits bound what a leaked key or a
 // scripted public page can cost in a day.
 var (
-	FreeSending = SendLimits{KeyPerMinute: 5, KeyPerDay: 100, TenantPerMinute: 10, TenantPerDay: 200, PublicPerMinute: 5, PublicPerDay: 100}
-	PAYGSending = SendLimits{KeyPerMinute: 10, KeyPerDay: 300, TenantPerMinute: 30, TenantPerDay: 2000, PublicPerMinute: 20, PublicPerDay: 500}
+	FreeSending = SendLimits{KeyPerMinute: 5, KeyPerDay: 100, TenantPerMinute: 10, TenantPerDay: 200, PublicPerMinute: 5, PublicPerDay: 100,
+		MarketingPerMinute: 60, MarketingPerDay: 1000}
+	PAYGSending = SendLimits{KeyPerMinute: 10, KeyPerDay: 300, TenantPerMinute: 30, TenantPerDay: 2000, PublicPerMinute: 20, PublicPerDay: 500,
+		MarketingPerMinute: 600, MarketingPerDay: 50000}
 )
 
 // withDefaults fills zero fields with pay-as-you-go's values, so that no
@@ -48,6 +54,7 @@ func (l SendLimits) withDefaults() SendLimits {
 		{&l.KeyPerMinute, &def.KeyPerMinute}, {&l.KeyPerDay, &def.KeyPerDay},
 		{&l.TenantPerMinute, &def.TenantPerMinute}, {&l.TenantPerDay, &def.TenantPerDay},
 		{&l.PublicPerMinute, &def.PublicPerMinute}, {&l.PublicPerDay, &def.PublicPerDay},
+		{&l.MarketingPerMinute, &def.MarketingPerMinute}, {&l.MarketingPerDay, &def.MarketingPerDay},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.d

@@ -87,10 +87,24 @@ type Program struct {
 	CardNumbers *CardRule `json:"cardNumbers,omitempty"`
 	ActiveFrom  time.Time `json:"activeFrom,omitempty"`
 	ActiveUntil time.Time `json:"activeUntil,omitempty"`
-	Version     int64     `json:"version"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	// ExpiryReminder tells members, N days ahead, that points expire.
+	ExpiryReminder *ExpiryReminder `json:"expiryReminder,omitempty"`
+	Version        int64           `json:"version"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
 }
+
+// ExpiryReminder: DaysBefore days before a member's points expire, a member
+// with marketing consent gets a message, once per expiry date (sent by
+// shared/campaigns from the expiry index).
+type ExpiryReminder struct {
+	DaysBefore int    `json:"daysBefore" minimum:"1" maximum:"30" doc:"Days before the expiry date"`
+	Channel    string `json:"channel" enum:"sms,email,push"`
+	Text       string `json:"text,omitempty" maxLength:"1000" doc:"Template (as campaigns: {name}, {balance}, {expiry}, {expiringPoints}, {card}); default: a standard reminder"`
+}
+
+// MaxReminderDays bounds how far ahead a reminder goes.
+const MaxReminderDays = 30
 
 // DefaultHoldTimeout releases a forgotten hold so points do not stay locked.
 const DefaultHoldTimeout = "PT30M"

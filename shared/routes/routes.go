@@ -36,11 +36,18 @@ const (
 	// of the API and the wallets' own calls (IsWalletService).
 	FnWallet = "wallet"
 
+	// FnCampaigns serves the campaigns API and the SMS gateway's replies;
+	// it queues campaign kicks for the worker.
+	FnCampaigns = "campaigns"
+
 	// FnExpireSweep runs on a schedule (EventBridge Scheduler), not over HTTP.
 	FnExpireSweep = "expire-sweep"
 	// FnDeliverWebhooks is the delivery worker, driven by its SQS queue
 	// (and a schedule that reconciles lost kicks), not over HTTP.
 	FnDeliverWebhooks = "deliver-webhooks"
+	// FnSendCampaigns is the campaign worker, driven by its SQS queue (and
+	// a schedule that runs campaigns whose kick was lost), not over HTTP.
+	FnSendCampaigns = "send-campaigns"
 	// FnDispatch reads the table's stream (an event source mapping), not
 	// over HTTP: the event feed, pay-as-you-go usage counting and the
 	// reports' aggregates.
@@ -113,6 +120,10 @@ var Routes = []Route{
 	{FnWebhooks, "list-webhook-deliveries", "GET", "/v1/webhooks/{webhookId}/deliveries"},
 	{FnWebhooks, "list-webhook-dead-letters", "GET", "/v1/webhooks/{webhookId}/dead-letters"},
 	{FnWebhooks, "replay-webhook-dead-letter", "POST", "/v1/webhooks/{webhookId}/dead-letters/{eventId}/replay"},
+	{FnCampaigns, "create-campaign", "POST", "/v1/campaigns"},
+	{FnCampaigns, "get-campaign", "GET", "/v1/campaigns/{campaignId}"},
+	{FnCampaigns, "receive-sms", "POST", "/v1/public/{tenantSlug}/sms/inbound"},
+	{FnCampaigns, "unsubscribe", "POST", "/v1/public/unsubscribe"},
 	{FnTenancy, "get-embed", "GET", "/v1/embed"},
 	{FnTenancy, "set-embed", "PUT", "/v1/embed"},
 	{FnWallet, "get-member-apple-pass", "GET", "/v1/members/{memberId}/pass.pkpass"},
@@ -152,6 +163,8 @@ var Routes = []Route{
 	{FnWeb, "page-console-item-post", "POST", "/console/{section}/{item}"},
 	{FnWeb, "page-embed-script", "GET", "/embed.js"},
 	{FnWeb, "page-static", "GET", "/static/{file}"},
+	{FnWeb, "page-unsubscribe", "GET", "/u/{token}"},
+	{FnWeb, "page-unsubscribe-post", "POST", "/u/{token}"},
 }
 
 // IsPage reports whether a route serves a web page or its assets rather
@@ -178,13 +191,13 @@ func AllFunctions() []string {
 			out = append(out, r.Function)
 		}
 	}
-	return append(out, FnExpireSweep, FnDeliverWebhooks, FnDispatch)
+	return append(out, FnExpireSweep, FnDeliverWebhooks, FnDispatch, FnSendCampaigns)
 }
 
 // ServedOverHTTP reports whether a function answers routes of the HTTP API
 // (the sweep, the webhook worker and the dispatcher do not).
 func ServedOverHTTP(fn string) bool {
-	return fn != FnExpireSweep && fn != FnDeliverWebhooks && fn != FnDispatch
+	return fn != FnExpireSweep && fn != FnDeliverWebhooks && fn != FnDispatch && fn != FnSendCampaigns
 }
 
 // RouteByOperation finds a route by its operation id.
@@ -210,7 +223,9 @@ type Access struct {
 	WebhookKey bool
 	// KickWebhooks: sqs:SendMessage on the webhook delivery queue.
 	KickWebhooks bool
-	ReadStream   bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
+	// KickCampaigns: sqs:SendMessage on the campaign queue.
+	KickCampaigns bool
+	ReadStream    bool // DescribeStream, GetRecords, GetShardIterator, ListStreams on the table's stream
 	// ReadWalletSecret: secretsmanager:GetSecretValue on the wallet keys
 	// (pass signer, token key, Google service account).
 	ReadWalletSecret bool
@@ -242,4 +257,8 @@ var Permissions = map[string]Access{
 	// wallet passes (the pass signer and Google's service account).
 	FnDispatch: {ReadTable: true, WriteTable: true, ReadStream: true, KickWebhooks: true, ReadWalletSecret: true},
 	FnWallet:   {ReadTable: true, WriteTable: true, ReadWalletSecret: true},
+	// Campaigns: created (and the worker kicked) over HTTP; the worker
+	// reads segments and the due index and sends SMS, email and pushes.
+	FnCampaigns:     {ReadTable: true, WriteTable: true, KickCampaigns: true},
+	FnSendCampaigns: {ReadTable: true, WriteTable: true, QueryIndex: true, SendSMS: true, SendEmail: true, ReadSecret: true, KickCampaigns: true},
 }

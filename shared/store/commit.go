@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/loyalty/cashback/shared/campaigns"
 	"github.com/loyalty/cashback/shared/layout"
 	"github.com/loyalty/cashback/shared/loyalty"
 )
@@ -301,6 +302,14 @@ func (s *Store) addCommit(t *txn, c *loyalty.Commit) error {
 			bindPoolCard(t, c.TenantID, en.Card, c.MemberID, c.At)
 		}
 		t.update(tenantOnEnroll(c.TenantID, en))
+		if m := campaigns.BirthMonthOf(c.Account.BirthDate); m != 0 {
+			if err := segIndexWrites(t, c.TenantID, c.MemberID, []loyalty.SegmentIndexChange{{Name: campaigns.SourceBirthMonth, Value: campaigns.BirthMonthKey(m)}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := segIndexWrites(t, c.TenantID, c.MemberID, c.SegmentIndex); err != nil {
+		return err
 	}
 	if err := referralWrites(t, c); err != nil {
 		return err

@@ -61,6 +61,7 @@ type cardView struct {
 	// the enrollment link that carries it.
 	ReferralCode string
 	ReferralLink string
+	Marketing    bool // consent to campaigns and reminders (consent.go)
 }
 
 func (h *Handler) newCardView(r *http.Request, t *loyalty.Tenant) *cardView {
@@ -141,6 +142,7 @@ func (h *Handler) fillCard(r *http.Request, t *loyalty.Tenant, s cardSession, v 
 	if pr, ok := loyalty.ProgressOf(t.CurrentProgram, &st.Stats, &a, h.deps.Now()); ok {
 		v.Progress = tierViewOf(v.Lang, pr)
 	}
+	v.Marketing = a.Marketing
 	v.Entries = entries
 	if len(entries) == historyPage {
 		q := r.URL.Query()
@@ -169,6 +171,10 @@ func (h *Handler) cardPost(w http.ResponseWriter, r *http.Request) {
 		}
 		setCookie(w, r, cardCookie, "", "/c/"+t.Slug, -1, http.SameSiteLaxMode)
 		http.Redirect(w, r, v.Action+v.LangQuery, http.StatusSeeOther)
+		return
+	}
+	if r.PostFormValue("step") == "consent" {
+		h.cardConsent(w, r, t, v)
 		return
 	}
 	var f cardForm

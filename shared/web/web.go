@@ -93,6 +93,9 @@ type Deps struct {
 	// RateLimit counts one public request from a source and refuses past
 	// the limit (the API's public limit per address).
 	RateLimit func(ctx context.Context, scope string) error
+	// Consent changes marketing consent (card page, unsubscribe links);
+	// nil: those forms answer 503.
+	Consent Consent
 	// Secret keys the sealed form state and sessions (derived keys only).
 	Secret []byte
 	Logger *slog.Logger
@@ -179,7 +182,7 @@ func New(deps Deps) (*Handler, error) {
 		"clock":  formatClock,
 	}
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/base.html"))
-	for _, p := range []string{"enroll", "card", "cashier", "message"} {
+	for _, p := range []string{"enroll", "card", "cashier", "message", "unsubscribe"} {
 		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+p+".html"))
 		h.pages[p] = t
 	}
@@ -193,6 +196,7 @@ func New(deps Deps) (*Handler, error) {
 		"page-card": h.cardPage, "page-card-post": h.cardPost, "page-card-pass": h.cardPass,
 		"page-cashier": h.cashierPage, "page-cashier-post": h.cashierPost,
 		"page-embed-script": h.embedScript, "page-static": h.static,
+		"page-unsubscribe": h.unsubscribePage, "page-unsubscribe-post": h.unsubscribePost,
 	}
 	for id, f := range h.consoleHandlers() {
 		handlers[id] = f

@@ -205,6 +205,9 @@ func DefaultProgram() loyalty.Program {
 	return loyalty.Program{Name: "Test program", Type: "bonus", CashbackPercent: 500, MaxRedeemPercent: 5000, ReturnSpentOnRefund: true}
 }
 
+// SMSInboundSecret signs the fake SMS gateway's inbound replies.
+const SMSInboundSecret = "test-sms-inbound-secret"
+
 // Start is the clock's default start.
 var Start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
@@ -223,11 +226,13 @@ func New(t testing.TB, opts ...Options) *Env {
 		Table: st.Table(), DynamoDB: storetest.Client(t), Notifier: "test", Sender: sender,
 		OTPSecret: []byte("test-secret-test-secret-0123456789"), Phones: libphone.Normalize, Now: clock.Now,
 		// Only internal errors are logged: a test that meets one shows its cause.
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		WebhookKey:   []byte("test-webhook-key-0123456789abcdef"),
-		WebhookGuard: &webhooks.Guard{Resolver: Resolver{}, Dialer: loopbackOnly{}},
-		WebhookQueue: kicks,
-		Wallet:       o.Wallet,
+		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		WebhookKey:       []byte("test-webhook-key-0123456789abcdef"),
+		WebhookGuard:     &webhooks.Guard{Resolver: Resolver{}, Dialer: loopbackOnly{}},
+		WebhookQueue:     kicks,
+		BaseURL:          "http://loyalty.test",
+		SMSInboundSecret: []byte(SMSInboundSecret),
+		Wallet:           o.Wallet,
 	})
 	if err != nil {
 		t.Fatalf("wire app: %v", err)

@@ -32,7 +32,8 @@ func New(a *app.App) (*web.Handler, error) {
 		Recent:     a.Store,
 		Console:    console,
 		Enrollment: svc.Enrollment, Members: svc.Members, Orders: svc.Orders, Tenancy: svc.Tenancy,
-		Phones: a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
+		Consent: a.Campaigns,
+		Phones:  a.Phones(), RateLimit: a.PublicRateLimit, Secret: a.Secret(), Logger: a.Logger, Now: a.Now,
 	})
 }
 
