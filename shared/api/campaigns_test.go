@@ -18,7 +18,7 @@ import (
 
 // enrollWith enrolls a member over HTTP with a birth date, an email and
 // the marketing consent given or not.
-func enrollWith(e *apitest.Env, ph string, marketing bool, birthDate, email string) apitest.Member {
+func enrollForCampaign(e *apitest.Env, ph string, marketing bool, birthDate, email string) apitest.Member {
 	e.T.Helper()
 	e.Clock.Advance(15 * time.Second) // within the free plan's codes per minute
 	body := map[string]any{"phone": ph, "consent": map[string]any{"terms": true, "marketing": marketing},
@@ -69,11 +69,11 @@ func newCampaignEnv(t *testing.T) *apitest.Env {
 func TestCampaignReachesExactlyTheConsentingMembersOfItsSegment(t *testing.T) {
 	t.Parallel()
 	e := newCampaignEnv(t)
-	a := enrollWith(e, "+79160000101", true, "1990-05-10", "a@example.com")
-	b := enrollWith(e, "+79160000102", false, "1985-05-20", "")
-	c := enrollWith(e, "+79160000103", true, "1991-06-01", "")
-	d := enrollWith(e, "+79160000104", true, "1992-05-03", "")
-	x := enrollWith(e, "+79160000105", false, "1993-05-04", "")
+	a := enrollForCampaign(e, "+79160000101", true, "1990-05-10", "a@example.com")
+	b := enrollForCampaign(e, "+79160000102", false, "1985-05-20", "")
+	c := enrollForCampaign(e, "+79160000103", true, "1991-06-01", "")
+	d := enrollForCampaign(e, "+79160000104", true, "1992-05-03", "")
+	x := enrollForCampaign(e, "+79160000105", false, "1993-05-04", "")
 	for _, m := range []apitest.Member{d, x} {
 		e.Do("PUT", "/v1/members/"+m.ID+"/groups", map[string]any{"groups": []string{"vip"}}, nil).Want(200)
 	}
@@ -132,7 +132,7 @@ func TestCampaignReachesExactlyTheConsentingMembersOfItsSegment(t *testing.T) {
 func TestCampaignBadInputSendsNothing(t *testing.T) {
 	t.Parallel()
 	e := newCampaignEnv(t)
-	enrollWith(e, "+79160000201", true, "1990-05-10", "")
+	enrollForCampaign(e, "+79160000201", true, "1990-05-10", "")
 	cases := []struct {
 		name string
 		body map[string]any
@@ -161,7 +161,7 @@ func TestCampaignBadInputSendsNothing(t *testing.T) {
 func TestScheduledCampaignWaitsForItsTime(t *testing.T) {
 	t.Parallel()
 	e := newCampaignEnv(t)
-	m := enrollWith(e, "+79160000301", true, "1990-05-10", "")
+	m := enrollForCampaign(e, "+79160000301", true, "1990-05-10", "")
 	e.Do("POST", "/v1/campaigns", map[string]any{"name": "later", "channel": "sms", "segment": map[string]any{},
 		"text": "later [later]", "sendAt": apitest.Start.Add(2 * time.Hour).Format(time.RFC3339)}, nil).Want(201)
 	runCampaigns(t, e)
@@ -202,7 +202,7 @@ func TestCampaignResumesAfterACrashWithoutDuplicates(t *testing.T) {
 	e := newCampaignEnv(t)
 	var members []apitest.Member
 	for i := 0; i < 7; i++ {
-		members = append(members, enrollWith(e, "+7916000040"+string(rune('0'+i)), i != 3, "1990-05-10", ""))
+		members = append(members, enrollForCampaign(e, "+7916000040"+string(rune('0'+i)), i != 3, "1990-05-10", ""))
 	}
 	e.App.Campaigns.PageSize = 2 // the cursor moves several times before the crash
 	id := e.Do("POST", "/v1/campaigns", map[string]any{"name": "crash", "channel": "sms", "segment": map[string]any{"birthMonth": 5},
@@ -246,9 +246,9 @@ func TestCampaignResumesAfterACrashWithoutDuplicates(t *testing.T) {
 func TestUnsubscribeStopsTheNextCampaign(t *testing.T) {
 	t.Parallel()
 	e := newCampaignEnv(t)
-	a := enrollWith(e, "+79160000501", true, "1990-05-10", "")
-	b := enrollWith(e, "+79160000502", true, "1990-05-11", "")
-	c := enrollWith(e, "+79160000503", true, "1990-05-12", "")
+	a := enrollForCampaign(e, "+79160000501", true, "1990-05-10", "")
+	b := enrollForCampaign(e, "+79160000502", true, "1990-05-11", "")
+	c := enrollForCampaign(e, "+79160000503", true, "1990-05-12", "")
 	e.Do("POST", "/v1/campaigns", map[string]any{"name": "one", "channel": "sms", "segment": map[string]any{}, "text": "first [one]"}, nil).Want(201)
 	runCampaigns(t, e)
 
@@ -310,8 +310,8 @@ func TestExpiryReminderOncePerExpiryDateToConsentingMembers(t *testing.T) {
 	id := e.Do("POST", "/v1/programs", prog, nil).Want(201).JSON()["programId"].(string)
 	e.Do("POST", "/v1/programs/"+id+"/activate", nil, nil).Want(200)
 
-	yes := enrollWith(e, "+79160000601", true, "1990-01-01", "")
-	no := enrollWith(e, "+79160000602", false, "1990-01-01", "")
+	yes := enrollForCampaign(e, "+79160000601", true, "1990-01-01", "")
+	no := enrollForCampaign(e, "+79160000602", false, "1990-01-01", "")
 	for _, m := range []apitest.Member{yes, no} {
 		e.Close("o-"+m.ID, m.ID, 100000).Want(200) // 100.00 points expiring in 30 days
 	}
@@ -357,7 +357,7 @@ func TestIndexedSegmentCostDoesNotGrowWithOtherMembers(t *testing.T) {
 	enroll := func(n int, birth string) {
 		for i := 0; i < n; i++ {
 			phone++
-			enrollWith(e, "+7916000"+strconv.Itoa(10000 + phone)[1:], true, birth, "")
+			enrollForCampaign(e, "+7916000"+strconv.Itoa(10000 + phone)[1:], true, birth, "")
 		}
 	}
 	roundTrips := func(name string) int {
