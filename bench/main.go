@@ -128,7 +128,15 @@ func main() {
 	reportOnly := flag.Bool("report-only", false, "rewrite REPORT.md from an existing results file, measuring nothing")
 	sizesOnly := flag.Bool("sizes-only", false, "measure only the Lambda sizes into an existing results file, and rewrite REPORT.md")
 	deliveryOnly := flag.Bool("delivery-only", false, "measure only the webhook delivery lag into an existing results file, and rewrite REPORT.md")
+	checkOnly := flag.Bool("check-sizes", false, "build every function and fail when a binary is over 12 MiB (or its ceiling in bench/sizes.go); writes nothing")
 	flag.Parse()
+	if *checkOnly {
+		if err := checkSizes(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *reportOnly || *sizesOnly {
 		redo := rewriteReport
 		if *sizesOnly {

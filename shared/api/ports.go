@@ -89,6 +89,12 @@ type Webhooks interface {
 type Wallets interface {
 	ApplePass(ctx context.Context, baseURL, tenantID, memberID string) ([]byte, *wallet.ApplePass, error)
 	GoogleSaveURL(ctx context.Context, baseURL, tenantID, memberID string, origins []string) (string, error)
+	WalletStates
+}
+
+// WalletStates reads a member's wallets (wallet.States, from the store
+// alone), for GET /v1/members/{memberId}.
+type WalletStates interface {
 	WalletsOf(ctx context.Context, tenantID, memberID string) (wallet.Wallets, error)
 }
 
