@@ -134,8 +134,8 @@ type App struct {
 	walletService http.Handler // Apple's PassKit web service, Google's callback
 	sender        loyalty.Sender
 	phones        api.PhoneNormalizer
-	secret []byte // keys the pages' sealed state (derived keys only)
-	now    func() time.Time
+	secret        []byte // keys the pages' sealed state (derived keys only)
+	now           func() time.Time
 }
 
 // New builds the whole app from cfg, every optional part included: the
