@@ -131,9 +131,7 @@ func NewAPI(deps Deps, functions ...Function) (http.Handler, huma.API) {
 	dropRawBodyType(hapi.OpenAPI())
 	documentExamples(hapi.OpenAPI())
 	// Unknown paths and methods answer with problems too, not text/plain.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))
-	})
+	mux.HandleFunc("/", NotFound)
 	return limitBody(withRequest(mux)), hapi
 }
 
@@ -154,6 +152,12 @@ func limitBody(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// NotFound answers a path or method no operation serves: a not_found
+// problem, not text/plain.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {

@@ -7,6 +7,7 @@ package pages
 import (
 	"net/http"
 
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/web"
@@ -33,9 +34,10 @@ func Handler(a *app.App, functions ...string) (http.Handler, error) {
 }
 
 // WebFunction is the web function's handler: the pages alone, and a 404
-// problem for any other path, linking no operation of the API.
+// problem for any other path, linking no operation of the API (nor the
+// API's framework).
 func WebFunction(a *app.App) (http.Handler, error) {
-	return withPages(a, a.HandlerOf())
+	return withPages(a, http.HandlerFunc(api.NotFound))
 }
 
 // withPages serves the pages' routes and hands the rest to other.
