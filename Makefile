@@ -11,7 +11,7 @@ LAMBDA_ARCH ?= arm64
 BUILD_DIR   ?= build
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: chromium run test test-unit volume bench bench-birthdays bench-delivery bench-push bench-reports chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
+.PHONY: chromium run test test-unit volume bench bench-birthdays bench-delivery bench-push bench-reports sizes-check chaos api-fuzz api-breaking build openapi openapi-validate fmt fmt-check vet ddb-local clean
 
 ## run: serve every function on one port with DynamoDB Local (data in .local/)
 run: ddb-local
@@ -97,6 +97,10 @@ bench-push: ddb-local
 ## bench-reports: only the reports (liability, a year of activity of a 100 000-member tenant) into bench/results.json, bench/REPORT.md
 bench-reports: ddb-local
 	go run ./bench -out bench/results.json -reports-only
+
+## sizes-check: build every function as make build does and fail when a binary is over 12 MiB (web: its ceiling in bench/sizes.go)
+sizes-check:
+	go run ./bench -check-sizes
 
 ## chaos: the bank test under injected faults (>= 20 000 ops); replay with SEED=...
 chaos: ddb-local

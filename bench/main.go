@@ -143,7 +143,15 @@ func main() {
 	only := flag.String("only", "", "measure only these parts (comma-separated: hotpath = enroll, quote, closes (plain and 20 lines + 2 coupons + promotion), refunds, reads; catalog = the catalog CSV import) into an existing results file, and rewrite REPORT.md")
 	catalogRows = flag.Int("catalog-rows", 100_000, "rows of the catalog CSV import")
 	pushOnly := flag.Bool("push-only", false, "measure only the wallet push lag into an existing results file, and rewrite REPORT.md")
+	checkOnly := flag.Bool("check-sizes", false, "build every function and fail when a binary is over 12 MiB (or its ceiling in bench/sizes.go); writes nothing")
 	flag.Parse()
+	if *checkOnly {
+		if err := checkSizes(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var parts []string
 	if *only != "" {
 		parts = strings.Split(*only, ",")

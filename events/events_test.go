@@ -251,7 +251,7 @@ func TestFixturesThroughEachFunction(t *testing.T) {
 		if fn != routes.FnWeb {
 			return e.App.Handler(fn)
 		}
-		h, err := pages.Handler(e.App, fn)
+		h, err := pages.WebFunction(e.App)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,13 +3,13 @@
 package main
 
 import (
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/cloud"
 	"github.com/loyalty/cashback/shared/cloud/secrets"
 	"github.com/loyalty/cashback/shared/phone/libphone"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 func main() {
-	app.ServeHTTP(routes.FnEnroll, app.WithPhones(libphone.Normalize), app.WithOTPSecretFrom(secrets.Read), app.WithSenderFrom(cloud.NewSender))
+	app.ServeHTTP(api.EnrollFunction, app.WithPhones(libphone.Normalize), app.WithOTPSecretFrom(secrets.Read), app.WithSenderFrom(cloud.NewSender))
 }

@@ -3,8 +3,8 @@
 package main
 
 import (
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
-func main() { app.ServeHTTP(routes.FnRefund) }
+func main() { app.ServeHTTP(api.RefundFunction) }

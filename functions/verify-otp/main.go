@@ -2,9 +2,9 @@
 package main
 
 import (
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/cloud/secrets"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
-func main() { app.ServeHTTP(routes.FnVerifyOTP, app.WithOTPSecretFrom(secrets.Read)) }
+func main() { app.ServeHTTP(api.VerifyOTPFunction, app.WithOTPSecretFrom(secrets.Read)) }

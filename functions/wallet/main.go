@@ -4,9 +4,9 @@
 package main
 
 import (
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/cloud/secrets"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
-func main() { app.ServeHTTP(routes.FnWallet, app.WithWalletFrom(secrets.Read)) }
+func main() { app.ServeHTTP(api.WalletFunction, app.WithWalletFrom(secrets.Read)) }

@@ -12,10 +12,9 @@ import (
 	"github.com/loyalty/cashback/shared/cloud"
 	"github.com/loyalty/cashback/shared/cloud/secrets"
 	"github.com/loyalty/cashback/shared/phone/libphone"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 func main() {
-	app.ServeHandler(func(a *app.App) (http.Handler, error) { return pages.Handler(a, routes.FnWeb) },
+	app.ServeHandler(func(a *app.App) (http.Handler, error) { return pages.WebFunction(a) },
 		app.WithPhones(libphone.Normalize), app.WithOTPSecretFrom(secrets.Read), app.WithSenderFrom(cloud.NewSender), app.WithWalletFrom(secrets.Read))
 }

@@ -4,12 +4,12 @@
 package main
 
 import (
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/cloud/kicks"
 	"github.com/loyalty/cashback/shared/cloud/secrets"
-	"github.com/loyalty/cashback/shared/routes"
 )
 
 func main() {
-	app.ServeHTTP(routes.FnWebhooks, app.WithWebhookKeyFrom(secrets.Read), app.WithWebhookQueueFrom(kicks.New))
+	app.ServeHTTP(api.WebhooksFunction, app.WithWebhookKeyFrom(secrets.Read), app.WithWebhookQueueFrom(kicks.New))
 }

@@ -7,6 +7,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -15,13 +16,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/danielgtaylor/huma/v2/yaml"
+
+	apidoc "github.com/loyalty/cashback/api"
 
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/routes"
@@ -43,6 +46,10 @@ type Deps struct {
 	// Wallets, when set, serves the wallet operations and shows a
 	// member's wallets in GET /v1/members/{id}.
 	Wallets Wallets
+	// WalletStates, when set, shows a member's wallets in GET
+	// /v1/members/{id} without Wallets (the members function, which builds
+	// no passes); Wallets provides it when nil.
+	WalletStates WalletStates
 	// Meter, when set, counts a request's DynamoDB round trips and capacity
 	// for its log line.
 	Meter func(context.Context) (context.Context, func() (roundTrips int, rcu, wcu float64))
@@ -59,17 +66,18 @@ const Version = "1.0.0"
 type server struct {
 	deps Deps
 	api  huma.API
+	mux  *http.ServeMux // for the routes that are not huma operations (the document)
 }
 
-// New returns the handler serving the operations of the given functions
-// (routes.Fn…), or all operations when none is given.
-func New(deps Deps, functions ...string) http.Handler {
+// New returns the handler serving the operations of the given functions:
+// a Lambda's own (OrdersFunction…), or Functions() for every operation.
+func New(deps Deps, functions ...Function) http.Handler {
 	mux, _ := NewAPI(deps, functions...)
 	return mux
 }
 
 // NewAPI is New that also returns the huma API (for the OpenAPI document).
-func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
+func NewAPI(deps Deps, functions ...Function) (http.Handler, huma.API) {
 	if deps.Phones == nil {
 		panic("api: Deps.Phones is required")
 	}
@@ -86,6 +94,9 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		deps.GiftCards = cmp.Or(deps.GiftCards, all.GiftCards)
 		deps.Cards = cmp.Or(deps.Cards, all.Cards)
 	}
+	if deps.WalletStates == nil && deps.Wallets != nil {
+		deps.WalletStates = deps.Wallets
+	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,20 +110,24 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 		"apiKey": {Type: "http", Scheme: "bearer", Description: "API key of a tenant's owner, admin or cashier: `Authorization: Bearer lk_live_…`"},
 	}
 	hapi := humago.New(mux, cfg)
-	s := &server{deps: deps, api: hapi}
+	s := &server{deps: deps, api: hapi, mux: mux}
 	hapi.UseMiddleware(s.logRequests, s.authenticate, s.checkInput)
 
+	tables := map[string]map[string]operation{}
+	for _, f := range functions {
+		tables[f.Name] = f.operations()
+		for id, o := range tables[f.Name] {
+			known.Store(id, o)
+		}
+	}
 	for _, r := range routes.Routes {
-		if routes.IsPage(r) || routes.IsWalletService(r) || len(functions) > 0 && !slices.Contains(functions, r.Function) {
+		table, served := tables[r.Function]
+		if routes.IsPage(r) || routes.IsWalletService(r) || !served {
 			continue
 		}
-		if doc, ok := documents[r.OperationID]; ok {
-			mux.HandleFunc(r.Method+" "+r.Path, serveDocument(doc))
-			continue
-		}
-		o, ok := operations[r.OperationID]
+		o, ok := table[r.OperationID]
 		if !ok {
-			panic("api: no handler for operation " + r.OperationID)
+			panic("api: no handler for operation " + r.OperationID + " in the table of function " + r.Function)
 		}
 		o.register(s, r)
 	}
@@ -120,9 +135,7 @@ func NewAPI(deps Deps, functions ...string) (http.Handler, huma.API) {
 	dropRawBodyType(hapi.OpenAPI())
 	documentExamples(hapi.OpenAPI())
 	// Unknown paths and methods answer with problems too, not text/plain.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))
-	})
+	mux.HandleFunc("/", NotFound)
 	return limitBody(withRequest(mux)), hapi
 }
 
@@ -145,6 +158,12 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// NotFound answers a path or method no operation serves: a not_found
+// problem, not text/plain.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, newProblem(loyalty.CodeNotFound, "no such route: "+r.Method+" "+r.URL.Path))
+}
+
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
@@ -163,7 +182,7 @@ func op(r routes.Route, summary string, tags ...string) huma.Operation {
 		DefaultStatus: http.StatusOK,
 		Metadata:      map[string]any{"function": r.Function},
 	}
-	spec := operations[r.OperationID]
+	spec, _ := specOf(r.OperationID)
 	if !spec.public {
 		o.Security = []map[string][]string{{"apiKey": {}}}
 	}
@@ -344,8 +363,14 @@ func replayHeader(replayed bool) string {
 }
 
 // documents are the routes serving the OpenAPI document: not operations of
-// the API itself, so not in it.
+// the API itself, so not in it. The admin function's table registers them
+// (registerDocument), so no other function links the document.
 var documents = map[string]string{"get-openapi-json": "json", "get-openapi-yaml": "yaml"}
+
+// registerDocument serves the document on its route, outside huma.
+func (s *server) registerDocument(r routes.Route) {
+	s.mux.HandleFunc(r.Method+" "+r.Path, serveDocument(documents[r.OperationID]))
+}
 
 var (
 	docOnce  sync.Once
@@ -355,10 +380,10 @@ var (
 )
 
 // Document is the OpenAPI 3.1 document of every operation, generated from
-// the handlers' own types.
+// the handlers' own types (`make openapi` commits it as api/openapi.json).
 func Document() (jsonDoc, yamlDoc []byte, err error) {
 	docOnce.Do(func() {
-		_, hapi := NewAPI(Deps{Phones: func(s string) (string, error) { return s, nil }})
+		_, hapi := NewAPI(Deps{Phones: func(s string) (string, error) { return s, nil }}, Functions()...)
 		o := hapi.OpenAPI()
 		if docJSON, docError = json.MarshalIndent(o, "", "  "); docError != nil {
 			return
@@ -369,19 +394,30 @@ func Document() (jsonDoc, yamlDoc []byte, err error) {
 	return docJSON, docYAML, docError
 }
 
+// serveDocument serves the committed document (package apidoc), which a
+// test keeps equal to the generated one: generating it here would link
+// every handler into the function serving it.
 func serveDocument(kind string) http.HandlerFunc {
+	// The YAML is converted once, as huma's OpenAPI.YAML converts the same
+	// JSON. Built here, not at package level, so that only the function
+	// registering the document links it.
+	asYAML := sync.OnceValues(func() ([]byte, error) {
+		var b bytes.Buffer
+		err := yaml.Convert(&b, bytes.NewReader(apidoc.JSON))
+		return b.Bytes(), err
+	})
 	return func(w http.ResponseWriter, _ *http.Request) {
-		j, y, err := Document()
-		if err != nil {
-			writeProblem(w, newProblem(loyalty.CodeInternal, "internal error"))
-			return
-		}
 		if kind == "yaml" {
+			y, err := asYAML()
+			if err != nil {
+				writeProblem(w, newProblem(loyalty.CodeInternal, "internal error"))
+				return
+			}
 			w.Header().Set("Content-Type", "application/yaml")
 			_, _ = w.Write(y)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(j)
+		_, _ = w.Write(apidoc.JSON)
 	}
 }

@@ -46,7 +46,8 @@ func commonCodes(o *huma.Operation) []loyalty.Code {
 // CodesOf returns every problem code an operation may answer with, sorted.
 func CodesOf(o *huma.Operation) []string {
 	set := map[string]bool{}
-	for _, c := range append(commonCodes(o), operations[o.OperationID].codes...) {
+	spec, _ := specOf(o.OperationID)
+	for _, c := range append(commonCodes(o), spec.codes...) {
 		set[string(c)] = true
 	}
 	out := make([]string, 0, len(set))
@@ -62,7 +63,7 @@ func CodesOf(o *huma.Operation) []string {
 // that status's codes, and lists the codes as `x-error-codes`.
 func documentErrors(doc *huma.OpenAPI) {
 	eachOperation(doc, func(o *huma.Operation) {
-		if _, known := operations[o.OperationID]; !known {
+		if _, known := specOf(o.OperationID); !known {
 			panic("api: no error codes listed for operation " + o.OperationID)
 		}
 		codes := CodesOf(o)

@@ -146,7 +146,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 // when the store does not answer.
 func TestHealthWhenStoreDown(t *testing.T) {
 	h := New(Deps{Phones: func(s string) (string, error) { return s, nil },
-		Ping: func(context.Context) error { return errors.New("connection refused") }})
+		Ping: func(context.Context) error { return errors.New("connection refused") }}, AdminFunction)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	var p Problem

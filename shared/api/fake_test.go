@@ -38,7 +38,7 @@ func (cashierOnly) Authenticate(context.Context, string) (loyalty.Caller, error)
 // is tested without DynamoDB.
 func TestHandlersRunOverFakeCapabilities(t *testing.T) {
 	orders := &fakeOrders{}
-	h := api.New(api.Deps{Capabilities: api.Capabilities{Orders: orders, Tenancy: cashierOnly{}}, Phones: phone.NormalizeForLookup})
+	h := api.New(api.Deps{Capabilities: api.Capabilities{Orders: orders, Tenancy: cashierOnly{}}, Phones: phone.NormalizeForLookup}, api.Functions()...)
 	do := func(method, path, body string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		r.Header.Set("Authorization", "Bearer lk_test")

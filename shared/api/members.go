@@ -64,10 +64,10 @@ func (s *server) registerGetMember(r routes.Route) {
 			err error
 		}
 		var wallets chan walletsRead
-		if s.deps.Wallets != nil {
+		if s.deps.WalletStates != nil {
 			wallets = make(chan walletsRead, 1)
 			go func() {
-				w, err := s.deps.Wallets.WalletsOf(ctx, callerOf(ctx).TenantID, in.MemberID)
+				w, err := s.deps.WalletStates.WalletsOf(ctx, callerOf(ctx).TenantID, in.MemberID)
 				wallets <- walletsRead{w, err}
 			}()
 		}

@@ -10,23 +10,36 @@ import (
 	"github.com/loyalty/cashback/shared/routes"
 )
 
-// The operation table and the route table name the same operations, and
-// what the table says of each one is what the document says: a key or none,
-// the role, a required Idempotency-Key for the balance changes.
+// The operation tables and the route table name the same operations, each
+// in the table of the function its route names, and what the table says
+// of each one is what the document says: a key or none, the role, a
+// required Idempotency-Key for the balance changes.
 func TestOperationTableMatchesRoutesAndDocument(t *testing.T) {
-	_, hapi := NewAPI(Deps{Service: &loyalty.Service{}, Phones: phone.NormalizeForLookup})
+	_, hapi := NewAPI(Deps{Service: &loyalty.Service{}, Phones: phone.NormalizeForLookup}, Functions()...)
 	doc := hapi.OpenAPI()
+	tables := map[string]map[string]operation{}
+	functions := map[string]bool{}
+	for _, f := range Functions() {
+		if functions[f.Name] {
+			t.Errorf("function %s listed twice in Functions", f.Name)
+		}
+		functions[f.Name] = true
+		tables[f.Name] = f.operations()
+	}
 	served := map[string]bool{}
 	for _, r := range routes.Routes {
-		if _, isDoc := documents[r.OperationID]; isDoc || routes.IsPage(r) || routes.IsWalletService(r) {
+		if routes.IsPage(r) || routes.IsWalletService(r) {
 			continue
 		}
-		spec, ok := operations[r.OperationID]
+		spec, ok := tables[r.Function][r.OperationID]
 		if !ok {
-			t.Errorf("route %s %s (%s) has no entry in the operation table", r.Method, r.Path, r.OperationID)
+			t.Errorf("route %s %s (%s) has no entry in the operation table of its function %s", r.Method, r.Path, r.OperationID, r.Function)
 			continue
 		}
 		served[r.OperationID] = true
+		if _, isDoc := documents[r.OperationID]; isDoc {
+			continue // served beside the document, not in it
+		}
 		item := doc.Paths[r.Path]
 		if item == nil {
 			t.Errorf("%s: path %s not in the document", r.OperationID, r.Path)
@@ -53,9 +66,35 @@ func TestOperationTableMatchesRoutesAndDocument(t *testing.T) {
 			t.Errorf("%s: idempotent in the table %v, Idempotency-Key required in the document %v", r.OperationID, spec.idempotent, required)
 		}
 	}
-	for id := range operations {
-		if !served[id] {
-			t.Errorf("operation %s of the table has no route", id)
+	for fn, table := range tables {
+		for id := range table {
+			if !served[id] {
+				t.Errorf("operation %s of the table of %s has no route in that function", id, fn)
+			}
 		}
+	}
+}
+
+// A function's handler serves its own operations and no other function's:
+// what lets its binary link only its own handlers.
+func TestFunctionServesOnlyItsOperations(t *testing.T) {
+	for _, f := range Functions() {
+		_, hapi := NewAPI(Deps{Service: &loyalty.Service{}, Phones: phone.NormalizeForLookup}, f)
+		for path, item := range hapi.OpenAPI().Paths {
+			for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Delete} {
+				if o == nil {
+					continue
+				}
+				if r, ok := routes.RouteByOperation(o.OperationID); !ok || r.Function != f.Name {
+					t.Errorf("function %s serves %s %s (%s), a route of %q", f.Name, o.Method, path, o.OperationID, r.Function)
+				}
+			}
+		}
+	}
+	if _, ok := FunctionNamed(routes.FnOrders); !ok {
+		t.Error("FunctionNamed finds no orders function")
+	}
+	if _, ok := FunctionNamed(routes.FnWeb); ok {
+		t.Error("the web function serves pages, no operation of the API")
 	}
 }

@@ -90,11 +90,17 @@ type Webhooks interface {
 type Wallets interface {
 	ApplePass(ctx context.Context, baseURL, tenantID, memberID string) ([]byte, *wallet.ApplePass, error)
 	GoogleSaveURL(ctx context.Context, baseURL, tenantID, memberID string, origins []string) (string, error)
-	WalletsOf(ctx context.Context, tenantID, memberID string) (wallet.Wallets, error)
+	WalletStates
 	// A tenant's own Apple Pass Type ID certificate.
 	SetAppleCertificate(ctx context.Context, tenantID string, up wallet.CertUpload) (wallet.CertInfo, error)
 	AppleCertificate(ctx context.Context, tenantID string) (wallet.CertInfo, error)
 	DeleteAppleCertificate(ctx context.Context, tenantID string) error
+}
+
+// WalletStates reads a member's wallets (wallet.States, from the store
+// alone), for GET /v1/members/{memberId}.
+type WalletStates interface {
+	WalletsOf(ctx context.Context, tenantID, memberID string) (wallet.Wallets, error)
 }
 
 // Capabilities are the domain services the handlers call.

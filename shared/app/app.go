@@ -1,6 +1,15 @@
 // Package app wires the service from its environment: DynamoDB client, store,
 // notifier, OTP secret and logger, built once per process (Lambda init or the
 // local server) and shared by every request.
+//
+// A Lambda links only what it serves (DESIGN.md: every binary ≤ 12 MiB):
+// its main passes its own api.Function to ServeHTTP (its handlers alone),
+// and the optional parts — the webhooks service, the wallets — are wired
+// only by the options that need them (WithWebhookQueueFrom, WithWalletFrom).
+// New, for the local server, the tests and the bench, wires every part, and
+// Handler serves every function. A new optional part follows the same
+// shape: a wire function (see wireWebhooks) added by an Option, never
+// called from build.
 package app
 
 import (
@@ -83,6 +92,26 @@ type Config struct {
 	// Wallet configures the wallet passes; zero: none (the wallet
 	// operations answer wallet_not_configured).
 	Wallet WalletConfig
+
+	// parts wire the optional services; FromEnv wires those its options
+	// add, New all of them.
+	parts     []part
+	partNames map[string]bool
+}
+
+// part wires one optional service into the app. Only the binaries whose
+// options add it link it and what it depends on.
+type part func(a *App, cfg Config) error
+
+// withPart adds a part once.
+func (cfg *Config) withPart(p part, name string) {
+	if cfg.partNames == nil {
+		cfg.partNames = map[string]bool{}
+	}
+	if !cfg.partNames[name] {
+		cfg.partNames[name] = true
+		cfg.parts = append(cfg.parts, p)
+	}
 }
 
 // WalletConfig is what the wallets need beyond the store.
@@ -111,17 +140,31 @@ type App struct {
 	// Wallet builds passes and answers the wallets; its Sync is the
 	// wallet-sync consumer of the event feed.
 	Wallet *wallet.Service
-	Logger *slog.Logger
-	phones api.PhoneNormalizer
-	secret []byte // keys the pages' sealed state (derived keys only)
 	// Campaigns sends campaigns and keeps marketing consent.
-	Campaigns  *campaigns.Service
-	smsInbound []byte
-	now        func() time.Time
+	Campaigns *campaigns.Service
+	Logger    *slog.Logger
+	// What the optional parts add to the API: nil where they are not wired.
+	webhooksAPI   api.Webhooks
+	wallets       api.Wallets
+	walletService http.Handler // Apple's PassKit web service, Google's callback
+	sender        loyalty.Sender
+	phones        api.PhoneNormalizer
+	secret        []byte // keys the pages' sealed state (derived keys only)
+	smsInbound    []byte
+	now           func() time.Time
 }
 
-// New builds the app from cfg.
+// New builds the whole app from cfg, every optional part included: the
+// local server, the tests, the bench. A Lambda builds with FromEnv, which
+// wires only the parts its options add.
 func New(ctx context.Context, cfg Config) (*App, error) {
+	cfg.withPart((*App).wireWebhooks, "webhooks")
+	cfg.withPart((*App).wireWallet, "wallet")
+	return build(ctx, cfg)
+}
+
+// build wires the store and the domain, then the parts cfg names.
+func build(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Table == "" {
 		return nil, errors.New("no table name: set " + layout.EnvTable)
 	}
@@ -169,6 +212,30 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if phones == nil {
 		phones = phone.NormalizeForLookup
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &App{Store: st, Service: svc, Logger: logger, sender: sender, phones: phones, secret: cfg.OTPSecret, now: now}
+	a.Campaigns = &campaigns.Service{Store: st, Sender: sender, Kicker: cfg.CampaignKicker, Now: cfg.Now, Logger: logger, BaseURL: cfg.BaseURL}
+	if len(cfg.OTPSecret) > 0 {
+		tokens, err := campaigns.NewTokens(cfg.OTPSecret)
+		if err != nil {
+			return nil, err
+		}
+		a.Campaigns.Tokens = tokens
+	}
+	a.smsInbound = cfg.SMSInboundSecret
+	for _, wire := range cfg.parts {
+		if err := wire(a, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// wireWallet builds the wallet passes' service over the same store.
+func (a *App) wireWallet(cfg Config) error {
 	// Pushes and Google object updates go out in the aws mode, to the
 	// notifier's outbox otherwise.
 	pusher, google := cfg.Wallet.Pusher, cfg.Wallet.Google
@@ -181,40 +248,24 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	} else {
 		if pusher == nil {
-			pusher = wallet.OutboxPusher{Out: sender, Now: cfg.Now}
+			pusher = wallet.OutboxPusher{Out: a.sender, Now: cfg.Now}
 		}
 		if google == nil {
-			google = wallet.OutboxGoogle{Out: sender, Now: cfg.Now}
+			google = wallet.OutboxGoogle{Out: a.sender, Now: cfg.Now}
 		}
 	}
-	w := &wallet.Service{Keys: cfg.Wallet.Keys, Store: st, Members: st, Pusher: pusher, Google: google,
-		Callbacks: cfg.Wallet.Callbacks, Logger: logger, Now: cfg.Now}
+	a.Wallet = &wallet.Service{Keys: cfg.Wallet.Keys, Store: a.Store, Members: a.Store, Pusher: pusher, Google: google,
+		Callbacks: cfg.Wallet.Callbacks, Logger: a.Logger, Now: cfg.Now}
 	if (cfg.Notifier == NotifierAWS || cfg.Notifier == "") && cfg.Wallet.Pusher == nil {
 		// A tenant's own certificate pushes to APNs as itself.
-		w.TenantPusher = func(k *wallet.Keys) wallet.Pusher { return wallet.NewAPNs(k) }
+		a.Wallet.TenantPusher = func(k *wallet.Keys) wallet.Pusher { return wallet.NewAPNs(k) }
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
-	a := &App{Store: st, Service: svc, Logger: logger, Wallet: w, phones: phones, secret: cfg.OTPSecret, now: now}
-	if err := a.wireWebhooks(cfg, sender); err != nil {
-		return nil, err
-	}
-	a.Campaigns = &campaigns.Service{Store: st, Sender: sender, Kicker: cfg.CampaignKicker, Now: cfg.Now, Logger: logger, BaseURL: cfg.BaseURL}
-	if len(cfg.OTPSecret) > 0 {
-		tokens, err := campaigns.NewTokens(cfg.OTPSecret)
-		if err != nil {
-			return nil, err
-		}
-		a.Campaigns.Tokens = tokens
-	}
-	a.smsInbound = cfg.SMSInboundSecret
-	return a, nil
+	a.wallets, a.walletService = a.Wallet, a.Wallet.Handler()
+	return nil
 }
 
 // wireWebhooks builds the webhooks service over the same store.
-func (a *App) wireWebhooks(cfg Config, sender loyalty.Sender) error {
+func (a *App) wireWebhooks(cfg Config) error {
 	var sealer *webhooks.Sealer
 	if len(cfg.WebhookKey) > 0 {
 		var err error
@@ -232,7 +283,8 @@ func (a *App) wireWebhooks(cfg Config, sender loyalty.Sender) error {
 		guard = &webhooks.Guard{}
 	}
 	a.Webhooks = webhooks.New(&webhooks.Service{Store: a.Store, Sealer: sealer, Guard: guard, Queue: queue,
-		Sender: sender, Now: cfg.Now, Logger: a.Logger, Timeout: cfg.WebhookTimeout})
+		Sender: a.sender, Now: cfg.Now, Logger: a.Logger, Timeout: cfg.WebhookTimeout})
+	a.webhooksAPI = a.Webhooks
 	return nil
 }
 
@@ -275,7 +327,7 @@ func FromEnv(ctx context.Context, opts ...Option) (*App, error) {
 			return nil, err
 		}
 	}
-	return New(ctx, cfg)
+	return build(ctx, cfg)
 }
 
 // WithOTPSecretFrom reads the OTP key with read (Secrets Manager, in
@@ -314,8 +366,27 @@ func WithWebhookKeyFrom(read func(ctx context.Context, arn string) ([]byte, erro
 	}
 }
 
-// WithWebhookQueueFrom sends delivery kicks through the queue newQueue
-// makes (SQS, in shared/cloud/kicks) when the environment names one.
+// WithWebhookQueueFrom wires the webhooks service (its API, the feed's
+// sink, the delivery worker), sending delivery kicks through the queue
+// newQueue makes (SQS, in shared/cloud/kicks) from the environment's URL.
+// Only the functions passing it link the webhooks.
+func WithWebhookQueueFrom(newQueue func(ctx context.Context, url string) (webhooks.Queue, error)) Option {
+	return func(ctx context.Context, cfg *Config) error {
+		cfg.withPart((*App).wireWebhooks, "webhooks")
+		url := os.Getenv(layout.EnvWebhookQueueURL)
+		if url == "" {
+			// Without it kicks would wait in a process nobody runs.
+			return errors.New("no webhook queue: set " + layout.EnvWebhookQueueURL)
+		}
+		q, err := newQueue(ctx, url)
+		if err != nil {
+			return err
+		}
+		cfg.WebhookQueue = q
+		return nil
+	}
+}
+
 // WithCampaignQueueFrom kicks the campaign worker through the queue
 // newQueue opens at the URL the environment names.
 func WithCampaignQueueFrom(newQueue func(ctx context.Context, url string) (campaigns.Kicker, error)) Option {
@@ -329,22 +400,6 @@ func WithCampaignQueueFrom(newQueue func(ctx context.Context, url string) (campa
 			return err
 		}
 		cfg.CampaignKicker = q
-		return nil
-	}
-}
-
-func WithWebhookQueueFrom(newQueue func(ctx context.Context, url string) (webhooks.Queue, error)) Option {
-	return func(ctx context.Context, cfg *Config) error {
-		url := os.Getenv(layout.EnvWebhookQueueURL)
-		if url == "" {
-			// Without it kicks would wait in a process nobody runs.
-			return errors.New("no webhook queue: set " + layout.EnvWebhookQueueURL)
-		}
-		q, err := newQueue(ctx, url)
-		if err != nil {
-			return err
-		}
-		cfg.WebhookQueue = q
 		return nil
 	}
 }
@@ -365,11 +420,14 @@ func WithSenderFrom(newSender func(ctx context.Context, emailFrom string) (loyal
 	}
 }
 
-// WithWalletFrom reads the wallet keys with read (Secrets Manager, in
-// shared/cloud/secrets) when the environment names a secret, and Google's
-// callback settings from the environment.
+// WithWalletFrom wires the wallet passes (the pass and save-link
+// operations, the wallets' own calls, the feed's wallet sync), reading the
+// keys with read (Secrets Manager, in shared/cloud/secrets) when the
+// environment names a secret, and Google's callback settings from the
+// environment. Only the functions passing it link the wallets.
 func WithWalletFrom(read func(ctx context.Context, arn string) ([]byte, error)) Option {
 	return func(ctx context.Context, cfg *Config) error {
+		cfg.withPart((*App).wireWallet, "wallet")
 		var keys *wallet.Keys
 		if arn := os.Getenv(layout.EnvWalletSecretARN); arn != "" {
 			b, err := read(ctx, arn)
@@ -442,22 +500,38 @@ func (noSender) Send(context.Context, loyalty.Message) error {
 	return errors.New("this function has no notifier configured")
 }
 
-// Handler serves the operations of the given functions (all when none),
-// and the wallets' own calls (PassKit, Google's callback) when the wallet
-// function is among them. The web pages are wired apart (shared/app/pages),
-// so that the functions of the API do not carry the templates and assets.
+// Handler serves the operations of the functions named (routes.Fn…; all
+// when none), as their Lambdas do: the local server and the tests. It
+// links every function's handlers; a Lambda's main goes through
+// ServeHTTP with its own api.Function.
 func (a *App) Handler(functions ...string) http.Handler {
+	fns := api.Functions()
+	if len(functions) > 0 {
+		fns = nil
+		for _, name := range functions {
+			if f, ok := api.FunctionNamed(name); ok {
+				fns = append(fns, f)
+			}
+		}
+	}
+	return a.HandlerOf(fns...)
+}
+
+// HandlerOf serves the operations of the given functions, and the
+// wallets' own calls (PassKit, Google's callback) when the wallet function
+// is among them. The web pages are wired apart (shared/app/pages), so that
+// the functions of the API do not carry the templates and assets.
+func (a *App) HandlerOf(functions ...api.Function) http.Handler {
 	h := a.apiHandler(functions...)
-	if len(functions) > 0 && !slices.Contains(functions, routes.FnWallet) {
+	if a.walletService == nil || !slices.ContainsFunc(functions, func(f api.Function) bool { return f.Name == routes.FnWallet }) {
 		return h
 	}
 	mux := http.NewServeMux()
-	walletHandler := a.Wallet.Handler()
 	seen := map[string]bool{}
 	for _, r := range routes.Routes {
 		if routes.IsWalletService(r) && !seen[r.Path] {
 			seen[r.Path] = true
-			mux.Handle(r.Path, walletHandler) // the wallet handler dispatches methods
+			mux.Handle(r.Path, a.walletService) // the wallet handler dispatches methods
 		}
 	}
 	mux.Handle("/", h)
@@ -479,16 +553,13 @@ func (a *App) Phones() api.PhoneNormalizer { return a.phones }
 // Now is the app's clock.
 func (a *App) Now() time.Time { return a.now() }
 
-func (a *App) apiHandler(functions ...string) http.Handler {
-	var wallets api.Wallets
-	if a.Wallet != nil {
-		wallets = a.Wallet
-	}
+func (a *App) apiHandler(functions ...api.Function) http.Handler {
 	return api.New(api.Deps{
 		Service:          a.Service,
-		Capabilities:     api.Capabilities{Webhooks: a.Webhooks, Campaigns: a.Campaigns, Reports: &reports.Service{Store: a.Store, Now: a.now}},
+		Capabilities:     api.Capabilities{Webhooks: a.webhooksAPI, Campaigns: a.Campaigns, Reports: &reports.Service{Store: a.Store, Now: a.now}},
 		SMSInboundSecret: a.smsInbound,
-		Wallets:          wallets,
+		Wallets:          a.wallets,
+		WalletStates:     wallet.States{Store: a.Store}, // GET /v1/members/{id} shows them in every function
 		Ping:             a.Store.Ping,
 		RateLimit:        a.PublicRateLimit,
 		Logger:           a.Logger,

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/webhooks"
 )
@@ -28,10 +29,11 @@ func MustFromEnv(opts ...Option) *App {
 	return a
 }
 
-// ServeHTTP runs a Lambda serving the HTTP operations of one function through
-// API Gateway's HTTP API (payload 2.0).
-func ServeHTTP(function string, opts ...Option) {
-	ServeHandler(func(a *App) (http.Handler, error) { return a.Handler(function), nil }, opts...)
+// ServeHTTP runs a Lambda serving the HTTP operations of one function
+// (api.OrdersFunction…) through API Gateway's HTTP API (payload 2.0): only
+// that function's handlers are linked into its binary.
+func ServeHTTP(function api.Function, opts ...Option) {
+	ServeHandler(func(a *App) (http.Handler, error) { return a.HandlerOf(function), nil }, opts...)
 }
 
 // ServeHandler runs a Lambda serving the handler handler builds from the

@@ -259,6 +259,6 @@ var Permissions = map[string]Access{
 	FnWallet:   {ReadTable: true, WriteTable: true, ReadWalletSecret: true},
 	// Campaigns: created (and the worker kicked) over HTTP; the worker
 	// reads segments and the due index and sends SMS, email and pushes.
-	FnCampaigns:     {ReadTable: true, WriteTable: true, KickCampaigns: true},
+	FnCampaigns:     {ReadTable: true, WriteTable: true, ReadSecret: true, KickCampaigns: true}, // the OTP secret keys unsubscribe tokens
 	FnSendCampaigns: {ReadTable: true, WriteTable: true, QueryIndex: true, SendSMS: true, SendEmail: true, ReadSecret: true, KickCampaigns: true},
 }

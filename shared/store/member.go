@@ -26,7 +26,7 @@ const accountBudget = 2 * 1024
 // Attributes of the account item beyond the account's own fields.
 const (
 	attrRev   = "rev"   // counts the item's writes; every write is conditioned on it
-	attrLots  = "lots"  // lot id → lot, the lots kept inside
+	attrLots  = "lots"  // lot id → lot, the lots kept inside (packed: lotcode.go)
 	attrStats = "stats" // the activity counters, while inside
 )
 
@@ -59,11 +59,7 @@ func (s *Store) buildMemberItem(c *loyalty.Commit) (*memberItem, error) {
 	for _, l := range c.LiveLots {
 		switch {
 		case c.Layout.InlineLots[l.ID]:
-			v, err := marshalValue(l)
-			if err != nil {
-				return nil, err
-			}
-			lots[l.ID] = v
+			lots[l.ID] = encodeInlineLot(l)
 			m.inline[l.ID] = true
 		case newLot[l.ID]:
 			candidates = append(candidates, l)
@@ -96,11 +92,7 @@ func (s *Store) buildMemberItem(c *loyalty.Commit) (*memberItem, error) {
 		}
 	}
 	for _, l := range candidates {
-		v, err := marshalValue(l)
-		if err != nil {
-			return nil, err
-		}
-		lots[l.ID], m.inline[l.ID] = v, true
+		lots[l.ID], m.inline[l.ID] = encodeInlineLot(l), true
 		if !fits() {
 			delete(lots, l.ID)
 			delete(m.inline, l.ID)
@@ -169,8 +161,8 @@ func decodeMemberItem(it map[string]types.AttributeValue, st *loyalty.MemberStat
 		}
 		sort.Strings(ids)
 		for _, id := range ids {
-			var l loyalty.Lot
-			if err := unmarshalValue(v.Value[id], &l); err != nil {
+			l, err := decodeInlineLot(id, v.Value[id])
+			if err != nil {
 				return err
 			}
 			st.Lots = append(st.Lots, l)

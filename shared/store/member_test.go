@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/loyalty/cashback/shared/api/apitest"
+	"github.com/loyalty/cashback/shared/loyalty"
 	"github.com/loyalty/cashback/shared/store"
 	"github.com/loyalty/cashback/shared/store/storetest"
 )
@@ -55,16 +56,16 @@ func inlineLots(account map[string]types.AttributeValue) int {
 }
 
 // A member's lots live inside the account item while the item stays within
-// its 2 KB budget, in lot items of their own after that; the balance, the
-// ledger and the sweep work the same for both, and an expired lot leaves
-// either place.
+// its 2 KB budget — at least 20 of them, packed — in lot items of their
+// own after that; the balance, the ledger and the sweep work the same for
+// both, and an expired lot leaves either place.
 func TestLotsLiveInsideTheAccountWhileTheyFit(t *testing.T) {
 	t.Parallel()
 	p := apitest.DefaultProgram()
 	p.PointsLifetime = "P30D"
 	e := apitest.New(t, apitest.Options{Program: &p})
 	m := e.Enroll("+79120000091")
-	const orders = 20
+	const orders, allInside = 40, 20
 	sawInline, sawApart := false, false
 	for i := 1; i <= orders; i++ {
 		e.Close(fmt.Sprintf("o%d", i), m.ID, 10000).Want(200) // 500 points, each lot its own expiry
@@ -76,8 +77,8 @@ func TestLotsLiveInsideTheAccountWhileTheyFit(t *testing.T) {
 		if in := inlineLots(acct); in+lotItems != i {
 			t.Fatalf("after order %d: %d lots inside + %d lot items, want %d lots", i, in, lotItems, i)
 		}
-		if i == 1 && lotItems != 0 {
-			t.Fatalf("the first lot was written as an item of its own")
+		if i <= allInside && lotItems != 0 {
+			t.Fatalf("lot %d was written as an item of its own (account item %d bytes)", i, store.ItemSize(acct))
 		}
 		sawInline = sawInline || inlineLots(acct) > 0
 		sawApart = sawApart || lotItems > 0
@@ -185,6 +186,91 @@ func TestAccountWrittenBeforeRevisions(t *testing.T) {
 	}
 	if b := e.Balance(m.ID); b.Available != 10000 {
 		t.Fatalf("balance %+v, want 10000 available", b)
+	}
+	e.Verify(m.ID)
+}
+
+// A close capturing a hold writes 5 items — the account (lots inside), the
+// capture's and the cashback's entries, the order, the idempotency record;
+// a pay-as-you-go tenant's usage is counted from the stream — for a member
+// with 20 live lots each of its own expiry: no lot spills into an item of
+// its own.
+func TestCloseWithHoldStaysAtFiveItemsWithTwentyLots(t *testing.T) {
+	t.Parallel()
+	p := apitest.DefaultProgram()
+	p.PointsLifetime = "P1Y"
+	e := apitest.New(t, apitest.Options{Program: &p, Plan: loyalty.PlanPAYG})
+	m := e.Enroll("+79120000094")
+	for i := 1; i < 20; i++ {
+		e.Close(fmt.Sprintf("order-%06d", i), m.ID, 10000).Want(200)
+		e.Clock.Advance(time.Hour)
+	}
+	e.Do("POST", "/v1/orders/held/redeem", map[string]any{"member": map[string]any{"id": m.ID}, "total": 100000, "points": 300}, apitest.Key()).Want(200)
+	rec := &recorder{Client: storetest.Client(t)}
+	svc := loyalty.NewService(store.New(rec, e.Store.Table()), e.Clock.Now)
+	owner := loyalty.Caller{TenantID: e.TenantID, Role: loyalty.RoleOwner, KeyID: "k"}
+	res, _, err := svc.CloseOrder(context.Background(), owner, loyalty.Idem{Key: "close-held", Hash: "h"}, loyalty.MemberRef{ID: m.ID},
+		loyalty.CloseRequest{OrderID: "held", Total: 100000})
+	if err != nil || res.Redeemed != 300 || res.Accrued <= 0 {
+		t.Fatalf("close: %+v %v", res, err)
+	}
+	if len(rec.items) != 1 || strings.Join(rec.items[0], ", ") != "A, L, L, ORDER, IDEM" {
+		t.Fatalf("the close with a hold wrote %v; want one transaction of 5 items: A, L, L, ORDER, IDEM", rec.items)
+	}
+	acct, lotItems, _ := memberItems(t, e, m.ID)
+	if in := inlineLots(acct); in != 20 || lotItems != 0 {
+		t.Fatalf("%d lots inside, %d lot items; want all 20 inside (account item %d bytes)", in, lotItems, store.ItemSize(acct))
+	}
+	t.Logf("account item with 20 lots inside: %d bytes", store.ItemSize(acct))
+	e.Verify(m.ID)
+}
+
+// Lots written inside the account item before they were packed (maps of
+// named attributes) read the same, are spent and expired the same, and are
+// packed by the item's next write.
+func TestLotsWrittenAsMapsStillWork(t *testing.T) {
+	t.Parallel()
+	p := apitest.DefaultProgram()
+	p.PointsLifetime = "P30D"
+	e := apitest.New(t, apitest.Options{Program: &p})
+	m := e.Enroll("+79120000095")
+	for i := 1; i <= 3; i++ {
+		e.Close(fmt.Sprintf("o%d", i), m.ID, 10000).Want(200) // 500 points each
+		e.Clock.Advance(time.Hour)
+	}
+	acct, _, _ := memberItems(t, e, m.ID)
+	old, err := store.MapEncodedLots(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = storetest.Client(t).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(e.Store.Table()),
+		Key:                       map[string]types.AttributeValue{"PK": acct["PK"], "SK": acct["SK"]},
+		UpdateExpression:          aws.String("SET lots = :old"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":old": old},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := e.Balance(m.ID); b.Available != 1500 {
+		t.Fatalf("balance over map-encoded lots %+v, want 1500 available", b)
+	}
+	e.Verify(m.ID)
+	e.Do("POST", "/v1/orders/spend/redeem", map[string]any{"member": map[string]any{"id": m.ID}, "total": 100000, "points": 700}, apitest.Key()).Want(200)
+	acct, _, _ = memberItems(t, e, m.ID)
+	for id, v := range acct["lots"].(*types.AttributeValueMemberM).Value {
+		if _, packed := v.(*types.AttributeValueMemberS); !packed {
+			t.Errorf("lot %s still a map after the item's next write", id)
+		}
+	}
+	e.Do("POST", "/v1/orders/spend/close", map[string]any{"member": map[string]any{"id": m.ID}, "total": 100000}, apitest.Key()).Want(200)
+	e.Verify(m.ID)
+	for day := 0; day < 32; day++ {
+		e.Clock.Advance(24 * time.Hour)
+		e.Do("POST", "/v1/admin/expiry-sweep", nil, nil).Want(200)
+	}
+	if b := e.Balance(m.ID); b.Available != 0 {
+		t.Fatalf("after every expiry: %+v", b)
 	}
 	e.Verify(m.ID)
 }

@@ -117,6 +117,21 @@ type GoogleWallet struct {
 
 // WalletsOf reads a member's wallets.
 func (s *Service) WalletsOf(ctx context.Context, tenantID, memberID string) (Wallets, error) {
+	return States{s.Store}.WalletsOf(ctx, tenantID, memberID)
+}
+
+// StateReader reads a member's wallet state (the store).
+type StateReader interface {
+	WalletState(ctx context.Context, tenantID, memberID string) (State, error)
+}
+
+// States reads members' wallets from the store alone, without the keys or
+// the pass builder: what the members function shows in GET
+// /v1/members/{id}, linking nothing else of the wallets.
+type States struct{ Store StateReader }
+
+// WalletsOf reads a member's wallets.
+func (s States) WalletsOf(ctx context.Context, tenantID, memberID string) (Wallets, error) {
 	st, err := s.Store.WalletState(ctx, tenantID, memberID)
 	if err != nil {
 		return Wallets{}, err

@@ -7,6 +7,7 @@ package pages
 import (
 	"net/http"
 
+	"github.com/loyalty/cashback/shared/api"
 	"github.com/loyalty/cashback/shared/app"
 	"github.com/loyalty/cashback/shared/routes"
 	"github.com/loyalty/cashback/shared/web"
@@ -38,8 +39,20 @@ func New(a *app.App) (*web.Handler, error) {
 }
 
 // Handler serves the pages and, beside them, the API operations of the
-// given functions (all when none).
+// given functions (all when none): the local server and the tests.
 func Handler(a *app.App, functions ...string) (http.Handler, error) {
+	return withPages(a, a.Handler(functions...))
+}
+
+// WebFunction is the web function's handler: the pages alone, and a 404
+// problem for any other path, linking no operation of the API (nor the
+// API's framework).
+func WebFunction(a *app.App) (http.Handler, error) {
+	return withPages(a, http.HandlerFunc(api.NotFound))
+}
+
+// withPages serves the pages' routes and hands the rest to other.
+func withPages(a *app.App, other http.Handler) (http.Handler, error) {
 	pages, err := New(a)
 	if err != nil {
 		return nil, err
@@ -50,6 +63,6 @@ func Handler(a *app.App, functions ...string) (http.Handler, error) {
 			mux.Handle(r.Method+" "+r.Path, pages)
 		}
 	}
-	mux.Handle("/", a.Handler(functions...))
+	mux.Handle("/", other)
 	return mux, nil
 }
