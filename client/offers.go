@@ -42,6 +42,9 @@ type LineResult struct {
 type ProductRules struct {
 	Accrual    *ProductFilter `json:"accrual,omitempty"`
 	Redemption *ProductFilter `json:"redemption,omitempty"`
+	// Discount: for discount programs, the lines the discount is given on
+	// and counted towards its threshold.
+	Discount *ProductFilter `json:"discount,omitempty"`
 }
 
 // ProductFilter covers lines of the SKUs or categories listed (none: all),

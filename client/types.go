@@ -86,6 +86,11 @@ type EnrollRequest struct {
 	Channel string         `json:"channel,omitempty"` // sms (default) or email
 	Profile *EnrollProfile `json:"profile,omitempty"`
 	Consent EnrollConsent  `json:"consent"`
+	// ReferralCode is another member's personal code (referral rewards).
+	ReferralCode string `json:"referralCode,omitempty"`
+	// Card is a pre-printed card handed out at the till (staff keys only),
+	// bound to the new member at verify.
+	Card string `json:"card,omitempty"`
 }
 
 // EnrollProfile is what the customer tells about themselves, optionally.
@@ -116,6 +121,11 @@ type VerifyResult struct {
 	MemberID   string  `json:"memberId"`
 	CardNumber string  `json:"cardNumber"`
 	Balance    Balance `json:"balance"`
+	// ReferralCode is the new member's own code to bring friends.
+	ReferralCode string `json:"referralCode,omitempty"`
+	// Referral is pending when the code given at enrollment counts, or the
+	// problem code that dropped it (public enrollment only).
+	Referral string `json:"referral,omitempty"`
 }
 
 // ---- orders ----
@@ -246,6 +256,24 @@ type MemberView struct {
 	Stamps map[string]int `json:"stamps,omitempty"`
 	// Wallets is set by GetMember only.
 	Wallets *Wallets `json:"wallets,omitempty"`
+	// ReferralCode is the member's code to bring friends; Referral says who
+	// referred the member and where the reward stands.
+	ReferralCode string         `json:"referralCode,omitempty"`
+	Referral     *ReferralState `json:"referral,omitempty"`
+	// Consent is what the member agreed to (marketing: campaigns, reminders).
+	Consent struct {
+		Marketing bool `json:"marketing"`
+	} `json:"consent"`
+}
+
+// ReferralState: pending until the referee's first closed order, then
+// qualified, then rewarded (ReferrerLimited: the referrer's monthly limit
+// was reached, only the referee got points).
+type ReferralState struct {
+	ReferrerID      string `json:"referrerId,omitempty"`
+	Status          string `json:"status,omitempty"`
+	OrderID         string `json:"orderId,omitempty"`
+	ReferrerLimited bool   `json:"referrerLimited,omitempty"`
 }
 
 // Wallets is the member's card in phone wallets.
@@ -312,6 +340,52 @@ type ProgramSettings struct {
 	ActiveUntil        *time.Time               `json:"activeUntil,omitempty"` // exclusive
 	// ProductRules restrict accrual and redemption to some goods.
 	ProductRules *ProductRules `json:"productRules,omitempty"`
+
+	// Discount programs: money off every order, or steps from an order total.
+	DiscountAmount *int64         `json:"discountAmount,omitempty"`
+	DiscountFrom   []DiscountStep `json:"discountFrom,omitempty"`
+	// CardNumbers is how new members' card numbers are drawn.
+	CardNumbers *CardRule `json:"cardNumbers,omitempty"`
+	// Referral rewards both sides once the referee's first order closes.
+	Referral *Referral `json:"referral,omitempty"`
+	// BirthdayBonus is credited once a year on the member's birthday.
+	BirthdayBonus *BirthdayBonus `json:"birthdayBonus,omitempty"`
+	// ExpiryReminder tells members with consent that points expire soon.
+	ExpiryReminder *ExpiryReminder `json:"expiryReminder,omitempty"`
+}
+
+// DiscountStep gives Percent or Amount off from an eligible total of From.
+type DiscountStep struct {
+	From    int64   `json:"from"`
+	Percent Percent `json:"percent,omitempty"`
+	Amount  int64   `json:"amount,omitempty"`
+}
+
+// CardRule: mode auto (Luhn-checked numbers), pattern, or imported (a pool
+// of pre-printed cards).
+type CardRule struct {
+	Mode    string `json:"mode"`
+	Pattern string `json:"pattern,omitempty"`
+}
+
+// Referral is a program's referral rewards, in points (hundredths).
+type Referral struct {
+	ReferrerPoints int64 `json:"referrerPoints"`
+	RefereePoints  int64 `json:"refereePoints"`
+	MonthlyLimit   int   `json:"monthlyLimit,omitempty"` // default 20
+}
+
+// BirthdayBonus is points credited on the birthday, with their own lifetime.
+type BirthdayBonus struct {
+	Points   int64  `json:"points"`
+	Lifetime string `json:"lifetime,omitempty"`
+}
+
+// ExpiryReminder messages members DaysBefore their points expire.
+type ExpiryReminder struct {
+	DaysBefore int    `json:"daysBefore"`
+	Channel    string `json:"channel"` // sms, email or push
+	Text       string `json:"text,omitempty"`
 }
 
 // WelcomeBonus is credited to a member on joining.
@@ -369,6 +443,8 @@ type SweepResult struct {
 	ExpiredPoints int64 `json:"expiredPoints"`
 	ReleasedHolds int   `json:"releasedHolds"`
 	MaturedLots   int   `json:"maturedLots"`
+	// BirthdayBonuses credited by this run.
+	BirthdayBonuses int `json:"birthdayBonuses"`
 	// Gift cards expired with value left, and that value (breakage).
 	ExpiredGiftCards int   `json:"expiredGiftCards,omitempty"`
 	GiftCardBreakage int64 `json:"giftCardBreakage,omitempty"`
