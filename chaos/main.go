@@ -12,6 +12,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -45,6 +46,9 @@ type Config struct {
 	Duration time.Duration
 	// Fault probabilities per DynamoDB request.
 	Throttle, Drop, Dup, Delay float64
+	// PointsLifetime is the program's (ISO 8601); "" is PT20S. Points must
+	// expire within the run for the sweep's races to be exercised.
+	PointsLifetime string
 }
 
 func main() {
@@ -144,7 +148,7 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	owner := loyalty.Caller{TenantID: t.TenantID, Role: loyalty.RoleOwner, KeyID: "chaos"}
 	p, _, err := a.Service.CreateProgram(ctx, owner, loyalty.Idem{}, loyalty.Program{
 		Name: "Bank", Type: "bonus", CashbackPercent: 1000, MaxRedeemPercent: 10000,
-		PointsLifetime: "PT20S", HoldTimeout: "PT5S", ReturnSpentOnRefund: true,
+		PointsLifetime: cmp.Or(cfg.PointsLifetime, "PT20S"), HoldTimeout: "PT5S", ReturnSpentOnRefund: true,
 		WelcomeBonus: &loyalty.WelcomeBonus{Points: 50000},
 	})
 	if err != nil {

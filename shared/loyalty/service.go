@@ -512,6 +512,9 @@ func (s *Orders) Sweep(ctx context.Context, tenantID string) (SweepResult, error
 	}
 	n, err := s.creditBirthdays(ctx, now, bdays)
 	total.BirthdayBonuses += n
+	if err != nil {
+		return total, err
+	}
 	n, amt, err := s.expireGiftCards(ctx, due.GiftCards, now)
 	total.ExpiredGiftCards += n
 	total.GiftCardBreakage += amt
