@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loyalty/cashback/shared/csvio"
+	"github.com/loyalty/cashback/shared/loyalty"
 )
 
 // cardsCmd imports and exports a tenant's pool of pre-printed card numbers,
@@ -36,27 +37,11 @@ when any row failed. Running the same file again adds nothing twice.
 	}
 	ci.flags(imp)
 
-	var exportTenant string
-	exp := &cobra.Command{
-		Use:   "export",
-		Short: "Write the card pool as CSV to stdout (number,memberId,boundAt)",
-		Long:  "Write the card pool as CSV to stdout, in number order. The file imports as-is with cards import.\n\n" + csvio.CardsHelp,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			if err := requireTenant(cmd.Context(), l, exportTenant); err != nil {
-				return err
-			}
-			n, err := csvio.ExportCards(cmd.Context(), l.app.Service, owner(exportTenant), cmd.OutOrStdout())
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d cards\n", n)
-			return err
-		},
-	}
-	exp.Flags().StringVar(&exportTenant, "tenant", "", "tenant id (required)")
-	_ = exp.MarkFlagRequired("tenant")
+	exp := exportCmd("Write the card pool as CSV to stdout (number,memberId,boundAt)",
+		"Write the card pool as CSV to stdout, in number order. The file imports as-is with cards import.\n\n"+csvio.CardsHelp,
+		"cards", func(ctx context.Context, svc *loyalty.Service, c loyalty.Caller, w io.Writer) (int, error) {
+			return csvio.ExportCards(ctx, svc, c, w)
+		})
 	cmd.AddCommand(imp, exp)
 	return cmd
 }

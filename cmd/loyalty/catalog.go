@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loyalty/cashback/shared/csvio"
+	"github.com/loyalty/cashback/shared/loyalty"
 )
 
 // catalogCmd imports and exports a tenant's products, with the conventions
@@ -36,27 +37,11 @@ same file again changes nothing.
 	}
 	ci.flags(imp)
 
-	var exportTenant string
-	exp := &cobra.Command{
-		Use:   "export",
-		Short: "Write the whole catalog as CSV to stdout, in the columns catalog import reads",
-		Long:  "Write the whole catalog as CSV to stdout, in SKU order. The file imports as-is with catalog import.\n\n" + csvio.CatalogHelp,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			if err := requireTenant(cmd.Context(), l, exportTenant); err != nil {
-				return err
-			}
-			n, err := csvio.ExportCatalog(cmd.Context(), l.app.Service, owner(exportTenant), cmd.OutOrStdout())
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d products\n", n)
-			return err
-		},
-	}
-	exp.Flags().StringVar(&exportTenant, "tenant", "", "tenant id (required)")
-	_ = exp.MarkFlagRequired("tenant")
+	exp := exportCmd("Write the whole catalog as CSV to stdout, in the columns catalog import reads",
+		"Write the whole catalog as CSV to stdout, in SKU order. The file imports as-is with catalog import.\n\n"+csvio.CatalogHelp,
+		"products", func(ctx context.Context, svc *loyalty.Service, c loyalty.Caller, w io.Writer) (int, error) {
+			return csvio.ExportCatalog(ctx, svc, c, w)
+		})
 	cmd.AddCommand(imp, exp)
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loyalty/cashback/shared/csvio"
+	"github.com/loyalty/cashback/shared/loyalty"
 )
 
 // csvImport is what every `… import` command shares: open the file, check
@@ -76,4 +77,31 @@ func (ci *csvImport) runE(cmd *cobra.Command, _ []string) error {
 		return fmt.Errorf("%d of %d rows failed: %s", len(rep.Failed), rep.Rows, where)
 	}
 	return nil
+}
+
+// exportCmd is an "export" subcommand: it writes a tenant's rows as CSV to
+// stdout with export and says on stderr how many (of noun) it wrote.
+func exportCmd(short, long, noun string, export func(ctx context.Context, svc *loyalty.Service, c loyalty.Caller, w io.Writer) (int, error)) *cobra.Command {
+	var tenant string
+	exp := &cobra.Command{
+		Use:   "export",
+		Short: short,
+		Long:  long,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			if err := requireTenant(cmd.Context(), l, tenant); err != nil {
+				return err
+			}
+			n, err := export(cmd.Context(), l.app.Service, owner(tenant), cmd.OutOrStdout())
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d %s\n", n, noun)
+			return err
+		},
+	}
+	exp.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
+	_ = exp.MarkFlagRequired("tenant")
+	return exp
 }

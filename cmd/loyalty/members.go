@@ -47,31 +47,15 @@ phone joins once; such rows count as "already members", not as failures).
 	ci.flags(imp)
 	imp.Flags().IntVar(&workers, "workers", 8, "parallel writers")
 
-	var exportTenant string
-	exp := &cobra.Command{
-		Use:   "export",
-		Short: "Write every member with balances as CSV to stdout, in the columns members import reads",
-		Long: `Write every member with balances as CSV to stdout. The file imports as-is
+	exp := exportCmd("Write every member with balances as CSV to stdout, in the columns members import reads",
+		`Write every member with balances as CSV to stdout. The file imports as-is
 with members import (into this or another tenant). Member ids, tiers and
 creation times are not written: the importing tenant assigns its own.
 
-` + csvio.ColumnHelp,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := openLocal(cmd.Context(), quietLogger(cmd), false, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			if err := requireTenant(cmd.Context(), l, exportTenant); err != nil {
-				return err
-			}
-			n, err := csvio.Export(cmd.Context(), l.app.Service, owner(exportTenant), cmd.OutOrStdout())
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d members\n", n)
-			return err
-		},
-	}
-	exp.Flags().StringVar(&exportTenant, "tenant", "", "tenant id (required)")
-	_ = exp.MarkFlagRequired("tenant")
+`+csvio.ColumnHelp,
+		"members", func(ctx context.Context, svc *loyalty.Service, c loyalty.Caller, w io.Writer) (int, error) {
+			return csvio.Export(ctx, svc, c, w)
+		})
 	cmd.AddCommand(imp, exp)
 	return cmd
 }
