@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/loyalty/cashback/shared/campaigns"
-	"github.com/loyalty/cashback/shared/cloud/awsenv"
 )
 
 // CampaignQueue sends campaign kicks (campaigns.Ref) to the campaign
@@ -23,11 +22,11 @@ type CampaignQueue struct {
 
 // NewCampaignQueue returns the campaign queue at url.
 func NewCampaignQueue(ctx context.Context, url string) (campaigns.Kicker, error) {
-	c, err := awsenv.Load()
+	c, err := newSQS()
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, err
 	}
-	return &CampaignQueue{SQS: sqs.NewFromConfig(c, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SQS") }), URL: url}, nil
+	return &CampaignQueue{SQS: c, URL: url}, nil
 }
 
 // Kick sends r to be received after delay (capped at MaxDelay).

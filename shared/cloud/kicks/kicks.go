@@ -35,11 +35,20 @@ type Queue struct {
 
 // New returns the queue at url with a client from the AWS environment.
 func New(ctx context.Context, url string) (webhooks.Queue, error) {
+	c, err := newSQS()
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{SQS: c, URL: url}, nil
+}
+
+// newSQS is an SQS client from the AWS environment.
+func newSQS() (*sqs.Client, error) {
 	c, err := awsenv.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return &Queue{SQS: sqs.NewFromConfig(c, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SQS") }), URL: url}, nil
+	return sqs.NewFromConfig(c, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint(c, "SQS") }), nil
 }
 
 // Delay is the SQS delay of a kick: whole seconds, at most MaxDelay.
