@@ -100,38 +100,6 @@ func (s *Store) ListProducts(ctx context.Context, tenantID, after string, limit 
 	return queryPage[loyalty.Product](ctx, s, in)
 }
 
-// productKeys are the keys of the products named by skus, and the "PK|SK"
-// each result of batchGetAll is found under.
-func productKeys(tenantID string, skus []string) ([]map[string]types.AttributeValue, map[string]string) {
-	keys := make([]map[string]types.AttributeValue, 0, len(skus))
-	names := make(map[string]string, len(skus))
-	for _, sku := range skus {
-		keys = append(keys, key(catalogPK(tenantID), productSK(sku)))
-		names[catalogPK(tenantID)+"|"+productSK(sku)] = sku
-	}
-	return keys, names
-}
-
-// decodeProducts picks the products out of a batch read.
-func decodeProducts(items map[string]map[string]types.AttributeValue, names map[string]string) (map[string]loyalty.Product, error) {
-	var out map[string]loyalty.Product
-	for k, sku := range names {
-		it, ok := items[k]
-		if !ok {
-			continue
-		}
-		var p loyalty.Product
-		if err := unmarshal(it, &p); err != nil {
-			return nil, err
-		}
-		if out == nil {
-			out = map[string]loyalty.Product{}
-		}
-		out[sku] = p
-	}
-	return out, nil
-}
-
 // batchGetAll reads any number of keys: 100 a request, the requests in
 // parallel, so an order's context and its first 96 SKUs take one round trip
 // and a 500-line order of distinct SKUs still takes one round trip's time.

@@ -86,38 +86,6 @@ func (s *Store) CouponUses(ctx context.Context, tenantID, memberID string, codes
 	return out, nil
 }
 
-// couponKeys are the keys of the coupons an order names, and the code each
-// "PK|SK" of a batch read stands for.
-func couponKeys(tenantID string, codes []string) ([]map[string]types.AttributeValue, map[string]string) {
-	keys := make([]map[string]types.AttributeValue, 0, len(codes))
-	names := make(map[string]string, len(codes))
-	for _, c := range codes {
-		keys = append(keys, key(couponPK(tenantID), couponSK(c)))
-		names[couponPK(tenantID)+"|"+couponSK(c)] = c
-	}
-	return keys, names
-}
-
-func decodeCoupons(tenantID string, items map[string]map[string]types.AttributeValue, names map[string]string) (map[string]loyalty.Coupon, error) {
-	var out map[string]loyalty.Coupon
-	for k, code := range names {
-		it, ok := items[k]
-		if !ok {
-			continue
-		}
-		var c loyalty.Coupon
-		if err := unmarshal(it, &c); err != nil {
-			return nil, err
-		}
-		c.TenantID = tenantID
-		if out == nil {
-			out = map[string]loyalty.Coupon{}
-		}
-		out[code] = c
-	}
-	return out, nil
-}
-
 // couponUpdates add a commit's coupon counter changes to its transaction.
 // A use (+1) is conditioned on the coupon's limit, and on the member's own
 // limit in the member's counter: two closes racing for the last use of a

@@ -93,12 +93,12 @@ func (s *Store) GetGiftCard(ctx context.Context, tenantID, number string) (*loya
 
 // GetGiftCards reads cards by number in one batch.
 func (s *Store) GetGiftCards(ctx context.Context, tenantID string, numbers []string) (map[string]loyalty.GiftCard, error) {
-	keys, names := giftCardKeys(tenantID, numbers)
+	keys, names := namedKeys(numbers, func(n string) (string, string) { return giftCardPK(tenantID, n), skGiftCard })
 	items, err := s.batchGetAll(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	return decodeGiftCards(tenantID, items, names)
+	return decodeNamed(items, names, func(g *loyalty.GiftCard) { g.TenantID = tenantID })
 }
 
 // GiftCardLedger reads a card's latest entries (limit 0: all), oldest first.
@@ -148,36 +148,4 @@ func (s *Store) VerifyGiftCard(ctx context.Context, tenantID, number string) err
 		return err
 	}
 	return loyalty.VerifyGiftCard(*g, entries)
-}
-
-// giftCardKeys are the keys of the cards an order names, and the number
-// each "PK|SK" of a batch read stands for.
-func giftCardKeys(tenantID string, numbers []string) ([]map[string]types.AttributeValue, map[string]string) {
-	keys := make([]map[string]types.AttributeValue, 0, len(numbers))
-	names := make(map[string]string, len(numbers))
-	for _, n := range numbers {
-		keys = append(keys, key(giftCardPK(tenantID, n), skGiftCard))
-		names[giftCardPK(tenantID, n)+"|"+skGiftCard] = n
-	}
-	return keys, names
-}
-
-func decodeGiftCards(tenantID string, items map[string]map[string]types.AttributeValue, names map[string]string) (map[string]loyalty.GiftCard, error) {
-	var out map[string]loyalty.GiftCard
-	for k, n := range names {
-		it, ok := items[k]
-		if !ok {
-			continue
-		}
-		var g loyalty.GiftCard
-		if err := unmarshal(it, &g); err != nil {
-			return nil, err
-		}
-		g.TenantID = tenantID
-		if out == nil {
-			out = map[string]loyalty.GiftCard{}
-		}
-		out[n] = g
-	}
-	return out, nil
 }

@@ -183,22 +183,22 @@ func (s *Store) LoadOrderContext(ctx context.Context, q loyalty.OrderQuery) (*lo
 			keys = append(keys, key(pk, skUniq))
 		}
 	}
-	couponKeys, couponNames := couponKeys(q.TenantID, q.Coupons)
-	productKeys, productNames := productKeys(q.TenantID, q.SKUs)
-	giftKeys, giftNames := giftCardKeys(q.TenantID, q.GiftCards)
+	couponKeys, couponNames := namedKeys(q.Coupons, func(code string) (string, string) { return couponPK(q.TenantID), couponSK(code) })
+	productKeys, productNames := namedKeys(q.SKUs, func(sku string) (string, string) { return catalogPK(q.TenantID), productSK(sku) })
+	giftKeys, giftNames := namedKeys(q.GiftCards, func(n string) (string, string) { return giftCardPK(q.TenantID, n), skGiftCard })
 	keys = append(append(append(keys, couponKeys...), productKeys...), giftKeys...)
 	items, err := s.batchGetAll(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
 	oc := &loyalty.OrderContext{}
-	if oc.Products, err = decodeProducts(items, productNames); err != nil {
+	if oc.Products, err = decodeNamed[loyalty.Product](items, productNames, nil); err != nil {
 		return nil, err
 	}
-	if oc.Coupons, err = decodeCoupons(q.TenantID, items, couponNames); err != nil {
+	if oc.Coupons, err = decodeNamed(items, couponNames, func(c *loyalty.Coupon) { c.TenantID = q.TenantID }); err != nil {
 		return nil, err
 	}
-	if oc.GiftCards, err = decodeGiftCards(q.TenantID, items, giftNames); err != nil {
+	if oc.GiftCards, err = decodeNamed(items, giftNames, func(g *loyalty.GiftCard) { g.TenantID = q.TenantID }); err != nil {
 		return nil, err
 	}
 	if it := items[tenantKey]; it != nil {
@@ -430,4 +430,42 @@ func (s *Store) VerifyMember(ctx context.Context, tenantID, memberID string) err
 			memberID, avail, pending, st.Account.Available, st.Account.Pending)
 	}
 	return nil
+}
+
+// namedKeys are the keys of the items ids name (keyOf gives each one's
+// partition and sort key), and the id each "PK|SK" of a batch read
+// (batchGetAll) stands for.
+func namedKeys(ids []string, keyOf func(id string) (pk, sk string)) ([]map[string]types.AttributeValue, map[string]string) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	names := make(map[string]string, len(ids))
+	for _, id := range ids {
+		pk, sk := keyOf(id)
+		keys = append(keys, key(pk, sk))
+		names[pk+"|"+sk] = id
+	}
+	return keys, names
+}
+
+// decodeNamed picks the items names lists out of a batch read, by id (nil
+// when none was found); fix, when given, completes each one.
+func decodeNamed[T any](items map[string]map[string]types.AttributeValue, names map[string]string, fix func(*T)) (map[string]T, error) {
+	var out map[string]T
+	for k, id := range names {
+		it, ok := items[k]
+		if !ok {
+			continue
+		}
+		var v T
+		if err := unmarshal(it, &v); err != nil {
+			return nil, err
+		}
+		if fix != nil {
+			fix(&v)
+		}
+		if out == nil {
+			out = map[string]T{}
+		}
+		out[id] = v
+	}
+	return out, nil
 }
