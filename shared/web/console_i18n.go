@@ -285,6 +285,7 @@ var consoleMessages = map[string][2]string{
 	"console.reports.expired":            {"Сгорело", "Expired"},
 	"console.reports.refunded":           {"Отменено возвратами", "Reversed by refunds"},
 	"console.reports.returned":           {"Возвращено при возвратах", "Returned on refunds"},
+	"console.reports.adjusted":           {"Корректировки", "Adjustments"},
 	"console.reports.newMembers":         {"Новые клиенты", "New members"},
 	"console.reports.orders":             {"Заказы", "Orders"},
 	"console.reports.sales":              {"Продажи", "Sales"},

@@ -281,15 +281,18 @@ type chartTick struct {
 type chartLabel struct {
 	X    float64
 	Text string
+	// Minor labels are left out on a phone's narrow chart.
+	Minor bool
 }
 
 type chartSeries struct{ Class, Label string }
 
 const (
-	chartW, chartH                = 720, 260
-	chartLeft, chartRight         = 72, 712
-	chartTop, chartBottom         = 12, 228
+	chartW, chartH                = 640, 260
+	chartLeft, chartRight         = 88, 632
+	chartTop, chartBottom         = 14, 222
 	maxChartLabels                = 12
+	maxBarWidth                   = 64
 	minChartStep          float64 = 100 // a tick per whole point at least
 )
 
@@ -297,7 +300,7 @@ const (
 // as grouped bars over a zero-based axis with round ticks.
 func newBarChart(lang, id, title string, categories []string, series []chartSeries, values [][]int64) *barChart {
 	ch := &barChart{ID: id, Title: title, W: chartW, H: chartH, Left: chartLeft, Right: chartRight, Bottom: chartBottom,
-		LabelX: chartLeft - 6, LabelY: chartBottom + 20, Legend: series}
+		LabelX: chartLeft - 8, LabelY: chartBottom + 26, Legend: series}
 	var top int64
 	for _, vs := range values {
 		for _, v := range vs {
@@ -311,8 +314,8 @@ func newBarChart(lang, id, title string, categories []string, series []chartSeri
 		ch.Ticks = append(ch.Ticks, chartTick{round1(chartBottom - i*step*scale), formatHundredths(lang, int64(i*step))})
 	}
 	slot := float64(chartRight-chartLeft) / float64(len(categories))
-	gap := slot * 0.2
-	bw := (slot - gap) / float64(len(series))
+	bw := math.Min(slot*0.8/float64(len(series)), maxBarWidth)
+	gap := slot - bw*float64(len(series))
 	every := (len(categories) + maxChartLabels - 1) / maxChartLabels
 	for i, cat := range categories {
 		x0 := chartLeft + float64(i)*slot
@@ -322,7 +325,8 @@ func newBarChart(lang, id, title string, categories []string, series []chartSeri
 				Class: series[s].Class, Tip: cat + ": " + series[s].Label + " " + formatHundredths(lang, v)})
 		}
 		if i%every == 0 {
-			ch.Labels = append(ch.Labels, chartLabel{round1(x0 + slot/2), cat})
+			minor := len(categories) > maxChartLabels/2 && len(ch.Labels)%2 == 1
+			ch.Labels = append(ch.Labels, chartLabel{round1(x0 + slot/2), cat, minor})
 		}
 	}
 	return ch

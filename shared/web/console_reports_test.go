@@ -40,7 +40,7 @@ func TestConsoleReports(t *testing.T) {
 			for _, want := range []string{
 				`<a href="/console/reports?lang=` + lang + `" aria-current="page">`,
 				`id="liability-outstanding">` + web.FormatHundredths(lang, liability.Outstanding) + `<`,
-				`<svg id="expiry-chart" class="barchart" viewBox="0 0 720 260" role="img" aria-label="` + web.TFor(lang, "console.reports.expiryChart") + `"`,
+				`<svg id="expiry-chart" class="barchart" viewBox="0 0 640 260" role="img" aria-label="` + web.TFor(lang, "console.reports.expiryChart") + `"`,
 				`<table id="expiry">`,
 				`<svg id="activity-chart"`,
 				`<table id="activity">`,
