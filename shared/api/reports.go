@@ -94,7 +94,7 @@ func (s *server) registerActivity(r routes.Route) {
 			return nil, s.problem(ctx, err)
 		}
 		if wantsCSV(in.Accept) {
-			return &ActivityOutput{ContentType: "text/csv; charset=utf-8", Body: activityCSV(rep)}, nil
+			return &ActivityOutput{ContentType: "text/csv; charset=utf-8", Body: ActivityCSV(rep)}, nil
 		}
 		b, err := json.Marshal(ActivityView{From: rep.From, To: rep.To, GroupBy: string(rep.GroupBy), Groups: rep.Groups, Total: rep.Total,
 			RedemptionRate: Ratio{rep.RedemptionRate}, Breakage: Ratio{rep.Breakage}})
@@ -122,8 +122,9 @@ func wantsCSV(accept string) bool {
 	return false
 }
 
-// activityCSV writes the groups and a total line; columns as in JSON.
-func activityCSV(rep reports.ActivityReport) []byte {
+// ActivityCSV writes the groups and a total line; columns as in JSON (the
+// API's text/csv answer, and the console's download).
+func ActivityCSV(rep reports.ActivityReport) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	group := map[reports.GroupBy]string{reports.ByDay: "day", reports.ByPointOfSale: "pointOfSaleId", reports.ByStaff: "staffId"}[rep.GroupBy]

@@ -553,10 +553,14 @@ func (a *App) Phones() api.PhoneNormalizer { return a.phones }
 // Now is the app's clock.
 func (a *App) Now() time.Time { return a.now() }
 
+// Reports answers the owner's reports from the aggregates the feed keeps
+// (the API's /v1/reports and the console's reports section).
+func (a *App) Reports() *reports.Service { return &reports.Service{Store: a.Store, Now: a.now} }
+
 func (a *App) apiHandler(functions ...api.Function) http.Handler {
 	return api.New(api.Deps{
 		Service:          a.Service,
-		Capabilities:     api.Capabilities{Webhooks: a.webhooksAPI, Campaigns: a.Campaigns, Reports: &reports.Service{Store: a.Store, Now: a.now}},
+		Capabilities:     api.Capabilities{Webhooks: a.webhooksAPI, Campaigns: a.Campaigns, Reports: a.Reports()},
 		SMSInboundSecret: a.smsInbound,
 		Wallets:          a.wallets,
 		WalletStates:     wallet.States{Store: a.Store}, // GET /v1/members/{id} shows them in every function

@@ -19,7 +19,8 @@ import (
 // a program with two tiers, a point of sale and a cashier whose key opens
 // the till; a member found, adjusted with a reason, blocked and unblocked;
 // a bulk accrual counted first, then run, moving the balance by exactly
-// what it said. Then every page's screenshot in both languages.
+// what it said, and the liability report by exactly as much. Then every
+// page's screenshot in both languages.
 func TestBrowserConsole(t *testing.T) {
 	e := apitest.New(t)
 	service := e.Server.URL
@@ -141,6 +142,15 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("newest history line's note %q", got)
 	}
 
+	// The liability report, built from the event feed (drained here as the
+	// stream poller would): one member, so it is that member's balance.
+	e.Drain()
+	run(t, tab, "reports", chromedp.Click(chromedp.CSS(`nav a[href="/console/reports"]`)), chromedp.WaitVisible(chromedp.CSS("#liability-outstanding")))
+	outstanding := int64(e.Balance(m.ID).Available)
+	if got := text(t, tab, "#liability-outstanding"); got != formatRU(outstanding) {
+		t.Fatalf("the liability shows %q outstanding, the balance is %s", got, formatRU(outstanding))
+	}
+
 	// The bulk accrual: counted, then run; the balance moves by exactly it.
 	run(t, tab, "bulk", chromedp.Click(chromedp.CSS(`nav a[href="/console/bulk"]`)), chromedp.WaitVisible(chromedp.CSS("#preview")),
 		fill("#points", "15"), fill("#reason", "Праздничные баллы"), chromedp.Click(chromedp.CSS("#preview")))
@@ -160,6 +170,12 @@ func TestBrowserConsole(t *testing.T) {
 		t.Fatalf("a resubmitted bulk accrual moved the balance by %d, want 1500", got)
 	}
 	e.Verify(m.ID)
+	// The liability moves by exactly what the bulk accrual credited.
+	e.Drain()
+	run(t, tab, "the liability after the bulk accrual", chromedp.Navigate(service+"/console/reports"), chromedp.WaitVisible(chromedp.CSS("#liability-outstanding")))
+	if got := text(t, tab, "#liability-outstanding"); got != formatRU(outstanding+1500) {
+		t.Fatalf("after the bulk accrual the liability shows %q outstanding, want %s", got, formatRU(outstanding+1500))
+	}
 
 	// An import with a bad row: the good rows go in, the bad one is listed.
 	csvPath := filepath.Join(t.TempDir(), "members.csv")
@@ -179,7 +195,7 @@ func TestBrowserConsole(t *testing.T) {
 	for _, lang := range []string{"ru", "en"} {
 		for _, pg := range []struct{ name, path string }{
 			{"overview", ""}, {"programs", "/programs"}, {"program", "/programs/" + progID}, {"staff", "/staff"},
-			{"members", "/members"}, {"member", "/members/" + m.ID}, {"bulk", "/bulk"}, {"data", "/data"},
+			{"members", "/members"}, {"member", "/members/" + m.ID}, {"bulk", "/bulk"}, {"reports", "/reports"}, {"data", "/data"},
 			{"settings", "/settings"}, {"audit", "/audit"},
 		} {
 			run(t, tab, "open "+pg.name, chromedp.Navigate(service+"/console"+pg.path+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS("h1")))

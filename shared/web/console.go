@@ -40,6 +40,9 @@ type Console struct {
 	Wallets interface {
 		WalletsOf(ctx context.Context, tenantID, memberID string) (wallet.Wallets, error)
 	}
+	// Reports answers the liability and activity reports (reports.Service);
+	// nil: the section says reports are not available here.
+	Reports api.Reports
 }
 
 // Directory is the member directory the CSV import and export use
@@ -65,7 +68,7 @@ const (
 )
 
 // consoleSections are the navigation's sections, in order.
-var consoleSections = []string{"overview", "programs", "staff", "members", "bulk", "data", "settings", "audit"}
+var consoleSections = []string{"overview", "programs", "staff", "members", "bulk", "reports", "data", "settings", "audit"}
 
 // consoleView is what every console page's template reads; Page holds the
 // section's own data.
@@ -131,6 +134,7 @@ func (h *Handler) consoleTemplates(funcs template.FuncMap) error {
 		"pct":  percentText,
 		"pts":  func(s string) loyalty.Points { v, _ := parseHundredths(s); return loyalty.Points(v) },
 		"join": strings.Join,
+		"list": func(xs ...any) []any { return xs },
 		"yesno": func(lang string, b bool) string {
 			if b {
 				return T(lang, "console.yes")
@@ -431,6 +435,11 @@ func (h *Handler) consoleShow(w http.ResponseWriter, r *http.Request, c loyalty.
 		return h.dataShow(r, c, v), http.StatusOK
 	case "settings":
 		return h.settingsShow(r, c, v), http.StatusOK
+	case "reports":
+		if item != "" {
+			return h.reportsDownload(w, r, c, v, item)
+		}
+		return h.reportsShow(r, c, v)
 	case "audit":
 		return h.auditShow(r, c, v), http.StatusOK
 	}

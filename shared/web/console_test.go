@@ -53,7 +53,7 @@ func TestConsoleOverHTTP(t *testing.T) {
 	m := e.Enroll("+79120003344")
 
 	t.Run("every section renders in both languages", func(t *testing.T) {
-		for _, s := range []string{"", "/programs", "/staff", "/members", "/bulk", "/data", "/settings", "/audit", "/members/" + m.ID} {
+		for _, s := range []string{"", "/programs", "/staff", "/members", "/bulk", "/reports", "/data", "/settings", "/audit", "/members/" + m.ID} {
 			for _, lang := range []string{"ru", "en"} {
 				r := p.get("/console" + s + "?lang=" + lang)
 				if r.status != 200 {

@@ -21,7 +21,7 @@ func New(a *app.App) (*web.Handler, error) {
 		wallets = a.Wallet // a nil *Service in the interface would not read as nil
 	}
 	console := &web.Console{Members: svc.Members, Programs: svc.Programs, Tenancy: svc.Tenancy, Catalog: svc.Catalog,
-		Directory: svc.Members}
+		Directory: svc.Members, Reports: a.Reports()}
 	if a.Webhooks != nil {
 		console.Webhooks = a.Webhooks
 	}
