@@ -201,7 +201,8 @@ func (b *Batch) AddEntry(tenant string, e *loyalty.Entry) {
 	}
 	var c Counters
 	switch e.Kind {
-	case loyalty.KindAccrue, loyalty.KindWelcome:
+	case loyalty.KindAccrue, loyalty.KindWelcome, loyalty.KindReferral, loyalty.KindBirthday:
+		// Cashback and the bonuses: welcome, referral rewards, birthdays.
 		c.Accrued = e.Amount
 	case loyalty.KindCapture:
 		c.Redeemed = -e.Held

@@ -78,3 +78,19 @@ func TestBatchCountsEachChangeEverywhere(t *testing.T) {
 		t.Errorf("unplaced points: %d", got)
 	}
 }
+
+// Bonuses count as accrued, like cashback: the welcome bonus, referral
+// rewards and the birthday bonus.
+func TestBonusesCountAsAccrued(t *testing.T) {
+	b := NewBatch()
+	at := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
+	for _, k := range []loyalty.EntryKind{loyalty.KindWelcome, loyalty.KindReferral, loyalty.KindBirthday} {
+		b.AddEntry("t", &loyalty.Entry{Kind: k, At: at, Available: 100, Amount: 100})
+	}
+	if c := b.Activity["t"][Key{ScopeDay, "2026-03-05", ""}]; c == nil || c.Accrued != 300 {
+		t.Errorf("bonuses accrued: %+v", c)
+	}
+	if l := b.Liability["t"]; l.Available != 300 {
+		t.Errorf("liability %+v", l)
+	}
+}
