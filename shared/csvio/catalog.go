@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/loyalty/cashback/shared/loyalty"
 )
@@ -106,26 +104,10 @@ func parseProduct(rec Record) (loyalty.Product, string) {
 // ("149.9", "149.90", "149"), returned in minor units. More decimals are
 // refused rather than rounded.
 func ParseMoney(s string) (loyalty.Money, error) {
-	m := pointsRe.FindStringSubmatch(s)
-	if m == nil {
-		if strings.Contains(s, ",") {
-			return 0, errors.New("use a dot as the decimal separator (149.90)")
-		}
-		return 0, errors.New("not a non-negative amount (149.90)")
-	}
-	whole, frac := m[1], m[2]
-	if len(frac) > 2 {
-		return 0, errors.New("at most 2 decimals")
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w > int64(loyalty.MaxMoney)/100 {
-		return 0, fmt.Errorf("more than %s", FormatMoney(loyalty.MaxMoney))
-	}
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	return loyalty.Money(w*100 + f), nil
+	n, err := parseHundredths(s, int64(loyalty.MaxMoney), decimalTexts{
+		example: "149.90", notNumber: "not a non-negative amount (149.90)",
+		tooPrecise: "at most 2 decimals", tooLarge: fmt.Sprintf("more than %s", FormatMoney(loyalty.MaxMoney))})
+	return loyalty.Money(n), err
 }
 
 // FormatMoney writes minor units as currency units with two decimals.

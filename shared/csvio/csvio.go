@@ -144,30 +144,42 @@ var pointsRe = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]+))?$`)
 // ("12.5", "12.50", "1250"), returned in hundredths. More decimals are
 // refused rather than rounded: a balance must import exactly or not at all.
 func ParsePoints(s string) (loyalty.Points, error) {
+	tooMany := fmt.Sprintf("more than %s points", FormatPoints(loyalty.MaxPoints))
+	n, err := parseHundredths(s, int64(loyalty.MaxPoints), decimalTexts{
+		example: "12.50", notNumber: "not a non-negative number of points (12.50)",
+		tooPrecise: "at most 2 decimals: the unit is a point, the smallest amount 0.01", tooLarge: tooMany})
+	return loyalty.Points(n), err
+}
+
+// decimalTexts are the refusals of parseHundredths, in the caller's unit.
+type decimalTexts struct{ example, notNumber, tooPrecise, tooLarge string }
+
+// parseHundredths reads a non-negative decimal with at most two decimals
+// in hundredths, at most max. More decimals are refused, never rounded.
+func parseHundredths(s string, max int64, t decimalTexts) (int64, error) {
 	m := pointsRe.FindStringSubmatch(s)
 	if m == nil {
 		if strings.Contains(s, ",") {
-			return 0, errors.New("use a dot as the decimal separator (12.50)")
+			return 0, fmt.Errorf("use a dot as the decimal separator (%s)", t.example)
 		}
-		return 0, errors.New("not a non-negative number of points (12.50)")
+		return 0, errors.New(t.notNumber)
 	}
 	whole, frac := m[1], m[2]
 	if len(frac) > 2 {
-		return 0, errors.New("at most 2 decimals: the unit is a point, the smallest amount 0.01")
+		return 0, errors.New(t.tooPrecise)
 	}
 	for len(frac) < 2 {
 		frac += "0"
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w > int64(loyalty.MaxPoints)/100 {
-		return 0, fmt.Errorf("more than %s points", FormatPoints(loyalty.MaxPoints))
+	if err != nil || w > max/100 {
+		return 0, errors.New(t.tooLarge)
 	}
 	f, _ := strconv.ParseInt(frac, 10, 64)
-	n := loyalty.Points(w*100 + f)
-	if n > loyalty.MaxPoints {
-		return 0, fmt.Errorf("more than %s points", FormatPoints(loyalty.MaxPoints))
+	if n := w*100 + f; n <= max {
+		return n, nil
 	}
-	return n, nil
+	return 0, errors.New(t.tooLarge)
 }
 
 // FormatPoints writes hundredths in the CSV unit: whole points with two
